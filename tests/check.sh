@@ -1,0 +1,49 @@
+#!/bin/bash
+# Install what is needed, build, and run every test suite.
+# The last line printed is "N passed, N failed" (", N skipped" when some
+# were skipped), counted from meson's test logs; the exit status is non-zero
+# when anything failed or nothing ran.
+set -u
+cd "$(dirname "$0")/.." || exit 1
+
+logs=()
+failed_steps=0
+
+step() { printf '\n=== %s\n' "$*"; }
+
+# build DIR [meson options...]: configure (or reconfigure) and compile.
+build() {
+  local dir=$1; shift
+  if [ -f "$dir/build.ninja" ]; then
+    meson setup --reconfigure "$dir" "$@" >/dev/null
+  else
+    meson setup "$dir" "$@" >/dev/null
+  fi && ninja -C "$dir" >/dev/null
+}
+
+# suite DIR [meson test options...]: run tests, remember the log.
+suite() {
+  local dir=$1; shift
+  rm -f "$dir/meson-logs/testlog.json"
+  meson test -C "$dir" --print-errorlogs --num-processes 2 "$@"
+  [ -f "$dir/meson-logs/testlog.json" ] && logs+=("$dir/meson-logs/testlog.json")
+  return 0
+}
+
+step "dependencies"
+if ! sh tests/deps.sh; then
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+step "build (gcc, -Dwerror=true)"
+if build build-tests -Dwerror=true; then
+  step "tests"
+  suite build-tests
+else
+  echo "check: build failed" >&2
+  failed_steps=$((failed_steps + 1))
+fi
+
+step "summary"
+exec python3 tests/summarize.py --extra-failures "$failed_steps" "${logs[@]}"
