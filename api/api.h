@@ -1,0 +1,139 @@
+/*
+ * api: the Scaleway InterLink API client (libcurl + jansson).
+ *
+ * One struct api per program: it owns the credentials, a pool of libcurl
+ * multi handles (each reused by one thread at a time, so connections are
+ * kept alive), the shared 429 cool-down and the client-side rate limit.
+ * Every function returns 0 or -errno; on failure the outcome is turned into
+ * an errno by the one table in api.c and logged once, here, with what a
+ * person needs (method, path, status, the API's type and message, request
+ * id). The secret key is never logged.
+ *
+ * Thread-safety: every function may be called from any thread at the same
+ * time, except api_new()/api_free(). api_global_init() must be called once
+ * before any thread starts.
+ */
+#ifndef INTERLINKFS_API_H
+#define INTERLINKFS_API_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+struct api;
+
+struct api_opts {
+	const char *base_url;     /* e.g. https://api.scaleway.com */
+	const char *secret_key;   /* sent as X-Auth-Token; copied */
+	const char *key_source;   /* where the key came from, for messages */
+	bool insecure;            /* Scaleway "insecure": no TLS verification,
+				   * plain http to any host (warned) */
+	long timeout_ms;          /* longest one operation may take: 15000 */
+	long connect_timeout_ms;  /* 5000 */
+	size_t max_body;          /* bytes; larger answers are refused: 64 MiB */
+	double rate;              /* requests per second, 0 = unlimited: 20 */
+	double burst;             /* token bucket size: 40 */
+	int max_parallel;         /* concurrent page requests: 8 */
+	int max_retries;          /* per request: 3 */
+	long backoff_base_ms;     /* 200 */
+	long backoff_cap_ms;      /* 5000 */
+};
+
+/* Fills o with the defaults above (base_url and secret_key left NULL). */
+void api_opts_default(struct api_opts *o);
+
+/* What went wrong, for the caller that wants more than the errno. */
+struct api_error {
+	int err;                  /* the -errno returned */
+	long http_status;         /* 0 when no HTTP answer */
+	char type[64];            /* the API's "type" */
+	char message[256];        /* the API's "message", or what failed */
+	char resource[64];
+	char resource_id[80];
+	char request_id[80];      /* X-Request-Id */
+	int attempts;
+};
+
+/* Server-side filters and order of a list. Unset fields are NULL. */
+struct api_filters {
+	const char *project_id;
+	const char *organization_id;
+	const char *name;
+	const char *status;
+	const char *pop_id;
+	const char *bandwidth_mbps;
+	const char *const *tags;
+	size_t ntags;
+	const char *order_by;
+};
+
+/*
+ * A cancellation token for one operation. The caller owns it (it may live
+ * on the stack); api_call_cancel() may be called from any thread, at any
+ * time, and makes the operation return -EINTR at once.
+ */
+struct api_call {
+	atomic_int cancelled;
+	pthread_mutex_t lock;
+	void *multi; /* the multi handle in use, guarded by lock */
+};
+
+void api_call_init(struct api_call *c);
+void api_call_destroy(struct api_call *c);
+void api_call_cancel(struct api_call *c);
+
+/* Counters since api_new(); cheap to read. */
+struct api_stats {
+	uint64_t requests;        /* HTTP requests sent (attempts) */
+	uint64_t errors;          /* failed attempts (not 404s) */
+	uint64_t retries;
+	uint64_t rate_limited;    /* 429 answers */
+	uint64_t bytes;           /* body bytes received */
+};
+
+/* curl_global_init, once, before threads start. 0 or -EIO. */
+int api_global_init(void);
+void api_global_cleanup(void);
+
+/*
+ * A new client. -EINVAL (with a logged message) for a base URL that is not
+ * http(s), or plain http to a non-loopback host without insecure.
+ */
+int api_new(const struct api_opts *o, struct api **out);
+
+/* Cancels everything in flight; later operations fail with -EINTR. */
+void api_shutdown(struct api *a);
+void api_free(struct api *a);
+
+/*
+ * Every dedicated connection of a region, in the API's order, following
+ * total_count across pages fetched concurrently. *items: new reference to
+ * an array of objects as the API sent them, each with a valid id (others
+ * are skipped with a log line), no id twice. call and err may be NULL.
+ */
+int api_list(struct api *a, const char *region, const struct api_filters *f,
+	     struct api_call *call, json_t **items, struct api_error *err);
+
+/* One dedicated connection. *obj: new reference. 404 is -ENOENT. */
+int api_get(struct api *a, const char *region, const char *id,
+	    struct api_call *call, json_t **obj, struct api_error *err);
+
+/* The PoPs of a region, and one PoP, the same way. */
+int api_list_pops(struct api *a, const char *region, struct api_call *call,
+		  json_t **items, struct api_error *err);
+int api_get_pop(struct api *a, const char *region, const char *id,
+		struct api_call *call, json_t **obj, struct api_error *err);
+
+void api_get_stats(struct api *a, struct api_stats *out);
+
+/* "interlinkfs/VERSION (libcurl/X; OS; ARCH)". Borrowed. */
+const char *api_user_agent(const struct api *a);
+
+/* Maps an HTTP status (0 = none) and curl result to -errno: the table. */
+int api_errno(long http_status, int curl_code);
+
+#endif

@@ -1,0 +1,284 @@
+/*
+ * conn: tolerant accessors for the API's connection objects.
+ */
+#include "conn.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool conn_id_valid(const char *s, size_t len)
+{
+	static const char pat[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
+
+	if (!s || len != CONN_ID_MAX)
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			   (c >= 'A' && c <= 'F');
+		if (pat[i] == '-' ? c != '-' : !hex)
+			return false;
+	}
+	return true;
+}
+
+const char *conn_id(const json_t *obj)
+{
+	const json_t *v = json_object_get(obj, "id");
+
+	if (!json_is_string(v) ||
+	    !conn_id_valid(json_string_value(v), json_string_length(v)))
+		return NULL;
+	return json_string_value(v);
+}
+
+int conn_str(const json_t *obj, const char *field, const char **out,
+	     size_t *len)
+{
+	const json_t *v = json_object_get(obj, field);
+
+	if (!v || json_is_null(v))
+		return -ENOENT;
+	if (!json_is_string(v))
+		return -EINVAL;
+	*out = json_string_value(v);
+	if (len)
+		*len = json_string_length(v);
+	return 0;
+}
+
+int conn_uint(const json_t *obj, const char *field, uint64_t *out)
+{
+	const json_t *v = json_object_get(obj, field);
+
+	if (!v || json_is_null(v))
+		return -ENOENT;
+	if (!json_is_integer(v) || json_integer_value(v) < 0)
+		return -EINVAL;
+	*out = (uint64_t)json_integer_value(v);
+	return 0;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	*out = v;
+	return 0;
+}
+
+int conn_parse_time(const char *s, struct timespec *out)
+{
+	int Y, M, D, h, m, sec, oh = 0, om = 0;
+	long nsec = 0;
+	struct tm tm;
+	time_t t;
+	const char *p;
+
+	if (!s || strlen(s) < 20 || digits(s, 4, &Y) || s[4] != '-' ||
+	    digits(s + 5, 2, &M) || s[7] != '-' || digits(s + 8, 2, &D) ||
+	    (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+	    digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) ||
+	    s[16] != ':' || digits(s + 17, 2, &sec))
+		return -EINVAL;
+	if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 ||
+	    sec > 60)
+		return -EINVAL;
+	p = s + 19;
+	if (*p == '.') {
+		long scale = 100000000L;
+		p++;
+		if (*p < '0' || *p > '9')
+			return -EINVAL;
+		for (; *p >= '0' && *p <= '9'; p++) {
+			nsec += (*p - '0') * scale;
+			scale /= 10;
+		}
+	}
+	if (*p == 'Z' || *p == 'z') {
+		p++;
+	} else if (*p == '+' || *p == '-') {
+		if (digits(p + 1, 2, &oh) || p[3] != ':' ||
+		    digits(p + 4, 2, &om) || oh > 23 || om > 59)
+			return -EINVAL;
+		if (*p == '-') {
+			oh = -oh;
+			om = -om;
+		}
+		p += 6;
+	} else {
+		return -EINVAL;
+	}
+	if (*p)
+		return -EINVAL;
+	memset(&tm, 0, sizeof tm);
+	tm.tm_year = Y - 1900;
+	tm.tm_mon = M - 1;
+	tm.tm_mday = D;
+	tm.tm_hour = h;
+	tm.tm_min = m;
+	tm.tm_sec = sec;
+	t = timegm(&tm);
+	out->tv_sec = t - (oh * 3600 + om * 60);
+	out->tv_nsec = nsec;
+	return 0;
+}
+
+int conn_time(const json_t *obj, const char *field, struct timespec *out)
+{
+	const char *s;
+	int rc = conn_str(obj, field, &s, NULL);
+
+	if (rc)
+		return rc;
+	return conn_parse_time(s, out);
+}
+
+static int u32_of(const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > UINT32_MAX)
+		return -EINVAL;
+	*out = (uint32_t)json_integer_value(v);
+	return 0;
+}
+
+int conn_vlan(const json_t *obj, uint32_t *start, uint32_t *end)
+{
+	const json_t *v = json_object_get(obj, "vlan_range");
+
+	if (!v || json_is_null(v))
+		return -ENOENT;
+	if (!json_is_object(v) ||
+	    u32_of(json_object_get(v, "start"), start) ||
+	    u32_of(json_object_get(v, "end"), end))
+		return -EINVAL;
+	return 0;
+}
+
+int conn_check(const json_t *obj, char *why, size_t whylen)
+{
+	static const char *const strings[] = {
+		"project_id", "organization_id", "status", "name", "pop_id",
+		"demarcation_info", "region",
+	};
+	static const char *const times[] = {"created_at", "updated_at"};
+	static const char *const arrays[] = {"tags",
+					     "available_link_bandwidths"};
+	int bad = 0;
+	const char *s;
+	uint64_t u;
+	uint32_t a, b;
+	struct timespec ts;
+
+#define PROBLEM(...) \
+	do { \
+		if (!bad++) \
+			snprintf(why, whylen, __VA_ARGS__); \
+	} while (0)
+
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
+		if (conn_str(obj, strings[i], &s, NULL) == -EINVAL)
+			PROBLEM("%s is not a string", strings[i]);
+	if (conn_uint(obj, "bandwidth_mbps", &u) == -EINVAL)
+		PROBLEM("bandwidth_mbps is not an unsigned integer");
+	for (size_t i = 0; i < 2; i++)
+		if (conn_time(obj, times[i], &ts) == -EINVAL)
+			PROBLEM("%s is not an RFC 3339 time", times[i]);
+	if (conn_vlan(obj, &a, &b) == -EINVAL)
+		PROBLEM("vlan_range is not {\"start\": N, \"end\": N}");
+	for (size_t i = 0; i < 2; i++) {
+		const json_t *arr = json_object_get(obj, arrays[i]), *e;
+		size_t k;
+
+		if (!arr || json_is_null(arr))
+			continue;
+		if (!json_is_array(arr)) {
+			PROBLEM("%s is not an array", arrays[i]);
+			continue;
+		}
+		json_array_foreach(arr, k, e) {
+			if (i == 0 ? !json_is_string(e)
+				   : !json_is_integer(e) ||
+				     json_integer_value(e) < 0) {
+				PROBLEM("%s[%zu] has the wrong type", arrays[i],
+					k);
+				break;
+			}
+		}
+	}
+#undef PROBLEM
+	return bad;
+}
+
+/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0 if invalid. */
+static size_t utf8_seq(const unsigned char *p, size_t left)
+{
+	unsigned c = p[0];
+	size_t n;
+	unsigned cp, min;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf) {
+		n = 2;
+		cp = c & 0x1f;
+		min = 0x80;
+	} else if (c >= 0xe0 && c <= 0xef) {
+		n = 3;
+		cp = c & 0x0f;
+		min = 0x800;
+	} else if (c >= 0xf0 && c <= 0xf4) {
+		n = 4;
+		cp = c & 0x07;
+		min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (left < n)
+		return 0;
+	for (size_t i = 1; i < n; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return n;
+}
+
+int conn_utf8_repair(const char *in, size_t len, char **out,
+		     size_t *outlen, size_t *nbad)
+{
+	const unsigned char *p = (const unsigned char *)in;
+	char *buf = malloc(len * 3 + 1); /* each bad byte may become 3 */
+	size_t o = 0, i = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	*nbad = 0;
+	while (i < len) {
+		size_t n = utf8_seq(p + i, len - i);
+		if (n) {
+			memcpy(buf + o, p + i, n);
+			o += n;
+			i += n;
+		} else {
+			memcpy(buf + o, "\xef\xbf\xbd", 3);
+			o += 3;
+			i++;
+			(*nbad)++;
+		}
+	}
+	buf[o] = '\0';
+	*out = buf;
+	*outlen = o;
+	return 0;
+}

@@ -1,0 +1,66 @@
+/*
+ * conn: reading a DedicatedConnection (or Pop) object as the API sent it.
+ *
+ * The object itself stays the json_t the API returned (unknown and future
+ * fields survive). These accessors read the documented fields and tolerate
+ * missing keys, null and wrong types: they never crash and never log; a
+ * wrong type is reported as -EINVAL for that field only. All functions are
+ * pure and thread-safe on objects nobody mutates; json_t arguments are
+ * borrowed.
+ */
+#ifndef INTERLINKFS_CONN_H
+#define INTERLINKFS_CONN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <jansson.h>
+
+/* The longest id accepted (a UUID is 36 bytes). */
+#define CONN_ID_MAX 36
+
+/*
+ * Is s (len bytes) an id that can safely name a directory: a UUID, so never
+ * empty, ".", "..", never holding '/', NUL or newlines?
+ */
+bool conn_id_valid(const char *s, size_t len);
+
+/* The object's id if it is a valid one, else NULL. Borrowed. */
+const char *conn_id(const json_t *obj);
+
+/* String field: 0 with *out and *len (borrowed; may hold NUL bytes),
+ * -ENOENT when missing or null, -EINVAL when not a string. */
+int conn_str(const json_t *obj, const char *field, const char **out,
+	     size_t *len);
+
+/* Unsigned integer field (bandwidth_mbps ...): -EINVAL when negative, a
+ * real number, or not a number. */
+int conn_uint(const json_t *obj, const char *field, uint64_t *out);
+
+/* RFC 3339 time field, to seconds + nanoseconds since the epoch. */
+int conn_time(const json_t *obj, const char *field, struct timespec *out);
+
+/* vlan_range: {"start": u32, "end": u32}. -EINVAL on a bad shape. */
+int conn_vlan(const json_t *obj, uint32_t *start, uint32_t *end);
+
+/* Parse an RFC 3339 time ("2024-01-31T10:00:00.123456Z", "+02:00"
+ * offsets). 0 or -EINVAL. */
+int conn_parse_time(const char *s, struct timespec *out);
+
+/*
+ * Check the documented fields of a DedicatedConnection for wrong types.
+ * Returns the number of problems; the first is described in why.
+ */
+int conn_check(const json_t *obj, char *why, size_t whylen);
+
+/*
+ * Copy of in[0..len) where every invalid UTF-8 sequence is replaced by
+ * U+FFFD. *out is malloc'ed (caller frees); *nbad counts replacements.
+ * Returns 0 or -ENOMEM.
+ */
+int conn_utf8_repair(const char *in, size_t len, char **out,
+		     size_t *outlen, size_t *nbad);
+
+#endif

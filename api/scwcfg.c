@@ -1,0 +1,331 @@
+/*
+ * scwcfg: Scaleway credentials from the environment and config.yaml.
+ */
+#include "scwcfg.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <yaml.h>
+
+#include "log.h"
+
+extern char **environ;
+
+enum {
+	K_ACCESS, K_SECRET, K_API_URL, K_PROJECT, K_ORG, K_REGION, K_ZONE,
+	K_INSECURE, K_ACTIVE, K_COUNT
+};
+
+static const char *const file_keys[K_COUNT] = {
+	"access_key", "secret_key", "api_url", "default_project_id",
+	"default_organization_id", "default_region", "default_zone",
+	"insecure", "active_profile",
+};
+static const char *const env_keys[K_COUNT] = {
+	"SCW_ACCESS_KEY", "SCW_SECRET_KEY", "SCW_API_URL",
+	"SCW_DEFAULT_PROJECT_ID", "SCW_DEFAULT_ORGANIZATION_ID",
+	"SCW_DEFAULT_REGION", "SCW_DEFAULT_ZONE", "SCW_INSECURE", NULL,
+};
+
+static const char *env_get(const char *const *envp, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (!envp)
+		envp = (const char *const *)environ;
+	for (; envp && *envp; envp++)
+		if (strncmp(*envp, name, n) == 0 && (*envp)[n] == '=')
+			return *envp + n + 1;
+	return NULL;
+}
+
+bool scwcfg_truthy(const char *s)
+{
+	return s && (strcasecmp(s, "true") == 0 || strcmp(s, "1") == 0 ||
+		     strcasecmp(s, "yes") == 0);
+}
+
+static const char *scalar(yaml_node_t *n)
+{
+	return n && n->type == YAML_SCALAR_NODE ?
+	       (const char *)n->data.scalar.value : NULL;
+}
+
+static yaml_node_t *map_get(yaml_document_t *doc, yaml_node_t *map,
+			    const char *key)
+{
+	yaml_node_pair_t *p;
+
+	if (!map || map->type != YAML_MAPPING_NODE)
+		return NULL;
+	for (p = map->data.mapping.pairs.start; p < map->data.mapping.pairs.top;
+	     p++) {
+		const char *k = scalar(yaml_document_get_node(doc, p->key));
+		if (k && strcmp(k, key) == 0)
+			return yaml_document_get_node(doc, p->value);
+	}
+	return NULL;
+}
+
+/* Copies the known keys of a mapping into vals (strdup'ed). */
+static int read_keys(yaml_document_t *doc, yaml_node_t *map,
+		     char *vals[K_COUNT])
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		const char *v = scalar(map_get(doc, map, file_keys[k]));
+		if (v && !(vals[k] = strdup(v)))
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void free_vals(char *vals[K_COUNT])
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		if (vals[k]) {
+			explicit_bzero(vals[k], strlen(vals[k]));
+			free(vals[k]);
+			vals[k] = NULL;
+		}
+	}
+}
+
+static char *config_path(const char *const *envp)
+{
+	const char *p = env_get(envp, "SCW_CONFIG_PATH");
+	const char *xdg = env_get(envp, "XDG_CONFIG_HOME");
+	const char *home = env_get(envp, "HOME");
+	char *out = NULL;
+
+	if (p && *p)
+		return strdup(p);
+	if (xdg && *xdg) {
+		if (asprintf(&out, "%s/scw/config.yaml", xdg) < 0)
+			return NULL;
+		return out;
+	}
+	if (home && *home) {
+		if (asprintf(&out, "%s/.config/scw/config.yaml", home) < 0)
+			return NULL;
+		return out;
+	}
+	return NULL;
+}
+
+/*
+ * Reads the file at path into top and (if profile is named in it) prof.
+ * Returns 0 (also when there is no file: *found = false) or -errno with a
+ * message in err.
+ */
+static int read_file(const char *path, char *top[K_COUNT],
+		     yaml_document_t *doc, bool *found, char *err,
+		     size_t errlen)
+{
+	yaml_parser_t parser;
+	yaml_node_t *root;
+	struct stat st;
+	FILE *f;
+	int rc = 0;
+
+	*found = false;
+	f = fopen(path, "r");
+	if (!f) {
+		if (errno == ENOENT || errno == ENOTDIR)
+			return 0;
+		rc = -errno;
+		snprintf(err, errlen, "cannot read the scw config file %s: %s",
+			 path, strerror(errno));
+		return rc;
+	}
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("the scw config file %s holds a secret key and is "
+			 "readable by group or others (mode %03o); run: "
+			 "chmod 600 %s", path, (unsigned)(st.st_mode & 0777),
+			 path);
+	if (!yaml_parser_initialize(&parser)) {
+		fclose(f);
+		return -ENOMEM;
+	}
+	yaml_parser_set_input_file(&parser, f);
+	if (!yaml_parser_load(&parser, doc)) {
+		snprintf(err, errlen, "cannot parse the scw config file "
+			 "%s:%zu:%zu: %s", path, parser.problem_mark.line + 1,
+			 parser.problem_mark.column + 1,
+			 parser.problem ? parser.problem : "syntax error");
+		yaml_parser_delete(&parser);
+		fclose(f);
+		return -EINVAL;
+	}
+	yaml_parser_delete(&parser);
+	fclose(f);
+	*found = true;
+	root = yaml_document_get_root_node(doc);
+	if (!root)
+		return 0; /* empty file */
+	if (root->type != YAML_MAPPING_NODE) {
+		snprintf(err, errlen, "the scw config file %s is not a mapping "
+			 "of keys to values", path);
+		return -EINVAL;
+	}
+	return read_keys(doc, root, top);
+}
+
+static int set_str(char **dst, const char *src)
+{
+	free(*dst);
+	*dst = src ? strdup(src) : NULL;
+	return src && !*dst ? -ENOMEM : 0;
+}
+
+int scwcfg_load(const char *profile, const char *const *envp,
+		struct scw_settings **out, char *err, size_t errlen)
+{
+	char *top[K_COUNT] = {0}, *prof[K_COUNT] = {0};
+	char *path = config_path(envp);
+	const char *active, *src_env;
+	struct scw_settings *s = calloc(1, sizeof *s);
+	yaml_document_t doc;
+	bool found = false;
+	int rc;
+
+	memset(&doc, 0, sizeof doc);
+	if (!s) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (path) {
+		rc = read_file(path, top, &doc, &found, err, errlen);
+		if (rc)
+			goto fail;
+	}
+
+	active = profile && *profile ? profile :
+		 env_get(envp, "SCW_PROFILE") && *env_get(envp, "SCW_PROFILE") ?
+		 env_get(envp, "SCW_PROFILE") : top[K_ACTIVE];
+	if (active) {
+		yaml_node_t *profiles = found ? map_get(&doc,
+			yaml_document_get_root_node(&doc), "profiles") : NULL;
+		yaml_node_t *p = map_get(&doc, profiles, active);
+
+		if (p && p->type == YAML_MAPPING_NODE) {
+			rc = read_keys(&doc, p, prof);
+			if (rc)
+				goto fail;
+			if (set_str(&s->profile, active)) {
+				rc = -ENOMEM;
+				goto fail;
+			}
+		} else if (strcmp(active, "default") != 0) {
+			/* "default" names the top level when no profile has
+			 * that name, as in the scw CLI. */
+			if (path)
+				snprintf(err, errlen, "scw profile '%s' not "
+					 "found in %s%s", active, path,
+					 found ? "" : " (no such file)");
+			else
+				snprintf(err, errlen, "scw profile '%s' given but"
+					 " there is no scw config file (HOME is "
+					 "not set)", active);
+			rc = -EINVAL;
+			goto fail;
+		}
+	}
+
+	/* Named profile over top level, environment over both. */
+	char **dst[K_COUNT] = {
+		&s->access_key, &s->secret_key, &s->api_url,
+		&s->default_project_id, &s->default_organization_id,
+		&s->default_region, &s->default_zone, NULL, NULL,
+	};
+	for (int k = 0; k < K_ACTIVE; k++) {
+		const char *v = prof[k] ? prof[k] : top[k];
+		const char *e = env_keys[k] ? env_get(envp, env_keys[k]) : NULL;
+
+		if (e && *e)
+			v = e;
+		if (k == K_INSECURE) {
+			s->insecure = scwcfg_truthy(v);
+			continue;
+		}
+		if (v && *v && set_str(dst[k], v)) {
+			rc = -ENOMEM;
+			goto fail;
+		}
+	}
+
+	src_env = env_get(envp, "SCW_SECRET_KEY");
+	if (src_env && *src_env)
+		rc = set_str(&s->key_source,
+			     "the SCW_SECRET_KEY environment variable");
+	else if (prof[K_SECRET]) {
+		char *d = NULL;
+		rc = asprintf(&d, "profile '%s' of %s", s->profile, path) < 0 ?
+		     -ENOMEM : 0;
+		s->key_source = d;
+	} else if (top[K_SECRET]) {
+		char *d = NULL;
+		rc = asprintf(&d, "%s%s", path,
+			      s->profile ? " (top level)" : "") < 0 ? -ENOMEM : 0;
+		s->key_source = d;
+	} else {
+		snprintf(err, errlen, "no secret key found: set SCW_SECRET_KEY, "
+			 "or secret_key in %s (as 'scw init' does)",
+			 path ? path : "~/.config/scw/config.yaml");
+		rc = -ENOENT;
+		goto fail;
+	}
+	if (rc || !s->key_source) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	if (!s->api_url && set_str(&s->api_url, SCW_DEFAULT_API_URL)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	/* The base URL must not end with '/'. */
+	for (size_t n = strlen(s->api_url); n > 0 && s->api_url[n - 1] == '/';
+	     n--)
+		s->api_url[n - 1] = '\0';
+	if (found && set_str(&s->config_path, path)) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = s;
+	rc = 0;
+	goto done;
+fail:
+	scwcfg_free(s);
+done:
+	free_vals(top);
+	free_vals(prof);
+	if (found)
+		yaml_document_delete(&doc);
+	free(path);
+	return rc;
+}
+
+void scwcfg_free(struct scw_settings *s)
+{
+	if (!s)
+		return;
+	if (s->secret_key) {
+		explicit_bzero(s->secret_key, strlen(s->secret_key));
+		free(s->secret_key);
+	}
+	free(s->access_key);
+	free(s->api_url);
+	free(s->default_project_id);
+	free(s->default_organization_id);
+	free(s->default_region);
+	free(s->default_zone);
+	free(s->profile);
+	free(s->config_path);
+	free(s->key_source);
+	free(s);
+}
