@@ -52,9 +52,11 @@ struct fault {
 	long remaining;          /* < 0: until cleared */
 	int match;               /* -1 any API endpoint, else enum endpoint */
 	char *region;            /* NULL: any */
+	long page;               /* > 0: only requests for this page */
 	int status;
 	char *retry_after;
 	char *body;
+	char *body_file;         /* raw bytes served from this file */
 	char *content_type;
 	char *shape;
 	long latency_ms;
@@ -85,8 +87,11 @@ struct sim {
 	uint64_t fault_epoch;    /* bumped when faults are cleared */
 	uint64_t counts[E_OTHER + 1];
 	uint64_t total, errors, unauthorized, faults_applied;
+	uint64_t tcp_connections;  /* accepted TCP connections */
+	uint64_t api_connections;  /* of which carried API requests */
 	struct logent log[LOG_MAX];
 	uint64_t nlog;           /* total logged; ring index = nlog % LOG_MAX */
+	uint64_t log_floor;      /* entries up to this seq were reset away */
 	uint64_t seq;
 	bool stopping;
 	struct timespec t0;
@@ -134,6 +139,7 @@ static void fault_free(struct fault *f)
 	free(f->region);
 	free(f->retry_after);
 	free(f->body);
+	free(f->body_file);
 	free(f->content_type);
 	free(f->shape);
 	free(f);
@@ -154,6 +160,7 @@ static struct fault *fault_copy(const struct fault *f)
 	c->region = dup_or_null(f->region);
 	c->retry_after = dup_or_null(f->retry_after);
 	c->body = dup_or_null(f->body);
+	c->body_file = dup_or_null(f->body_file);
 	c->content_type = dup_or_null(f->content_type);
 	c->shape = dup_or_null(f->shape);
 	c->next = NULL;
@@ -162,7 +169,7 @@ static struct fault *fault_copy(const struct fault *f)
 
 /* Takes the first fault that applies to this request, counting it down. */
 static struct fault *take_fault(struct sim *s, enum endpoint e,
-				const char *region)
+				const char *region, long page)
 {
 	for (struct fault **pp = &s->faults; *pp; pp = &(*pp)->next) {
 		struct fault *f = *pp, *c;
@@ -170,6 +177,8 @@ static struct fault *take_fault(struct sim *s, enum endpoint e,
 		if (f->match >= 0 && f->match != (int)e)
 			continue;
 		if (f->region && (!region || strcmp(f->region, region) != 0))
+			continue;
+		if (f->page > 0 && f->page != page)
 			continue;
 		c = fault_copy(f);
 		if (f->remaining > 0 && --f->remaining == 0) {
@@ -505,6 +514,27 @@ static enum MHD_Result fault_reply(struct sim *s, struct MHD_Connection *conn,
 				"{\"connections\": [{\"id\": ", 24, seq, NULL);
 	case F_BODY:
 		*status = f->status ? f->status : 200;
+		if (f->body_file) {
+			FILE *fp = fopen(f->body_file, "rb");
+			char *data = NULL;
+			size_t len = 0;
+			enum MHD_Result r;
+			if (fp) {
+				fseek(fp, 0, SEEK_END);
+				len = (size_t)ftell(fp);
+				rewind(fp);
+				data = malloc(len + 1);
+				if (data && fread(data, 1, len, fp) != len)
+					len = 0;
+				fclose(fp);
+			}
+			r = send_buf(conn, *status, f->content_type ?
+				     f->content_type : "application/json",
+				     data ? data : "", data ? len : 0, seq,
+				     NULL);
+			free(data);
+			return r;
+		}
 		return send_buf(conn, *status, f->content_type ?
 				f->content_type : "application/json",
 				f->body ? f->body : "",
@@ -539,6 +569,7 @@ static enum MHD_Result fault_reply(struct sim *s, struct MHD_Connection *conn,
 static enum MHD_Result handle_api(struct sim *s, struct MHD_Connection *conn,
 				  const char *url, const char *method)
 {
+	const union MHD_ConnectionInfo *ci;
 	struct split sp;
 	struct qcollect q = {.n = 0};
 	struct fault *f = NULL;
@@ -558,12 +589,20 @@ static enum MHD_Result handle_api(struct sim *s, struct MHD_Connection *conn,
 		sp.e = E_OTHER;
 	}
 
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	pthread_mutex_lock(&s->lock);
+	if (ci && ci->socket_context && !*(bool *)ci->socket_context) {
+		*(bool *)ci->socket_context = true;
+		s->api_connections++;
+	}
 	s->total++;
 	seq = s->seq + 1;
 	s->counts[sp.e]++;
-	if (sp.e != E_OTHER)
-		f = take_fault(s, sp.e, sp.region);
+	if (sp.e != E_OTHER) {
+		const char *pg = MHD_lookup_connection_value(
+			conn, MHD_GET_ARGUMENT_KIND, "page");
+		f = take_fault(s, sp.e, sp.region, pg ? atol(pg) : 1);
+	}
 	if (f)
 		s->faults_applied++;
 	latency = s->latency_ms;
@@ -720,12 +759,14 @@ static int add_fault(struct sim *s, json_t *spec, char *err, size_t errlen)
 		return -EINVAL;
 	}
 	f.status = (int)json_integer_value(json_object_get(spec, "status"));
+	f.page = (long)json_integer_value(json_object_get(spec, "page"));
 	f.latency_ms = (long)json_integer_value(json_object_get(spec, "ms"));
 	f.size = (size_t)json_integer_value(json_object_get(spec, "size"));
 	f.chunked = json_is_true(json_object_get(spec, "chunked"));
 	f.json = json_is_true(json_object_get(spec, "json"));
 	f.region = (char *)str_or_null(spec, "region");
 	f.body = (char *)str_or_null(spec, "body");
+	f.body_file = (char *)str_or_null(spec, "body_file");
 	f.content_type = (char *)str_or_null(spec, "content_type");
 	f.shape = (char *)str_or_null(spec, "shape");
 	f.retry_after = (char *)json_string_value(ra);
@@ -752,7 +793,7 @@ static json_t *log_json(struct sim *s, uint64_t since)
 
 	for (uint64_t i = first; i < s->nlog; i++) {
 		struct logent *l = &s->log[i % LOG_MAX];
-		if (l->seq <= since)
+		if (l->seq <= since || l->seq <= s->log_floor)
 			continue;
 		json_array_append_new(arr, json_pack(
 			"{s:f, s:I, s:s, s:s, s:s, s:s, s:s?, s:i, s:s, s:s, "
@@ -770,7 +811,9 @@ static json_t *log_json(struct sim *s, uint64_t since)
 
 static json_t *counters_json(struct sim *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+			 "tcp_connections", (json_int_t)s->tcp_connections,
+			 "api_connections", (json_int_t)s->api_connections,
 			 "total", (json_int_t)s->total,
 			 "list", (json_int_t)s->counts[E_LIST],
 			 "get", (json_int_t)s->counts[E_GET],
@@ -816,6 +859,9 @@ static enum MHD_Result handle_control(struct sim *s,
 		pthread_mutex_lock(&s->lock);
 		s->total = s->errors = s->unauthorized = 0;
 		s->faults_applied = 0;
+		s->tcp_connections = 0;
+		s->api_connections = 0;
+		s->log_floor = s->seq;
 		memset(s->counts, 0, sizeof s->counts);
 		pthread_mutex_unlock(&s->lock);
 		out = json_pack("{s:b}", "ok", 1);
@@ -943,6 +989,24 @@ static void on_completed(void *cls, struct MHD_Connection *conn,
 		free(rc);
 		*req_cls = NULL;
 	}
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn,
+			  void **socket_ctx, enum MHD_ConnectionNotificationCode t)
+{
+	struct sim *s = cls;
+
+	(void)conn;
+	if (t == MHD_CONNECTION_NOTIFY_CLOSED) {
+		free(*socket_ctx);
+		*socket_ctx = NULL;
+		return;
+	}
+	/* A flag per TCP connection: has it carried an API request? */
+	*socket_ctx = calloc(1, sizeof(bool));
+	pthread_mutex_lock(&s->lock);
+	s->tcp_connections++;
+	pthread_mutex_unlock(&s->lock);
 }
 
 static bool is_loopback(const struct sockaddr *sa)
@@ -1122,6 +1186,7 @@ int main(int argc, char **argv)
 		0, NULL, NULL, on_request, s,
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_LIMIT, 4000u,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
