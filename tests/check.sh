@@ -45,5 +45,14 @@ else
   failed_steps=$((failed_steps + 1))
 fi
 
+# The cache's concurrency under ThreadSanitizer (clang).
+step "cache under ThreadSanitizer (clang)"
+if CC=clang build build-tsan -Db_sanitize=thread -Db_lundef=false -Dwerror=true; then
+  suite build-tsan --suite cache
+else
+  echo "check: ThreadSanitizer build failed" >&2
+  failed_steps=$((failed_steps + 1))
+fi
+
 step "summary"
 exec python3 tests/summarize.py --extra-failures "$failed_steps" "${logs[@]}"
