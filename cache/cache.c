@@ -546,8 +546,11 @@ static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
 	else
 		apply_list(c, e, rc, v, started, cache_now(c), &ch);
 	if (ch.n && c->ops.changed) {
+		json_t *listing = id ? NULL : json_incref(e->val);
+		uint64_t gen = id ? 0 : e->gen;
 		pthread_mutex_unlock(&c->lock);
-		c->ops.changed(c->ops.ud, region, ch.v, ch.n);
+		c->ops.changed(c->ops.ud, region, ch.v, ch.n, listing, gen);
+		json_decref(listing);
 		pthread_mutex_lock(&c->lock);
 	}
 	changes_free(&ch);
@@ -745,6 +748,23 @@ int cache_refresh_list(struct cache *c, const char *region, void *ctx)
 		rc = -ENOMEM;
 	else if (!L->loading && L->retry_at <= cache_now(c))
 		rc = load(c, L, NULL, ctx);
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+int cache_peek_list(struct cache *c, const char *region,
+		    struct cache_item *out)
+{
+	struct centry *L;
+	int rc = -ENOENT;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&c->lock);
+	L = find(c, region, NULL);
+	if (L && L->val) {
+		fill(out, L, false);
+		rc = 0;
+	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }

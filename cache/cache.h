@@ -66,10 +66,14 @@ struct cache_ops {
 	/*
 	 * Optional. Called after a load replaced values, from the loading
 	 * thread, without the cache lock, before anyone waiting for that load
-	 * is released: which ids were added, changed or removed.
+	 * is released: which ids were added, changed or removed. After a
+	 * listing load, listing is the new listing (borrowed) and gen its
+	 * generation (as cache_list() would report it); NULL and 0 after a
+	 * single object's load.
 	 */
 	void (*changed)(void *ud, const char *region,
-			const struct cache_change *changes, size_t n);
+			const struct cache_change *changes, size_t n,
+			const json_t *listing, uint64_t gen);
 	/* Optional: the clock, in seconds (monotonic). NULL: CLOCK_MONOTONIC. */
 	double (*now)(void *ud);
 	void *ud;
@@ -145,6 +149,14 @@ size_t cache_due(struct cache *c, double lead, char **regions, size_t max);
 
 /* Wake every waiting lookup so it re-checks its intr flag. */
 void cache_wake(struct cache *c);
+
+/*
+ * A region's listing if the cache holds one, fresh or not, without ever
+ * loading it: 0 with *out (expires tells whether it is fresh), or -ENOENT.
+ * Not counted as a hit or a miss.
+ */
+int cache_peek_list(struct cache *c, const char *region,
+		    struct cache_item *out);
 
 /* Forget: one object (id), a region's listing and objects (id NULL), or
  * everything (region NULL). */

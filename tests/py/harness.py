@@ -272,3 +272,249 @@ def errno_of(fn, *args):
 
 __all__ = ["Sim", "Skip", "run", "wait_for", "errno_of", "spawn",
            "stop_process", "read_line", "DOCUMENTED_FIELDS", "API", "errno"]
+
+
+# ---- mounting -------------------------------------------------------------
+
+def fuse_available():
+    """Why a real mount cannot be made here, or None if it can."""
+    if not os.path.exists("/dev/fuse"):
+        return "/dev/fuse does not exist"
+    if not os.access("/dev/fuse", os.R_OK | os.W_OK):
+        return "/dev/fuse is not readable and writable by this user"
+    if not any(os.access(os.path.join(d, "fusermount3"), os.X_OK)
+               for d in os.environ.get("PATH", "").split(":")):
+        return "fusermount3 is not installed"
+    return None
+
+
+def require_fuse():
+    why = fuse_available()
+    if why:
+        raise Skip("cannot mount: " + why)
+
+
+def mounted_at(path):
+    """The fstype of the mount at path, or None."""
+    path = os.path.realpath(path)
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            parts = line.split()
+            sep = parts.index("-")
+            mnt = parts[4].replace("\\040", " ")
+            if mnt == path:
+                return parts[sep + 1]
+    return None
+
+
+class Timeout(AssertionError):
+    pass
+
+
+def bounded(fn, *args, timeout=10):
+    """Run fn(*args) in a thread; raise Timeout if it does not return.
+
+    A filesystem call that hangs must fail the test, not hang it.
+    """
+    import threading
+    box = {}
+
+    def run():
+        try:
+            box["v"] = fn(*args)
+        except BaseException as e:  # noqa: B902 - re-raised below
+            box["e"] = e
+    t = threading.Thread(target=run, daemon=True)
+    t.start()
+    t.join(timeout)
+    if t.is_alive():
+        raise Timeout("%s%r did not return within %ss"
+                      % (getattr(fn, "__name__", fn), args, timeout))
+    if "e" in box:
+        raise box["e"]
+    return box.get("v")
+
+
+def _read(path):
+    with open(path, "rb") as f:
+        return f.read()
+
+
+def read(path, timeout=10):
+    return bounded(_read, path, timeout=timeout)
+
+
+def listdir(path, timeout=10):
+    return bounded(os.listdir, path, timeout=timeout)
+
+
+def lstat(path, timeout=10):
+    return bounded(os.lstat, path, timeout=timeout)
+
+
+def readlink(path, timeout=10):
+    return bounded(os.readlink, path, timeout=timeout)
+
+
+_mounts = []
+
+
+class Mount:
+    """interlinkfs mounted (in the foreground, as a child) on a new
+    directory, talking to sim. Unmounted and stopped when the test ends."""
+
+    def __init__(self, sim, *options, env=None, args=(), token=None,
+                 wait=True, config=None):
+        import tempfile
+        require_fuse()
+        self.dir = tempfile.mkdtemp(prefix="interlinkfs-test-")
+        self.home = tempfile.mkdtemp(prefix="interlinkfs-home-")
+        self.logpath = os.path.join(self.home, "daemon.log")
+        e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+             "HOME": self.home, "SCW_CONFIG_PATH": "/nonexistent"}
+        if sim is not None:
+            e["SCW_API_URL"] = sim.url
+            e["SCW_SECRET_KEY"] = token if token is not None else sim.token
+        if config is not None:
+            e["SCW_CONFIG_PATH"] = config
+        e.update(env or {})
+        self.env = e
+        argv = [os.environ["INTERLINKFS"]] + list(args) + [self.dir, "-f"]
+        if options:
+            argv += ["-o", ",".join(options)]
+        self.argv = argv
+        self.log_file = open(self.logpath, "wb")
+        self.proc = spawn(argv, env=e, stdout=self.log_file,
+                          stderr=subprocess.STDOUT)
+        _mounts.append(self)
+        if wait:
+            self.wait_mounted()
+
+    def wait_mounted(self, timeout=10):
+        deadline = time.monotonic() + timeout
+        while mounted_at(self.dir) != "fuse.interlinkfs":
+            if self.proc.poll() is not None:
+                raise AssertionError("interlinkfs exited with %s: %s"
+                                     % (self.proc.returncode, self.log()))
+            if time.monotonic() > deadline:
+                raise AssertionError("not mounted within %ss: %s"
+                                     % (timeout, self.log()))
+            time.sleep(0.02)
+
+    def path(self, *parts):
+        return os.path.join(self.dir, *parts)
+
+    def log(self):
+        self.log_file.flush()
+        with open(self.logpath, "rb") as f:
+            return f.read().decode(errors="replace")
+
+    def unmount(self, timeout=10):
+        """fusermount3 -u, then the daemon must exit (status returned)."""
+        if mounted_at(self.dir):
+            subprocess.run(["fusermount3", "-u", self.dir], timeout=timeout,
+                           check=True)
+        try:
+            rc = self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("interlinkfs did not exit within %ss of "
+                                 "the unmount" % timeout)
+        self._cleanup()
+        return rc
+
+    def _abort(self):
+        """Last resort: abort the FUSE connection so nothing stays hung."""
+        try:
+            dev = os.stat(self.dir).st_dev
+        except OSError:
+            dev = None
+        if dev is not None:
+            p = "/sys/fs/fuse/connections/%d/abort" % os.minor(dev)
+            try:
+                with open(p, "w") as f:
+                    f.write("1")
+            except OSError:
+                pass
+
+    def _cleanup(self):
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        if mounted_at(self.dir):
+            subprocess.run(["fusermount3", "-u", "-z", self.dir],
+                           timeout=10)
+        for d in (self.dir, self.home):
+            try:
+                if d == self.home:
+                    import shutil
+                    shutil.rmtree(d, ignore_errors=True)
+                else:
+                    os.rmdir(d)
+            except OSError:
+                pass
+        if self.proc in _children:
+            _children.remove(self.proc)
+        if self in _mounts:
+            _mounts.remove(self)
+        self.log_file.close()
+
+    def kill(self):
+        """Crash-like teardown used when a test failed."""
+        if mounted_at(self.dir) and self.proc.poll() is None:
+            self._abort()
+        self._cleanup()
+
+
+_plain_cleanup = _cleanup
+
+
+def _cleanup():  # noqa: F811 - extends the process cleanup with mounts
+    for m in list(_mounts):
+        try:
+            m.kill()
+        except Exception:
+            traceback.print_exc()
+    _plain_cleanup()
+
+
+# ---- what each file must hold, computed from the API's JSON ----------------
+
+def expected_files(c):
+    """The bytes of every file of a connection directory, from its JSON
+    object (written independently of the C renderer)."""
+    import json as _json
+
+    def s(key):
+        v = c.get(key)
+        if v is None:
+            return b""
+        return v.encode() + b"\n"
+
+    def lines(key):
+        v = c.get(key) or []
+        return b"".join(str(x).encode() + b"\n" for x in v)
+    vr = c.get("vlan_range")
+    out = {k: s(k) for k in ("id", "name", "status", "demarcation_info",
+                             "pop_id", "project_id", "organization_id",
+                             "created_at", "updated_at", "region")}
+    out["bandwidth_mbps"] = (b"%d\n" % c["bandwidth_mbps"]
+                             if c.get("bandwidth_mbps") is not None else b"")
+    out["tags"] = lines("tags")
+    out["available_link_bandwidths"] = lines("available_link_bandwidths")
+    out["vlan_range"] = (b"%d-%d\n" % (vr["start"], vr["end"])
+                         if vr else b"")
+    out["connection.json"] = (_json.dumps(c, indent=2, ensure_ascii=False)
+                              .encode() + b"\n")
+    return out
+
+
+def rfc3339(s):
+    """Seconds since the epoch of an RFC 3339 time (float)."""
+    import datetime
+    s = s.replace("Z", "+00:00").replace("z", "+00:00")
+    return datetime.datetime.fromisoformat(s).timestamp()
+
+
+__all__ += ["Mount", "require_fuse", "fuse_available", "mounted_at", "read",
+            "listdir", "lstat", "readlink", "bounded", "Timeout",
+            "expected_files", "rfc3339"]

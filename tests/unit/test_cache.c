@@ -122,12 +122,15 @@ static int load_one(void *ud, const char *region, const char *id, void *ctx,
 }
 
 static void changed(void *ud, const char *region,
-		    const struct cache_change *ch, size_t n)
+		    const struct cache_change *ch, size_t n,
+		    const json_t *listing, uint64_t gen)
 {
 	struct fake *f = ud;
 	static const char k[] = "+~-";
 
 	(void)region;
+	(void)listing;
+	(void)gen;
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < n && f->nlog < 64; i++)
 		snprintf(f->log[f->nlog++], sizeof f->log[0], "%c%s",

@@ -1,0 +1,1717 @@
+/*
+ * fs: libfuse low-level callbacks over the cache.
+ *
+ * Speed comes from letting the kernel answer: open and opendir are
+ * answered with ENOSYS (zero-message opens, so the page cache and the
+ * readdir cache are kept), lookups and attributes carry timeouts equal to
+ * the data's remaining freshness, and readdirplus hands out full
+ * attributes. Freshness comes from honest attributes: true sizes, st_mtime
+ * from the API's updated_at (moved forward when the content changed
+ * without it), FUSE_CAP_AUTO_INVAL_DATA, and explicit invalidations sent by
+ * the keeper thread (never from a request handler, so they cannot
+ * deadlock with the request that caused them).
+ */
+#include "fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <math.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fuse_lowlevel.h>
+
+#include "cache.h"
+#include "conn.h"
+#include "log.h"
+#include "names.h"
+#include "node.h"
+#include "render.h"
+
+/* Nodes that never change keep their kernel entries this long. */
+#define STATIC_TIMEOUT 3600.0
+
+/* The by-name directory of one region, for one listing generation. */
+struct view {
+	pthread_mutex_t lock;
+	bool valid;
+	uint64_t gen;
+	size_t n;
+	char **names;
+	char (*ids)[CONN_ID_MAX + 1];
+	size_t *slot;           /* open addressing: name -> index + 1 */
+	size_t cap;
+};
+
+struct inval {
+	uint64_t parent;        /* inval_entry(parent, name) when name */
+	uint64_t ino;           /* else inval_inode(ino) */
+	char *name;
+};
+
+struct ifs {
+	struct fs_conf conf;
+	struct api *api;
+	struct cache *conns, *pops;
+	struct objtab *objs;
+	struct view *views;
+	struct fuse_session *se;
+	struct timespec mounted;        /* wall clock */
+	double wall_minus_mono;
+
+	pthread_mutex_t meta_lock;      /* latest stats/metrics renders */
+	char *meta[MF_COUNT + 1];
+	size_t meta_len[MF_COUNT + 1];
+
+	pthread_mutex_t q_lock;         /* kernel invalidations to send */
+	struct inval *q;
+	size_t qn, qcap;
+	int evfd, sigfd;
+	pthread_t keeper;
+	bool keeper_running;
+	atomic_bool stopping;
+
+	bool no_open, no_opendir;
+};
+
+/* One FUSE request that may wait on the API: what an interrupt cancels. */
+struct rq {
+	struct ifs *fs;
+	fuse_req_t req;
+	atomic_int intr;
+	struct api_call call;
+};
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static struct timespec ts_of(double t)
+{
+	struct timespec ts;
+	ts.tv_sec = (time_t)floor(t);
+	ts.tv_nsec = (long)((t - floor(t)) * 1e9);
+	if (ts.tv_nsec >= 1000000000L)
+		ts.tv_nsec = 999999999L;
+	return ts;
+}
+
+static bool ts_after(struct timespec a, struct timespec b)
+{
+	return a.tv_sec > b.tv_sec ||
+	       (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
+}
+
+/* A cache clock time as wall-clock time. */
+static struct timespec wall_of(struct ifs *fs, double t)
+{
+	return ts_of(t + fs->wall_minus_mono);
+}
+
+static int region_index(struct ifs *fs, const char *region)
+{
+	for (uint32_t r = 0; r < fs->conf.nregions; r++)
+		if (strcmp(fs->conf.regions[r], region) == 0)
+			return (int)r;
+	return -1;
+}
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct rq *r = data;
+
+	(void)req;
+	atomic_store(&r->intr, 1);
+	api_call_cancel(&r->call);
+	cache_wake(r->fs->conns);
+	cache_wake(r->fs->pops);
+}
+
+static void rq_begin(struct rq *r, fuse_req_t req)
+{
+	r->fs = fuse_req_userdata(req);
+	r->req = req;
+	atomic_init(&r->intr, 0);
+	api_call_init(&r->call);
+	fuse_req_interrupt_func(req, on_interrupt, r);
+}
+
+/* Before replying: after this no interrupt callback can touch r. */
+static void rq_end(struct rq *r)
+{
+	fuse_req_interrupt_func(r->req, NULL, NULL);
+	api_call_destroy(&r->call);
+}
+
+/* ---- loaders: the cache's view of the API -------------------------------- */
+
+static bool has_tag(const json_t *c, const char *tag)
+{
+	size_t i;
+	json_t *t;
+
+	json_array_foreach(json_object_get(c, "tags"), i, t)
+		if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
+			return true;
+	return false;
+}
+
+static bool str_is(const json_t *c, const char *f, const char *want)
+{
+	const char *s;
+	return conn_str(c, f, &s, NULL) == 0 && strcmp(s, want) == 0;
+}
+
+/* A connection fetched alone must pass the mount's filters too, or it
+ * would appear by its id while hidden from the listing. */
+static bool passes_filters(struct ifs *fs, const json_t *c)
+{
+	const struct api_filters *f = &fs->conf.filters;
+	const char *name;
+	uint64_t bw;
+
+	if (f->project_id && !str_is(c, "project_id", f->project_id))
+		return false;
+	if (f->organization_id &&
+	    !str_is(c, "organization_id", f->organization_id))
+		return false;
+	if (f->status && !str_is(c, "status", f->status))
+		return false;
+	if (f->pop_id && !str_is(c, "pop_id", f->pop_id))
+		return false;
+	if (f->name && *f->name &&
+	    (conn_str(c, "name", &name, NULL) || !strstr(name, f->name)))
+		return false;
+	if (f->bandwidth_mbps &&
+	    (conn_uint(c, "bandwidth_mbps", &bw) ||
+	     bw != strtoull(f->bandwidth_mbps, NULL, 10)))
+		return false;
+	for (size_t i = 0; i < f->ntags; i++)
+		if (!has_tag(c, f->tags[i]))
+			return false;
+	return true;
+}
+
+static struct api_call *call_of(void *ctx)
+{
+	return ctx ? &((struct rq *)ctx)->call : NULL;
+}
+
+static int load_conns(void *ud, const char *region, void *ctx, json_t **out)
+{
+	struct ifs *fs = ud;
+	return api_list(fs->api, region, &fs->conf.filters, call_of(ctx), out,
+			NULL);
+}
+
+static int load_conn(void *ud, const char *region, const char *id, void *ctx,
+		     json_t **out)
+{
+	struct ifs *fs = ud;
+	int rc = api_get(fs->api, region, id, call_of(ctx), out, NULL);
+
+	if (rc == 0 && !passes_filters(fs, *out)) {
+		json_decref(*out);
+		rc = -ENOENT;
+	}
+	return rc;
+}
+
+static int load_pops(void *ud, const char *region, void *ctx, json_t **out)
+{
+	struct ifs *fs = ud;
+	return api_list_pops(fs->api, region, call_of(ctx), out, NULL);
+}
+
+static int load_pop(void *ud, const char *region, const char *id, void *ctx,
+		    json_t **out)
+{
+	struct ifs *fs = ud;
+	return api_get_pop(fs->api, region, id, call_of(ctx), out, NULL);
+}
+
+/* ---- invalidations --------------------------------------------------------- */
+
+static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
+		  const char *name)
+{
+	struct inval *q;
+
+	pthread_mutex_lock(&fs->q_lock);
+	if (fs->qn == fs->qcap) {
+		size_t cap = fs->qcap ? fs->qcap * 2 : 256;
+		q = realloc(fs->q, cap * sizeof *q);
+		if (!q) {
+			pthread_mutex_unlock(&fs->q_lock);
+			return; /* the timeouts still bound staleness */
+		}
+		fs->q = q;
+		fs->qcap = cap;
+	}
+	q = &fs->q[fs->qn];
+	q->parent = parent;
+	q->ino = ino;
+	q->name = name ? strdup(name) : NULL;
+	if (!name || q->name)
+		fs->qn++;
+	pthread_mutex_unlock(&fs->q_lock);
+}
+
+static void kick(struct ifs *fs)
+{
+	uint64_t one = 1;
+	if (write(fs->evfd, &one, sizeof one) < 0)
+		return; /* the counter is full: the keeper is awake anyway */
+}
+
+static uint64_t ino_of(enum node_kind kind, uint32_t region, uint64_t obj,
+		       uint32_t slot)
+{
+	struct node n = {.kind = kind, .region = region, .obj = obj,
+			 .slot = slot};
+	return node_ino(&n);
+}
+
+/* Everything below a connection object. */
+static void queue_conn_inodes(struct ifs *fs, uint32_t r, uint64_t obj)
+{
+	queue(fs, 0, ino_of(NK_CONN, r, obj, 0), NULL);
+	for (uint32_t s = 1; s <= CF_COUNT; s++)
+		queue(fs, 0, ino_of(NK_CONN_FILE, r, obj, s), NULL);
+	queue(fs, 0, ino_of(NK_CONN_POP, r, obj, SLOT_POPLINK), NULL);
+	queue(fs, 0, ino_of(NK_BYNAME_LINK, r, obj, SLOT_BYNAME), NULL);
+}
+
+static void queue_pop_inodes(struct ifs *fs, uint32_t r, uint64_t obj)
+{
+	queue(fs, 0, ino_of(NK_POP, r, obj, 0), NULL);
+	for (uint32_t s = 1; s <= PF_COUNT; s++)
+		queue(fs, 0, ino_of(NK_POP_FILE, r, obj, s), NULL);
+}
+
+/* ---- by-name views ------------------------------------------------------------ */
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ULL;
+	for (; *s; s++)
+		h = (h ^ (unsigned char)*s) * 1099511628211ULL;
+	return h;
+}
+
+static void view_clear(struct view *v)
+{
+	names_free(v->names, v->n);
+	free(v->ids);
+	free(v->slot);
+	v->names = NULL;
+	v->ids = NULL;
+	v->slot = NULL;
+	v->n = v->cap = 0;
+	v->valid = false;
+}
+
+/* Index of name in v, or -1. Called with v->lock held. */
+static long view_find(const struct view *v, const char *name)
+{
+	size_t i;
+
+	if (!v->cap)
+		return -1;
+	for (i = name_hash(name) & (v->cap - 1); v->slot[i];
+	     i = (i + 1) & (v->cap - 1))
+		if (strcmp(v->names[v->slot[i] - 1], name) == 0)
+			return (long)v->slot[i] - 1;
+	return -1;
+}
+
+/* A view of listing (generation gen) into *nv. 0 or -ENOMEM. */
+static int view_build(const json_t *listing, uint64_t gen, struct view *nv)
+{
+	size_t n = json_array_size(listing), i;
+	struct names_in *in = calloc(n ? n : 1, sizeof *in);
+	json_t *c;
+	int rc = -ENOMEM;
+
+	memset(nv, 0, sizeof *nv);
+	nv->ids = calloc(n ? n : 1, sizeof *nv->ids);
+	nv->cap = 16;
+	while (nv->cap < 2 * n + 1)
+		nv->cap *= 2;
+	nv->slot = calloc(nv->cap, sizeof *nv->slot);
+	if (!in || !nv->ids || !nv->slot)
+		goto out;
+	json_array_foreach(listing, i, c) {
+		const char *id = conn_id(c);
+		snprintf(nv->ids[i], sizeof nv->ids[i], "%s", id ? id : "");
+		in[i].id = nv->ids[i];
+		if (conn_str(c, "name", &in[i].name, &in[i].len))
+			in[i].name = NULL;
+	}
+	if (names_assign(in, n, &nv->names))
+		goto out;
+	nv->n = n;
+	for (i = 0; i < n; i++) {
+		size_t k = name_hash(nv->names[i]) & (nv->cap - 1);
+		while (nv->slot[k])
+			k = (k + 1) & (nv->cap - 1);
+		nv->slot[k] = i + 1;
+	}
+	nv->gen = gen;
+	nv->valid = true;
+	rc = 0;
+out:
+	free(in);
+	if (rc)
+		view_clear(nv);
+	return rc;
+}
+
+/* Replace region r's view by one of listing. When invalidate, queue the
+ * kernel entries of names that disappeared or now point elsewhere. */
+static void view_update(struct ifs *fs, uint32_t r, const json_t *listing,
+			uint64_t gen, bool invalidate)
+{
+	struct view *v = &fs->views[r], nv;
+
+	if (view_build(listing, gen, &nv))
+		return;
+	pthread_mutex_lock(&v->lock);
+	if (v->valid && v->gen == gen) {
+		pthread_mutex_unlock(&v->lock);
+		view_clear(&nv);
+		return;
+	}
+	if (invalidate && v->valid) {
+		uint64_t dir = ino_of(NK_BYNAME, r, 0, 0);
+		for (size_t i = 0; i < v->n; i++) {
+			long k = view_find(&nv, v->names[i]);
+			if (k < 0 || strcmp(nv.ids[k], v->ids[i]) != 0)
+				queue(fs, dir, 0, v->names[i]);
+		}
+		queue(fs, 0, dir, NULL);
+	}
+	view_clear(v);
+	nv.lock = v->lock;
+	*v = nv;
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* The cache tells us what changed: tell the kernel (through the keeper). */
+static void on_conn_changes(void *ud, const char *region,
+			    const struct cache_change *ch, size_t n,
+			    const json_t *listing, uint64_t gen)
+{
+	struct ifs *fs = ud;
+	int r = region_index(fs, region);
+	uint64_t conns;
+
+	if (r < 0)
+		return;
+	conns = ino_of(NK_CONNS, (uint32_t)r, 0, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t obj = objtab_find(fs->objs, OBJ_CONN, (uint32_t)r,
+					   ch[i].id);
+		if (ch[i].kind != CACHE_CHANGED)
+			queue(fs, conns, 0, ch[i].id);
+		if (obj && ch[i].kind != CACHE_ADDED)
+			queue_conn_inodes(fs, (uint32_t)r, obj);
+	}
+	queue(fs, 0, conns, NULL);
+	if (listing)
+		view_update(fs, (uint32_t)r, listing, gen, true);
+	else
+		queue(fs, 0, ino_of(NK_BYNAME, (uint32_t)r, 0, 0), NULL);
+	kick(fs);
+}
+
+static void on_pop_changes(void *ud, const char *region,
+			   const struct cache_change *ch, size_t n,
+			   const json_t *listing, uint64_t gen)
+{
+	struct ifs *fs = ud;
+	int r = region_index(fs, region);
+	uint64_t pops;
+
+	(void)listing;
+	(void)gen;
+	if (r < 0)
+		return;
+	pops = ino_of(NK_POPS, (uint32_t)r, 0, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t obj = objtab_find(fs->objs, OBJ_POP, (uint32_t)r,
+					   ch[i].id);
+		if (ch[i].kind != CACHE_CHANGED)
+			queue(fs, pops, 0, ch[i].id);
+		if (obj && ch[i].kind != CACHE_ADDED)
+			queue_pop_inodes(fs, (uint32_t)r, obj);
+	}
+	queue(fs, 0, pops, NULL);
+	kick(fs);
+}
+
+/* ---- .interlinkfs ----------------------------------------------------------------- */
+
+static int render_meta(struct ifs *fs, unsigned slot, char **out,
+		       size_t *len)
+{
+	struct api_stats a;
+	struct cache_stats c, p;
+	char *buf = NULL;
+	size_t sz = 0;
+	FILE *f;
+
+	if (slot == MF_VERSION) {
+		*out = strdup(INTERLINKFS_VERSION "\n");
+		*len = *out ? strlen(*out) : 0;
+		return *out ? 0 : -ENOMEM;
+	}
+	f = open_memstream(&buf, &sz);
+	if (!f)
+		return -ENOMEM;
+	api_get_stats(fs->api, &a);
+	cache_get_stats(fs->conns, &c);
+	cache_get_stats(fs->pops, &p);
+	if (slot == MF_STATS) {
+		fprintf(f, "api_requests: %" PRIu64 "\n", a.requests);
+		fprintf(f, "api_errors: %" PRIu64 "\n", a.errors);
+		fprintf(f, "api_retries: %" PRIu64 "\n", a.retries);
+		fprintf(f, "api_rate_limited: %" PRIu64 "\n", a.rate_limited);
+		fprintf(f, "api_bytes: %" PRIu64 "\n", a.bytes);
+		fprintf(f, "cache_hits: %" PRIu64 "\n", c.hits + p.hits);
+		fprintf(f, "cache_misses: %" PRIu64 "\n", c.misses + p.misses);
+		fprintf(f, "cache_loads: %" PRIu64 "\n", c.loads + p.loads);
+		fprintf(f, "coalesced: %" PRIu64 "\n", c.coalesced + p.coalesced);
+		fprintf(f, "negative_hits: %" PRIu64 "\n",
+			c.negative_hits + p.negative_hits);
+		fprintf(f, "stale_served: %" PRIu64 "\n",
+			c.stale_served + p.stale_served);
+		fprintf(f, "evictions: %" PRIu64 "\n", c.evictions + p.evictions);
+		fprintf(f, "bytes_cached: %" PRIu64 "\n", c.bytes + p.bytes);
+		fprintf(f, "connections: %" PRIu64 "\n", c.objects);
+		fprintf(f, "pops: %" PRIu64 "\n", p.objects);
+		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+			double age;
+			if (cache_listing_age(fs->conns, fs->conf.regions[r],
+					      &age) == 0)
+				fprintf(f, "listing_age_%s: %.0f\n",
+					fs->conf.regions[r], age);
+			else
+				fprintf(f, "listing_age_%s: never\n",
+					fs->conf.regions[r]);
+		}
+	} else {
+		static const struct {
+			const char *name, *type, *help;
+		} m[] = {
+			{"api_requests", "counter", "HTTP requests sent to the API"},
+			{"api_errors", "counter", "failed API requests (404 excluded)"},
+			{"api_retries", "counter", "API requests retried"},
+			{"api_rate_limited", "counter", "429 answers from the API"},
+			{"api_bytes", "counter", "bytes received from the API"},
+			{"cache_hits", "counter", "lookups answered from fresh data"},
+			{"cache_misses", "counter", "lookups that needed the API"},
+			{"cache_loads", "counter", "loads from the API"},
+			{"cache_coalesced", "counter", "lookups that shared a load"},
+			{"cache_negative_hits", "counter", "not found, without a request"},
+			{"cache_stale_served", "counter", "old values served while the API failed"},
+			{"cache_evictions", "counter", "values evicted by the memory budget"},
+			{"cache_bytes", "gauge", "estimated bytes of cached values"},
+			{"connections", "gauge", "connections in the cache"},
+		};
+		uint64_t v[] = {a.requests, a.errors, a.retries, a.rate_limited,
+				a.bytes, c.hits + p.hits, c.misses + p.misses,
+				c.loads + p.loads, c.coalesced + p.coalesced,
+				c.negative_hits + p.negative_hits,
+				c.stale_served + p.stale_served,
+				c.evictions + p.evictions, c.bytes + p.bytes,
+				c.objects};
+		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
+			const char *suffix = strcmp(m[i].type, "counter") == 0 ?
+					     "_total" : "";
+			fprintf(f, "# HELP interlinkfs_%s%s %s\n", m[i].name,
+				suffix, m[i].help);
+			fprintf(f, "# TYPE interlinkfs_%s%s %s\n", m[i].name,
+				suffix, m[i].type);
+			fprintf(f, "interlinkfs_%s%s %" PRIu64 "\n", m[i].name,
+				suffix, v[i]);
+		}
+		fprintf(f, "# HELP interlinkfs_listing_age_seconds age of a "
+			"region's listing\n# TYPE interlinkfs_listing_age_seconds"
+			" gauge\n");
+		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+			double age;
+			if (cache_listing_age(fs->conns, fs->conf.regions[r],
+					      &age) == 0)
+				fprintf(f, "interlinkfs_listing_age_seconds"
+					"{region=\"%s\"} %.3f\n",
+					fs->conf.regions[r], age);
+		}
+	}
+	if (fclose(f) != 0) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = buf;
+	*len = sz;
+	return 0;
+}
+
+/* ---- attributes ---------------------------------------------------------------------- */
+
+static void base_attr(struct ifs *fs, struct stat *st, uint64_t ino,
+		      mode_t mode, nlink_t nlink, off_t size,
+		      struct timespec mtime)
+{
+	memset(st, 0, sizeof *st);
+	st->st_ino = ino;
+	st->st_mode = mode;
+	st->st_nlink = nlink;
+	st->st_uid = fs->conf.uid;
+	st->st_gid = fs->conf.gid;
+	st->st_size = size;
+	st->st_blksize = 4096;
+	st->st_blocks = (size + 511) / 512;
+	st->st_mtim = mtime;
+	st->st_ctim = mtime;
+	st->st_atim = mtime;
+}
+
+/* A connection's (or PoP's) time: updated_at, else created_at, else the
+ * mount time; later if the cache saw it change after that. */
+static struct timespec obj_mtime(struct ifs *fs, const struct cache_item *it)
+{
+	struct timespec t;
+
+	if (conn_time(it->value, "updated_at", &t) &&
+	    conn_time(it->value, "created_at", &t))
+		t = fs->mounted;
+	if (it->changed_at > 0) {
+		struct timespec seen = wall_of(fs, it->changed_at);
+		if (ts_after(seen, t))
+			t = seen;
+	}
+	return t;
+}
+
+/* How long the kernel may keep what came from it. */
+static double timeout_of(struct ifs *fs, const struct cache_item *it)
+{
+	double left;
+
+	if (it->stale)
+		return 0;
+	left = it->expires - cache_now(fs->conns);
+	if (left < 0)
+		left = 0;
+	return left > fs->conf.ttl ? fs->conf.ttl : left;
+}
+
+/* What a lookup/getattr/readdirplus needs to say about a node. */
+struct answer {
+	struct stat st;
+	double timeout;
+};
+
+static int pop_link_target(const json_t *conn, char *buf, size_t len)
+{
+	const char *pop;
+
+	if (conn_str(conn, "pop_id", &pop, NULL) ||
+	    !conn_id_valid(pop, strlen(pop)))
+		return -ENOENT;
+	snprintf(buf, len, "../../pops/%s", pop);
+	return 0;
+}
+
+/*
+ * Fill in the id and kind of an object node from the object table.
+ * Returns -ENOENT for numbers never given out.
+ */
+static int resolve_obj(struct ifs *fs, struct node *n, char *id)
+{
+	enum obj_kind k;
+	uint32_t region;
+
+	if (objtab_get(fs->objs, n->obj, &k, &region, id))
+		return -ENOENT;
+	n->region = region;
+	if (k == OBJ_POP) {
+		if (n->kind == NK_CONN)
+			n->kind = NK_POP;
+		else if (n->kind == NK_CONN_FILE && n->slot <= PF_COUNT)
+			n->kind = NK_POP_FILE;
+		else
+			return -ENOENT;
+	}
+	return 0;
+}
+
+/* The cached object behind an object node (connection or PoP). */
+static int get_obj(struct ifs *fs, struct rq *rq, const struct node *n,
+		   const char *id, struct cache_item *it)
+{
+	bool pop = n->kind == NK_POP || n->kind == NK_POP_FILE;
+
+	return cache_get(pop ? fs->pops : fs->conns, fs->conf.regions[n->region],
+			 id, rq, rq ? &rq->intr : NULL, it);
+}
+
+/* by-name: the view of the current listing (rebuilt when it changed). */
+static int byname_view(struct ifs *fs, struct rq *rq, uint32_t r,
+		       struct cache_item *it)
+{
+	int rc = cache_list(fs->conns, fs->conf.regions[r], rq, &rq->intr, it);
+	struct view *v = &fs->views[r];
+	bool current;
+
+	if (rc)
+		return rc;
+	pthread_mutex_lock(&v->lock);
+	current = v->valid && v->gen == it->gen;
+	pthread_mutex_unlock(&v->lock);
+	if (!current)
+		view_update(fs, r, it->value, it->gen, false);
+	return 0;
+}
+
+static int byname_target(struct ifs *fs, uint32_t r, const char *name,
+			 char *id)
+{
+	struct view *v = &fs->views[r];
+	long k;
+
+	pthread_mutex_lock(&v->lock);
+	k = view_find(v, name);
+	if (k >= 0)
+		memcpy(id, v->ids[k], CONN_ID_MAX + 1);
+	pthread_mutex_unlock(&v->lock);
+	return k >= 0 ? 0 : -ENOENT;
+}
+
+static int render_node(const struct node *n, const json_t *obj, char **buf,
+		       size_t *len)
+{
+	return n->kind == NK_POP_FILE ? render_pop(obj, n->slot, buf, len)
+				      : render_conn(obj, n->slot, buf, len);
+}
+
+/*
+ * Attributes of a node whose object id is known (id) or that needs none.
+ * For a by-name link, id is the target connection.
+ */
+static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
+		    const char *id, struct answer *a)
+{
+	struct cache_item it = {0};
+	uint64_t ino = node_ino(n);
+	char *buf = NULL, target[128];
+	size_t len = 0;
+	int rc = 0;
+
+	a->timeout = STATIC_TIMEOUT;
+	switch (n->kind) {
+	case NK_ROOT:
+		base_attr(fs, &a->st, ino, S_IFDIR | 0555, 4, 0, fs->mounted);
+		break;
+	case NK_REGIONS:
+		base_attr(fs, &a->st, ino, S_IFDIR | 0555, 2 + fs->conf.nregions,
+			  0, fs->mounted);
+		break;
+	case NK_REGION:
+		base_attr(fs, &a->st, ino, S_IFDIR | 0555, 5, 0, fs->mounted);
+		break;
+	case NK_META:
+		base_attr(fs, &a->st, ino, S_IFDIR | 0555, 2, 0, fs->mounted);
+		break;
+	case NK_META_FILE:
+		/* Rendered now, kept for the reads that follow: size and
+		 * content agree. Always revalidated (timeout 0, a new mtime
+		 * each time, so the page cache is dropped). */
+		rc = render_meta(fs, n->slot, &buf, &len);
+		if (rc)
+			break;
+		pthread_mutex_lock(&fs->meta_lock);
+		free(fs->meta[n->slot]);
+		fs->meta[n->slot] = buf;
+		fs->meta_len[n->slot] = len;
+		pthread_mutex_unlock(&fs->meta_lock);
+		buf = NULL;
+		if (n->slot == MF_VERSION) {
+			base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
+				  (off_t)len, fs->mounted);
+		} else {
+			struct timespec now;
+			clock_gettime(CLOCK_REALTIME, &now);
+			base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
+				  (off_t)len, now);
+			a->timeout = 0;
+		}
+		break;
+	case NK_CONNS:
+	case NK_POPS:
+	case NK_BYNAME:
+		/* What the cache knows, without asking the API: looking a
+		 * directory up must not cost a listing (a cat of one file
+		 * costs one get). Unknown yet: revalidated at once. */
+		if (cache_peek_list(n->kind == NK_POPS ? fs->pops : fs->conns,
+				    fs->conf.regions[n->region], &it) == 0) {
+			base_attr(fs, &a->st, ino, S_IFDIR | 0555,
+				  2 + (n->kind == NK_BYNAME ? 0 :
+				       json_array_size(it.value)), 0,
+				  wall_of(fs, it.changed_at));
+			a->timeout = timeout_of(fs, &it);
+		} else {
+			base_attr(fs, &a->st, ino, S_IFDIR | 0555, 2, 0,
+				  fs->mounted);
+			a->timeout = 0;
+		}
+		break;
+	case NK_CONN:
+	case NK_POP:
+	case NK_CONN_FILE:
+	case NK_POP_FILE:
+	case NK_CONN_POP:
+		rc = get_obj(fs, rq, n, id, &it);
+		if (rc)
+			break;
+		a->timeout = timeout_of(fs, &it);
+		if (n->kind == NK_CONN || n->kind == NK_POP) {
+			base_attr(fs, &a->st, ino, S_IFDIR | 0555, 2, 0,
+				  obj_mtime(fs, &it));
+		} else if (n->kind == NK_CONN_POP) {
+			rc = pop_link_target(it.value, target, sizeof target);
+			if (!rc)
+				base_attr(fs, &a->st, ino, S_IFLNK | 0777, 1,
+					  (off_t)strlen(target),
+					  obj_mtime(fs, &it));
+		} else {
+			/* A field of the wrong type: the file exists, empty;
+			 * reading it says EIO. */
+			if (render_node(n, it.value, &buf, &len))
+				len = 0;
+			base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
+				  (off_t)len, obj_mtime(fs, &it));
+		}
+		break;
+	case NK_BYNAME_LINK:
+		rc = cache_list(fs->conns, fs->conf.regions[n->region], rq,
+				&rq->intr, &it);
+		if (rc)
+			break;
+		base_attr(fs, &a->st, ino, S_IFLNK | 0777, 1,
+			  (off_t)strlen("../connections/") + CONN_ID_MAX,
+			  wall_of(fs, it.changed_at));
+		a->timeout = timeout_of(fs, &it);
+		break;
+	default:
+		rc = -ENOENT;
+	}
+	free(buf);
+	cache_item_release(&it);
+	return rc;
+}
+
+/* ---- lookup / getattr ---------------------------------------------------------------------- */
+
+/* Node and object id of an inode number. */
+static int node_of_ino(struct ifs *fs, fuse_ino_t ino, struct node *n,
+		       char *id)
+{
+	int rc = node_from_ino(ino, fs->conf.nregions, n);
+
+	id[0] = '\0';
+	if (!rc && n->obj)
+		rc = resolve_obj(fs, n, id);
+	if (!rc && n->kind == NK_META_FILE && !node_meta_name(n->slot))
+		rc = -ENOENT;
+	return rc;
+}
+
+static void fill_entry(struct fuse_entry_param *e, const struct answer *a)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = a->st.st_ino;
+	e->generation = 1;
+	e->attr = a->st;
+	e->attr_timeout = a->timeout;
+	e->entry_timeout = a->timeout;
+}
+
+/* lookup(parent, name): the child node with its object resolved. */
+static int child_of(struct ifs *fs, struct rq *rq, const struct node *parent,
+		    const char *pid, const char *name, struct node *n,
+		    char *id)
+{
+	struct cache_item it = {0};
+	int rc = node_child(parent, name, fs->conf.regions, fs->conf.nregions,
+			    n);
+
+	if (rc)
+		return rc;
+	id[0] = '\0';
+	switch (n->kind) {
+	case NK_CONN:
+	case NK_POP:
+		snprintf(id, CONN_ID_MAX + 1, "%s", name);
+		/* An id the cache does not know costs a request: only then
+		 * is a number given out. */
+		rc = get_obj(fs, rq, n, id, &it);
+		cache_item_release(&it);
+		if (rc)
+			return rc;
+		n->obj = objtab_intern(fs->objs, n->kind == NK_CONN ? OBJ_CONN
+				       : OBJ_POP, n->region, id);
+		return n->obj ? 0 : -ENOMEM;
+	case NK_BYNAME_LINK:
+		rc = byname_view(fs, rq, n->region, &it);
+		cache_item_release(&it);
+		if (!rc)
+			rc = byname_target(fs, n->region, name, id);
+		if (rc)
+			return rc;
+		n->obj = objtab_intern(fs->objs, OBJ_CONN, n->region, id);
+		return n->obj ? 0 : -ENOMEM;
+	case NK_CONN_FILE:
+	case NK_POP_FILE:
+	case NK_CONN_POP:
+		snprintf(id, CONN_ID_MAX + 1, "%s", pid);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rq rq;
+	struct node p, n;
+	struct answer a;
+	struct fuse_entry_param e;
+	char pid[CONN_ID_MAX + 1], id[CONN_ID_MAX + 1];
+	int rc;
+
+	rq_begin(&rq, req);
+	rc = node_of_ino(rq.fs, parent, &p, pid);
+	if (!rc)
+		rc = child_of(rq.fs, &rq, &p, pid, name, &n, id);
+	if (!rc)
+		rc = describe(rq.fs, &rq, &n, id, &a);
+	rq_end(&rq);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	fill_entry(&e, &a);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	/* Inode numbers are computed, nothing to free. */
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	(void)count;
+	(void)forgets;
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct rq rq;
+	struct node n;
+	struct answer a;
+	char id[CONN_ID_MAX + 1];
+	int rc;
+
+	(void)fi;
+	rq_begin(&rq, req);
+	rc = node_of_ino(rq.fs, ino, &n, id);
+	if (!rc)
+		rc = describe(rq.fs, &rq, &n, id, &a);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &a.st, a.timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rq rq;
+	struct node n;
+	struct cache_item it = {0};
+	char id[CONN_ID_MAX + 1], target[128];
+	int rc;
+
+	rq_begin(&rq, req);
+	rc = node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.kind == NK_BYNAME_LINK) {
+		snprintf(target, sizeof target, "../connections/%s", id);
+	} else if (!rc && n.kind == NK_CONN_POP) {
+		rc = get_obj(rq.fs, &rq, &n, id, &it);
+		if (!rc)
+			rc = pop_link_target(it.value, target, sizeof target);
+	} else if (!rc) {
+		rc = -EINVAL;
+	}
+	cache_item_release(&it);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* ---- open / read ---------------------------------------------------------------------- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ifs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fs->no_open) {
+		/* Zero-message opens: the kernel stops asking and keeps its
+		 * page cache between opens. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ifs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct rq rq;
+	struct node n;
+	struct cache_item it = {0};
+	char id[CONN_ID_MAX + 1], *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	(void)fi;
+	rq_begin(&rq, req);
+	rc = node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.kind == NK_META_FILE) {
+		pthread_mutex_lock(&rq.fs->meta_lock);
+		if (rq.fs->meta[n.slot]) {
+			len = rq.fs->meta_len[n.slot];
+			buf = malloc(len ? len : 1);
+			if (buf)
+				memcpy(buf, rq.fs->meta[n.slot], len);
+			else
+				rc = -ENOMEM;
+		}
+		pthread_mutex_unlock(&rq.fs->meta_lock);
+		if (!rc && !buf)
+			rc = render_meta(rq.fs, n.slot, &buf, &len);
+	} else if (!rc && (n.kind == NK_CONN_FILE || n.kind == NK_POP_FILE)) {
+		rc = get_obj(rq.fs, &rq, &n, id, &it);
+		if (!rc)
+			rc = render_node(&n, it.value, &buf, &len);
+	} else if (!rc) {
+		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
+	}
+	cache_item_release(&it);
+	rq_end(&rq);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+	} else if (off < 0 || (size_t)off >= len) {
+		fuse_reply_buf(req, NULL, 0);
+	} else {
+		size_t n2 = len - (size_t)off;
+		fuse_reply_buf(req, buf + off, n2 < size ? n2 : size);
+	}
+	free(buf);
+}
+
+/* ---- readdir ------------------------------------------------------------------------- */
+
+struct dirbuf {
+	char *p;
+	size_t len, size;
+	bool plus, full;
+	fuse_req_t req;
+};
+
+/* Adds one entry (offset `next` resumes after it). false when full. */
+static bool add_entry(struct dirbuf *b, const char *name,
+		      const struct answer *a, off_t next)
+{
+	size_t need;
+
+	if (b->full)
+		return false;
+	if (b->plus) {
+		struct fuse_entry_param e;
+		fill_entry(&e, a);
+		need = fuse_add_direntry_plus(b->req, b->p + b->len,
+					      b->size - b->len, name, &e, next);
+	} else {
+		need = fuse_add_direntry(b->req, b->p + b->len,
+					 b->size - b->len, name, &a->st, next);
+	}
+	if (need > b->size - b->len) {
+		b->full = true;
+		return false;
+	}
+	b->len += need;
+	return true;
+}
+
+/* A child without its attributes (plain readdir, or not cheap to know):
+ * the kernel asks with getattr when it needs them. */
+static void bare(struct answer *a, uint64_t ino, mode_t mode)
+{
+	memset(a, 0, sizeof *a);
+	a->st.st_ino = ino;
+	a->st.st_mode = mode;
+	a->timeout = 0;
+}
+
+static int list_dir(struct ifs *fs, struct rq *rq, const struct node *d,
+		    const char *did, struct dirbuf *b, off_t off)
+{
+	struct cache_item it = {0};
+	struct answer a;
+	struct node c = {.region = d->region, .obj = d->obj};
+	off_t i = 0;
+	int rc = 0;
+
+	/* "." and ".." first (the kernel handles what they point to). */
+#define EMIT(name, ans) \
+	do { \
+		if (i++ >= off && !add_entry(b, (name), (ans), i)) \
+			goto out; \
+	} while (0)
+	bare(&a, node_ino(d), S_IFDIR);
+	EMIT(".", &a);
+	bare(&a, 1, S_IFDIR);
+	EMIT("..", &a);
+
+	switch (d->kind) {
+	case NK_ROOT:
+		c.kind = NK_REGIONS;
+		if ((rc = describe(fs, rq, &c, NULL, &a)))
+			goto out;
+		EMIT("regions", &a);
+		c.kind = NK_META;
+		if ((rc = describe(fs, rq, &c, NULL, &a)))
+			goto out;
+		EMIT(".interlinkfs", &a);
+		break;
+	case NK_REGIONS:
+		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+			c.kind = NK_REGION;
+			c.region = r;
+			describe(fs, rq, &c, NULL, &a);
+			EMIT(fs->conf.regions[r], &a);
+		}
+		break;
+	case NK_META:
+		for (uint32_t s = 1; s <= MF_COUNT; s++) {
+			c.kind = NK_META_FILE;
+			c.slot = s;
+			bare(&a, node_ino(&c), S_IFREG);
+			EMIT(node_meta_name(s), &a);
+		}
+		break;
+	case NK_REGION: {
+		static const struct {
+			enum node_kind k;
+			const char *name;
+		} sub[] = {{NK_CONNS, "connections"}, {NK_BYNAME, "by-name"},
+			   {NK_POPS, "pops"}};
+		/* Listing a region must not cost API requests: these three
+		 * get their attributes when asked for. */
+		for (size_t s = 0; s < 3; s++) {
+			c.kind = sub[s].k;
+			bare(&a, node_ino(&c), S_IFDIR);
+			EMIT(sub[s].name, &a);
+		}
+		break;
+	}
+	case NK_CONNS:
+	case NK_POPS: {
+		bool pops = d->kind == NK_POPS;
+		size_t k;
+		json_t *o;
+
+		rc = cache_list(pops ? fs->pops : fs->conns,
+				fs->conf.regions[d->region], rq, &rq->intr, &it);
+		if (rc)
+			goto out;
+		json_array_foreach(it.value, k, o) {
+			const char *oid = conn_id(o);
+			if (i++ < off)
+				continue;
+			c.kind = pops ? NK_POP : NK_CONN;
+			c.obj = objtab_intern(fs->objs, pops ? OBJ_POP : OBJ_CONN,
+					      d->region, oid);
+			if (!c.obj) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			if (!b->plus || describe(fs, rq, &c, oid, &a))
+				bare(&a, node_ino(&c), S_IFDIR);
+			if (!add_entry(b, oid, &a, i))
+				goto out;
+		}
+		break;
+	}
+	case NK_BYNAME: {
+		struct view *v = &fs->views[d->region];
+		double t;
+
+		rc = byname_view(fs, rq, d->region, &it);
+		if (rc)
+			goto out;
+		t = timeout_of(fs, &it);
+		pthread_mutex_lock(&v->lock);
+		for (size_t k = 0; k < v->n; k++) {
+			if (i++ < off)
+				continue;
+			c.kind = NK_BYNAME_LINK;
+			c.obj = objtab_intern(fs->objs, OBJ_CONN, d->region,
+					      v->ids[k]);
+			base_attr(fs, &a.st, node_ino(&c), S_IFLNK | 0777, 1,
+				  (off_t)strlen("../connections/") + CONN_ID_MAX,
+				  wall_of(fs, it.changed_at));
+			a.timeout = t;
+			if (!c.obj || !add_entry(b, v->names[k], &a, i))
+				break;
+		}
+		pthread_mutex_unlock(&v->lock);
+		break;
+	}
+	case NK_CONN:
+	case NK_POP: {
+		bool pop = d->kind == NK_POP;
+		unsigned count = pop ? PF_COUNT : CF_COUNT;
+
+		rc = get_obj(fs, rq, d, did, &it);
+		if (rc)
+			goto out;
+		for (unsigned s = 1; s <= count; s++) {
+			c.kind = pop ? NK_POP_FILE : NK_CONN_FILE;
+			c.slot = s;
+			if (!b->plus || describe(fs, rq, &c, did, &a))
+				bare(&a, node_ino(&c), S_IFREG);
+			EMIT(pop ? render_pop_name(s) : render_conn_name(s), &a);
+		}
+		if (!pop) {
+			char target[128];
+			c.kind = NK_CONN_POP;
+			c.slot = SLOT_POPLINK;
+			if (pop_link_target(it.value, target, sizeof target) == 0) {
+				if (!b->plus || describe(fs, rq, &c, did, &a))
+					bare(&a, node_ino(&c), S_IFLNK);
+				EMIT("pop", &a);
+			}
+		}
+		break;
+	}
+	default:
+		rc = -ENOTDIR;
+	}
+#undef EMIT
+out:
+	cache_item_release(&it);
+	/* Whatever fitted is an answer; an error only if nothing did. */
+	return b->len ? 0 : rc;
+}
+
+static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       bool plus)
+{
+	struct rq rq;
+	struct node n;
+	struct dirbuf b = {.plus = plus, .req = req, .size = size};
+	char id[CONN_ID_MAX + 1];
+	int rc;
+
+	rq_begin(&rq, req);
+	b.p = malloc(size ? size : 1);
+	rc = b.p ? node_of_ino(rq.fs, ino, &n, id) : -ENOMEM;
+	if (!rc && !node_is_dir(&n))
+		rc = -ENOTDIR;
+	if (!rc)
+		rc = list_dir(rq.fs, &rq, &n, id, &b, off);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, b.p, b.len);
+	free(b.p);
+}
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	do_readdir(req, ino, size, off, true);
+}
+
+/* ---- the rest ---------------------------------------------------------------------------- */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	/* Never a network call. */
+	(void)ino;
+	memset(&sv, 0, sizeof sv);
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_nosys(fuse_req_t req)
+{
+	/* The kernel remembers ENOSYS and stops asking (xattrs). */
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	(void)ino;
+	(void)name;
+	(void)size;
+	op_nosys(req);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	(void)size;
+	op_nosys(req);
+}
+
+/* Every write-like operation: a read-only filesystem. */
+static void rofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino; (void)attr; (void)to_set; (void)fi;
+	rofs(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent; (void)name; (void)mode; (void)rdev;
+	rofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent; (void)name; (void)mode;
+	rofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	rofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link; (void)parent; (void)name;
+	rofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	rofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino; (void)newparent; (void)newname;
+	rofs(req);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	rofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent; (void)name; (void)mode; (void)fi;
+	rofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	rofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino; (void)name;
+	rofs(req);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
+	rofs(req);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct ifs *fs = userdata;
+
+	fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		/* Always plus: a walk needs the attributes anyway. */
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
+	log_debug("kernel: zero-message open %s, opendir %s",
+		  fs->no_open ? "yes" : "no", fs->no_opendir ? "yes" : "no");
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_release,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
+
+const struct fuse_lowlevel_ops *fs_ops(void)
+{
+	return &ops;
+}
+
+/* ---- the keeper thread -------------------------------------------------------------------- */
+
+static void send_invalidations(struct ifs *fs)
+{
+	struct inval *q;
+	size_t n;
+
+	pthread_mutex_lock(&fs->q_lock);
+	q = fs->q;
+	n = fs->qn;
+	fs->q = NULL;
+	fs->qn = fs->qcap = 0;
+	pthread_mutex_unlock(&fs->q_lock);
+	for (size_t i = 0; i < n; i++) {
+		/* -ENOENT: the kernel does not know that inode; fine. */
+		if (q[i].name)
+			fuse_lowlevel_notify_inval_entry(fs->se, q[i].parent,
+							 q[i].name,
+							 strlen(q[i].name));
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, -1, 0);
+		free(q[i].name);
+	}
+	free(q);
+}
+
+/* SIGHUP: forget everything, and make the kernel forget it too. */
+static void drop_everything(struct ifs *fs)
+{
+	uint64_t n = objtab_count(fs->objs);
+
+	log_info("SIGHUP: dropping the cache");
+	cache_drop(fs->conns, NULL, NULL);
+	cache_drop(fs->pops, NULL, NULL);
+	for (uint64_t obj = 1; obj <= n; obj++) {
+		enum obj_kind k;
+		uint32_t r;
+		char id[CONN_ID_MAX + 1];
+		if (objtab_get(fs->objs, obj, &k, &r, id))
+			continue;
+		if (k == OBJ_CONN)
+			queue_conn_inodes(fs, r, obj);
+		else
+			queue_pop_inodes(fs, r, obj);
+	}
+	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+		struct view *v = &fs->views[r];
+		uint64_t dir = ino_of(NK_BYNAME, r, 0, 0);
+		pthread_mutex_lock(&v->lock);
+		for (size_t i = 0; i < v->n; i++)
+			queue(fs, dir, 0, v->names[i]);
+		view_clear(v);
+		pthread_mutex_unlock(&v->lock);
+		queue(fs, 0, dir, NULL);
+		queue(fs, 0, ino_of(NK_CONNS, r, 0, 0), NULL);
+		queue(fs, 0, ino_of(NK_POPS, r, 0, 0), NULL);
+	}
+}
+
+static void refresh_ahead(struct ifs *fs, struct cache *c, double lead)
+{
+	char *due[NODE_MAX_REGIONS];
+	size_t n = cache_due(c, lead, due, fs->conf.nregions);
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = cache_refresh_list(c, due[i], NULL);
+		if (rc)
+			log_debug("refresh of %s failed: %s", due[i],
+				  strerror(-rc));
+		free(due[i]);
+	}
+}
+
+static void *keeper(void *arg)
+{
+	struct ifs *fs = arg;
+	double ttl = fs->conf.ttl;
+	double lead = ttl * 0.2 < 5 ? ttl * 0.2 : 5;
+
+	while (!atomic_load(&fs->stopping)) {
+		struct pollfd p[2] = {{.fd = fs->evfd, .events = POLLIN},
+				      {.fd = fs->sigfd, .events = POLLIN}};
+		uint64_t v;
+		struct signalfd_siginfo si;
+
+		if (poll(p, fs->sigfd >= 0 ? 2 : 1, 200) > 0) {
+			if (p[0].revents & POLLIN &&
+			    read(fs->evfd, &v, sizeof v) < 0)
+				v = 0;
+			if (fs->sigfd >= 0 && p[1].revents & POLLIN &&
+			    read(fs->sigfd, &si, sizeof si) == sizeof si &&
+			    si.ssi_signo == SIGHUP)
+				drop_everything(fs);
+		}
+		if (fuse_session_exited(fs->se)) {
+			/* Unmounted or signalled: do not let a slow API hold
+			 * up the exit. */
+			api_shutdown(fs->api);
+			break;
+		}
+		if (ttl > 0) {
+			refresh_ahead(fs, fs->conns, lead);
+			refresh_ahead(fs, fs->pops, lead);
+		}
+		send_invalidations(fs);
+	}
+	return NULL;
+}
+
+int fs_start(struct ifs *fs, struct fuse_session *se)
+{
+	sigset_t hup;
+	int rc;
+
+	fs->se = se;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	fs->sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fs->sigfd < 0)
+		log_warn("SIGHUP will not drop the cache: signalfd: %s",
+			 strerror(errno));
+	rc = pthread_create(&fs->keeper, NULL, keeper, fs);
+	if (rc)
+		return -rc;
+	fs->keeper_running = true;
+	return 0;
+}
+
+void fs_stop(struct ifs *fs)
+{
+	if (!fs)
+		return;
+	atomic_store(&fs->stopping, true);
+	api_shutdown(fs->api);
+	if (fs->keeper_running) {
+		kick(fs);
+		pthread_join(fs->keeper, NULL);
+		fs->keeper_running = false;
+	}
+}
+
+int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
+{
+	struct ifs *fs = calloc(1, sizeof *fs);
+	struct cache_conf cc;
+	struct cache_ops co = {load_conns, load_conn, on_conn_changes, NULL,
+			       NULL};
+	struct cache_ops po = {load_pops, load_pop, on_pop_changes, NULL, NULL};
+	struct timespec now;
+	int rc = -ENOMEM;
+
+	if (!fs)
+		return -ENOMEM;
+	fs->conf = *conf;
+	fs->api = api;
+	fs->evfd = fs->sigfd = -1;
+	atomic_init(&fs->stopping, false);
+	pthread_mutex_init(&fs->meta_lock, NULL);
+	pthread_mutex_init(&fs->q_lock, NULL);
+	clock_gettime(CLOCK_REALTIME, &fs->mounted);
+	clock_gettime(CLOCK_REALTIME, &now);
+	fs->wall_minus_mono = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
+			      mono(); /* the caches' clock */
+	fs->views = calloc(conf->nregions ? conf->nregions : 1,
+			   sizeof *fs->views);
+	if (!fs->views)
+		goto fail;
+	for (uint32_t r = 0; r < conf->nregions; r++)
+		pthread_mutex_init(&fs->views[r].lock, NULL);
+	fs->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (fs->evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if ((rc = objtab_new(&fs->objs)))
+		goto fail;
+	cache_conf_default(&cc);
+	cc.ttl = conf->ttl;
+	cc.stale = conf->stale;
+	if (conf->budget)
+		cc.budget = conf->budget;
+	co.ud = po.ud = fs;
+	if ((rc = cache_new(&cc, &co, &fs->conns)))
+		goto fail;
+	cc.ttl = conf->ttl > 0 ? conf->pop_ttl : 0;
+	if ((rc = cache_new(&cc, &po, &fs->pops)))
+		goto fail;
+	*out = fs;
+	return 0;
+fail:
+	fs_free(fs);
+	return rc;
+}
+
+void fs_free(struct ifs *fs)
+{
+	if (!fs)
+		return;
+	cache_free(fs->conns);
+	cache_free(fs->pops);
+	objtab_free(fs->objs);
+	for (uint32_t r = 0; fs->views && r < fs->conf.nregions; r++) {
+		view_clear(&fs->views[r]);
+		pthread_mutex_destroy(&fs->views[r].lock);
+	}
+	free(fs->views);
+	for (unsigned s = 0; s <= MF_COUNT; s++)
+		free(fs->meta[s]);
+	for (size_t i = 0; i < fs->qn; i++)
+		free(fs->q[i].name);
+	free(fs->q);
+	if (fs->evfd >= 0)
+		close(fs->evfd);
+	if (fs->sigfd >= 0)
+		close(fs->sigfd);
+	pthread_mutex_destroy(&fs->meta_lock);
+	pthread_mutex_destroy(&fs->q_lock);
+	free(fs);
+}

@@ -1,0 +1,53 @@
+/*
+ * fs: the FUSE low-level operations of interlinkfs, the keeper thread that
+ * refreshes recently used regions before they expire and tells the kernel
+ * what changed, and the .interlinkfs/ files.
+ *
+ * One struct ifs per mount, built by main and handed to libfuse as the
+ * session's userdata; every callback reads it back from the request.
+ */
+#ifndef INTERLINKFS_FS_H
+#define INTERLINKFS_FS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "api.h"
+
+struct ifs;
+struct fuse_session;
+struct fuse_lowlevel_ops;
+
+struct fs_conf {
+	const char *const *regions;   /* borrowed for the life of the mount */
+	uint32_t nregions;
+	double ttl;                   /* seconds; 0 = ask the API every time */
+	double stale;                 /* seconds stale data may be served */
+	double pop_ttl;               /* PoPs change rarely: 3600 */
+	size_t budget;                /* cache bytes */
+	struct api_filters filters;   /* applied to every listing (borrowed) */
+	uid_t uid;
+	gid_t gid;
+};
+
+/* A new filesystem over api (borrowed). 0 or -errno. */
+int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out);
+
+/* The operations table for fuse_session_new(). */
+const struct fuse_lowlevel_ops *fs_ops(void);
+
+/*
+ * Start the keeper thread (call after fuse_daemonize(), with SIGHUP
+ * blocked in every thread: the keeper takes it from a signalfd and drops
+ * the cache). 0 or -errno.
+ */
+int fs_start(struct ifs *fs, struct fuse_session *se);
+
+/* Stop the keeper and cancel what is in flight. Idempotent. */
+void fs_stop(struct ifs *fs);
+
+/* NULL is a no-op. After fs_stop(). */
+void fs_free(struct ifs *fs);
+
+#endif

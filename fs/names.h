@@ -1,0 +1,38 @@
+/*
+ * names: the by-name/ directory's entry names.
+ *
+ * Connection names are free text; directory entries are not. The rule, a
+ * pure function of the set of (name, id) pairs (so it does not depend on
+ * the order the API lists them in):
+ *  1. A name that is unique, non-empty, not "." or "..", holds no '/' and
+ *     no NUL, and is at most 255 bytes appears unchanged.
+ *  2. Otherwise it is made safe: '/' and NUL become '_'; an empty (or
+ *     missing) name becomes "_"; "." and ".." become "_." and "_..";
+ *     more than 255 bytes is cut on a UTF-8 character boundary.
+ *  3. A name that is still not unique gets "~" and the first 8 characters
+ *     of the connection id appended (the name part shortened so the whole
+ *     fits 255 bytes); if that collides too, "~" and the whole id. When
+ *     one of the colliding names is a name kept unchanged by rule 1 (the
+ *     others being made safe), it keeps it.
+ */
+#ifndef INTERLINKFS_NAMES_H
+#define INTERLINKFS_NAMES_H
+
+#include <stddef.h>
+
+struct names_in {
+	const char *name; /* may be NULL (missing or not a string) */
+	size_t len;       /* may hold NUL bytes */
+	const char *id;   /* unique among the inputs */
+};
+
+#define NAMES_MAX 255
+
+/*
+ * Entry names for n connections: (*out)[i] is the name of in[i],
+ * malloc'ed, as is *out (free with names_free). 0 or -ENOMEM.
+ */
+int names_assign(const struct names_in *in, size_t n, char ***out);
+void names_free(char **names, size_t n);
+
+#endif

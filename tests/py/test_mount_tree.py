@@ -1,0 +1,288 @@
+"""The mounted tree, for real: every file of every connection against bytes
+computed from the simulator's JSON, attributes, shell tools, request
+counts, by-name, errors."""
+import errno
+import json
+import os
+import stat
+import subprocess
+import time
+
+from harness import (Mount, Sim, errno_of, expected_files, listdir, lstat,
+                     read, readlink, rfc3339, run)
+
+REGIONS = ["fr-par", "it-mil", "nl-ams", "pl-waw"]
+CONN_FILES = sorted(["id", "name", "status", "bandwidth_mbps",
+                     "demarcation_info", "tags", "pop_id", "project_id",
+                     "organization_id", "available_link_bandwidths",
+                     "created_at", "updated_at", "vlan_range", "region",
+                     "connection.json"])
+
+
+def sh(cmd, cwd, timeout=30):
+    p = subprocess.run(cmd, cwd=cwd, shell=True, capture_output=True,
+                       timeout=timeout)
+    assert p.returncode == 0, (cmd, p.returncode, p.stderr)
+    return p.stdout
+
+
+def test_every_file_of_every_connection_has_the_expected_bytes():
+    sim = Sim("--max-page-size", "10", connections=30, seed=11)
+    m = Mount(sim, "ttl=300")
+    ino_seen = {}
+    for region in REGIONS:
+        conns = sim.list_all(region)
+        assert len(conns) == 30
+        got = sorted(listdir(m.path("regions", region, "connections")))
+        assert got == sorted(c["id"] for c in conns)
+        for c in conns:
+            d = m.path("regions", region, "connections", c["id"])
+            want = expected_files(c)
+            names = sorted(listdir(d))
+            assert names == sorted(CONN_FILES + ["pop"]), names
+            for name, data in want.items():
+                st = lstat(os.path.join(d, name))
+                assert stat.S_ISREG(st.st_mode)
+                assert stat.S_IMODE(st.st_mode) == 0o444
+                assert st.st_size == len(data), (c["id"], name)
+                assert read(os.path.join(d, name)) == data, (c["id"], name)
+                assert st.st_uid == os.getuid() and st.st_nlink == 1
+                ino_seen[(c["id"], name)] = st.st_ino
+            st = lstat(d)
+            assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(
+                st.st_mode) == 0o555 and st.st_nlink == 2
+            # st_mtime is updated_at, else created_at
+            when = c.get("updated_at") or c.get("created_at")
+            assert abs(st.st_mtime - rfc3339(when)) < 1e-3, (when,
+                                                              st.st_mtime)
+            assert abs(lstat(os.path.join(d, "status")).st_mtime -
+                       rfc3339(when)) < 1e-3
+            link = os.path.join(d, "pop")
+            assert stat.S_ISLNK(lstat(link).st_mode)
+            assert readlink(link) == "../../pops/" + c["pop_id"]
+        # nlink of connections/ counts its subdirectories
+        assert lstat(m.path("regions", region, "connections")).st_nlink == 32
+    # Inode numbers are stable for the life of the mount.
+    for (cid, name), ino in list(ino_seen.items())[:50]:
+        region = [r for r in REGIONS
+                  if os.path.exists(m.path("regions", r, "connections",
+                                           cid))][0]
+        assert lstat(m.path("regions", region, "connections", cid,
+                            name)).st_ino == ino
+    assert len(set(ino_seen.values())) == len(ino_seen)
+    assert m.unmount() == 0
+
+
+def test_static_tree_and_attributes():
+    sim = Sim(connections=3)
+    m = Mount(sim)
+    assert sorted(listdir(m.dir)) == [".interlinkfs", "regions"]
+    assert sorted(listdir(m.path("regions"))) == REGIONS
+    assert sorted(listdir(m.path("regions", "fr-par"))) == [
+        "by-name", "connections", "pops"]
+    assert sorted(listdir(m.path(".interlinkfs"))) == [
+        "metrics", "stats", "version"]
+    assert lstat(m.dir).st_nlink == 4
+    assert lstat(m.path("regions")).st_nlink == 6
+    assert lstat(m.path("regions", "fr-par")).st_nlink == 5
+    for p in ("", "regions", "regions/fr-par"):
+        st = lstat(m.path(p))
+        assert stat.S_IMODE(st.st_mode) == 0o555 and st.st_uid == os.getuid()
+    assert read(m.path(".interlinkfs", "version")).strip() == b"0.1.0"
+    # statfs: no network call, a read-only filesystem
+    before = sim.counters()["total"]
+    sv = os.statvfs(m.dir)
+    assert sv.f_flag & os.ST_RDONLY
+    assert sim.counters()["total"] == before
+    with open("/proc/self/mounts") as f:
+        line = [l for l in f if l.split()[1] == m.dir][0].split()
+    assert line[0] == "interlinkfs" and line[2] == "fuse.interlinkfs"
+    assert "ro" in line[3].split(",")
+
+
+def test_shell_tools_work():
+    sim = Sim(connections=8, seed=3)
+    m = Mount(sim)
+    c = sim.list_all("fr-par")[0]
+    d = "regions/fr-par/connections/" + c["id"]
+    want = expected_files(c)
+    assert sh("cat %s/status" % d, m.dir) == want["status"]
+    assert sh("head -c 3 %s/connection.json" % d, m.dir) == b"{\n "
+    assert sh("wc -c < %s/connection.json" % d, m.dir).strip() == \
+        str(len(want["connection.json"])).encode()
+    out = sh("ls -l %s" % d, m.dir).decode()
+    assert "connection.json" in out and "-r--r--r--" in out
+    assert "pop -> ../../pops/" in out
+    assert sh("stat -c %%s %s/name" % d, m.dir).strip() == \
+        str(len(want["name"])).encode()
+    n = int(sh("find regions -type f | wc -l", m.dir))
+    assert n == 4 * 8 * 15 + 4 * 3 * 8  # connections and PoPs
+    tmp = m.home + "/copy"
+    sh("cp -r %s %s" % (d, tmp), m.dir)
+    for name, data in want.items():
+        with open(os.path.join(tmp, name), "rb") as f:
+            assert f.read() == data
+
+
+def test_grep_lists_exactly_the_active_connections():
+    sim = Sim(connections=40, seed=5)
+    m = Mount(sim)
+    out = sh("grep -rlx active regions/*/connections/*/status", m.dir)
+    got = sorted(out.decode().split())
+    want = sorted("regions/%s/connections/%s/status" % (r, c["id"])
+                  for r in REGIONS for c in sim.list_all(r)
+                  if c["status"] == "active")
+    assert got == want and 0 < len(want) < 160
+
+
+def test_walk_costs_list_pages_only_then_nothing():
+    sim = Sim("--max-page-size", "10", connections=35)
+    m = Mount(sim, "ttl=300")
+    sim.reset()
+    sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
+    c = sim.counters()
+    # 35 connections, 10 per page: 4 list requests, no get.
+    assert (c["list"], c["get"], c["total"]) == (4, 0, 4), c
+    sim.reset()
+    sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
+    sh("ls -lR regions/fr-par/connections > /dev/null", m.dir)
+    assert sim.counters()["total"] == 0
+    st = read(m.path(".interlinkfs", "stats")).decode()
+    fields = dict(l.split(": ", 1) for l in st.splitlines())
+    for k in ("api_requests", "api_errors", "cache_hits", "cache_misses",
+              "coalesced", "stale_served", "negative_hits", "bytes_cached",
+              "connections", "listing_age_fr-par", "listing_age_pl-waw"):
+        assert k in fields, k
+    assert fields["api_requests"] == "4" and fields["connections"] == "35"
+    assert fields["listing_age_pl-waw"] == "never"
+
+
+def test_a_never_listed_connection_costs_one_get():
+    sim = Sim(connections=5)
+    c = sim.list_all("nl-ams")[3]
+    m = Mount(sim)
+    sim.reset()
+    d = m.path("regions", "nl-ams", "connections", c["id"])
+    assert read(os.path.join(d, "status")) == expected_files(c)["status"]
+    assert read(os.path.join(d, "name")) == expected_files(c)["name"]
+    c = sim.counters()
+    assert (c["get"], c["list"]) == (1, 0), (c, sim.requests())
+    # An id that is not a UUID costs nothing at all.
+    assert errno_of(lstat, m.path("regions", "nl-ams", "connections",
+                                  "HEAD")) == errno.ENOENT
+    assert sim.counters()["total"] == 1
+
+
+def test_by_name_for_every_awkward_name():
+    sim = Sim(connections=20, seed=9)
+    m = Mount(sim)
+    conns = sim.list_all("it-mil")
+    byname = m.path("regions", "it-mil", "by-name")
+    names = listdir(byname)
+    assert len(names) == len(conns) == len(set(names))
+    targets = {}
+    for n in names:
+        assert "/" not in n and "\0" not in n and n not in (".", "..")
+        assert 0 < len(n.encode()) <= 255
+        n.encode("utf-8")  # valid UTF-8
+        t = readlink(os.path.join(byname, n))
+        assert t.startswith("../connections/")
+        targets[n] = t[len("../connections/"):]
+        # following the link lands in the connection
+        assert read(os.path.join(byname, n, "id")).strip().decode() == \
+            targets[n]
+    by_id = {v: k for k, v in targets.items()}
+    assert sorted(by_id) == sorted(c["id"] for c in conns)
+    for c in conns:
+        name = c["name"]
+        got = by_id[c["id"]]
+        dup = sum(1 for x in conns if x["name"] == name) > 1
+        ok = (name and name not in (".", "..") and "/" not in name and
+              len(name.encode()) <= 255 and not dup)
+        if ok:
+            assert got == name, (name, got)
+        elif dup:
+            assert got == name + "~" + c["id"][:8], (name, got)
+        elif name == "":
+            assert got == "_"
+        elif name in (".", ".."):
+            assert got == "_" + name
+        elif "/" in name:
+            assert got == name.replace("/", "_")
+        else:
+            assert len(got.encode()) <= 255 and name.startswith(got)
+
+
+def test_writes_are_erofs_and_unknown_paths_enoent():
+    sim = Sim(connections=2)
+    m = Mount(sim)
+    c = sim.list_all("fr-par")[0]
+    d = m.path("regions", "fr-par", "connections", c["id"])
+    f = os.path.join(d, "name")
+
+    def write():
+        with open(f, "w") as fh:
+            fh.write("x")
+
+    def create():
+        open(m.path("regions", "new"), "w").close()
+    checks = [
+        (write,), (create,), (os.mkdir, m.path("regions", "x")),
+        (os.unlink, f), (os.rmdir, d),
+        (os.rename, f, os.path.join(d, "n2")), (os.chmod, f, 0o644),
+        (os.symlink, "x", m.path("regions", "l")),
+        (os.link, f, os.path.join(d, "hard")),
+        (os.truncate, f, 0), (os.utime, f, (1, 1)),
+        (os.setxattr, f, "user.x", b"1"),
+    ]
+    for chk in checks:
+        assert errno_of(*chk) == errno.EROFS, chk
+    for p in ("nope", "regions/xx-yyy", "regions/fr-par/nope",
+              "regions/fr-par/connections/00000000-0000-4000-8000-"
+              "000000000000", "regions/fr-par/connections/" + c["id"] +
+              "/nope", "regions/fr-par/by-name/no such name"):
+        assert errno_of(lstat, m.path(p)) == errno.ENOENT, p
+    assert read(f) == expected_files(c)["name"]
+
+
+def test_wrong_key_and_forbidden_region_are_eacces():
+    sim = Sim("--forbid", "pl-waw", connections=2)
+    m = Mount(sim, token="not-the-key")
+    assert errno_of(listdir, m.path("regions", "fr-par", "connections")) \
+        == errno.EACCES
+    log = m.log()
+    assert "SCW_SECRET_KEY environment variable" in log, log
+    assert "not-the-key" not in log
+    m.unmount()
+    m = Mount(sim)
+    assert errno_of(listdir, m.path("regions", "pl-waw", "connections")) \
+        == errno.EACCES
+    assert len(listdir(m.path("regions", "fr-par", "connections"))) == 2
+
+
+def test_pops_tree():
+    sim = Sim(connections=6)
+    m = Mount(sim)
+    pops = sim.api("/fr-par/pops")[1]["pops"]
+    assert sorted(listdir(m.path("regions", "fr-par", "pops"))) == \
+        sorted(p["id"] for p in pops)
+    for p in pops:
+        d = m.path("regions", "fr-par", "pops", p["id"])
+        assert sorted(listdir(d)) == sorted([
+            "name", "display_name", "city", "address",
+            "hosting_provider_name", "available_link_bandwidths_mbps",
+            "region", "pop.json"])
+        assert read(os.path.join(d, "display_name")) == \
+            p["display_name"].encode() + b"\n"
+        assert read(os.path.join(d, "available_link_bandwidths_mbps")) == \
+            b"".join(b"%d\n" % x for x in p["available_link_bandwidths_mbps"])
+        assert json.loads(read(os.path.join(d, "pop.json"))) == p
+    out = subprocess.run("cat regions/fr-par/connections/*/pop/display_name",
+                         shell=True, cwd=m.dir, capture_output=True,
+                         timeout=30)
+    assert out.returncode == 0
+    assert len(out.stdout.splitlines()) == 6
+
+
+if __name__ == "__main__":
+    run(globals())
