@@ -1,22 +1,52 @@
 #!/bin/bash
-# The README's demo: install what is needed, build, start interlink-sim with
-# sample data on 127.0.0.1 and take a short tour of the API it serves.
+# The README's demo: install what is needed, build, start interlink-sim (a
+# local stand-in for the InterLink API) with sample data on 127.0.0.1, mount
+# interlinkfs over it and take a short tour. From a terminal the mount stays
+# up until you press Enter; otherwise it is unmounted at once.
 set -eu
 cd "$(dirname "$0")/.."
 sh tests/deps.sh --build
-for p in curl jq; do command -v $p >/dev/null || sh tests/deps.sh; done
+for p in curl fusermount3; do command -v $p >/dev/null || sh tests/deps.sh; done
 [ -f build/build.ninja ] || meson setup build >/dev/null
 ninja -C build >/dev/null
 
-out=$(mktemp)
+work=$(mktemp -d /tmp/interlinkfs-demo.XXXXXX)
+mnt=$work/mnt
+mkdir "$mnt"
 build/tests/sim/interlink-sim --listen 127.0.0.1:0 --connections 12 \
-  --token demo-secret >"$out" &
+  --regions fr-par,nl-ams --token demo-secret >"$work/sim.out" &
 sim=$!
-trap 'kill $sim 2>/dev/null; wait $sim 2>/dev/null; rm -f "$out"' EXIT
-for _ in $(seq 50); do [ -s "$out" ] && break; sleep 0.1; done
-url=$(awk '{print $4; exit}' "$out")
-api="$url/interlink/v1beta1/regions/fr-par/dedicated-connections"
+cleanup() {
+  if grep -qs " $mnt fuse.interlinkfs " /proc/mounts; then
+    fusermount3 -u "$mnt"
+  fi
+  kill "$sim" 2>/dev/null || true
+  wait "$sim" 2>/dev/null || true
+  rm -rf "$work"
+}
+trap cleanup EXIT
+for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.05; done
+url=$(awk '{print $4; exit}' "$work/sim.out")
 
-echo "\$ curl -H 'X-Auth-Token: ...' $api | jq ..."
-curl -s -H 'X-Auth-Token: demo-secret' "$api?page_size=1000" |
-  jq -r '.connections[] | [.id, .status, .bandwidth_mbps, .name] | @tsv'
+# Credentials the Scaleway way; the simulator accepts this demo key.
+SCW_SECRET_KEY=demo-secret SCW_API_URL=$url SCW_CONFIG_PATH=/nonexistent \
+  build/fs/interlinkfs "$mnt" -o regions=fr-par:nl-ams
+
+run() { printf '\n$ %s\n' "$*"; (cd "$mnt" && eval "$@"); }
+run ls regions regions/fr-par
+run 'ls regions/fr-par/connections | head -3'
+id=$(ls "$mnt/regions/fr-par/connections" | head -1)
+run cat "regions/fr-par/connections/$id/status"
+run cat "regions/fr-par/connections/$id/demarcation_info"
+run 'ls -l regions/fr-par/by-name | head -5'
+run 'grep -rlx active regions/*/connections/*/status | wc -l'
+run 'cat regions/fr-par/connections/*/pop/display_name | sort | uniq -c'
+run cat .interlinkfs/stats
+
+if [ -t 0 ]; then
+  printf '\ninterlinkfs is mounted on %s (API: %s).\n' "$mnt" "$url"
+  printf 'Explore it from another shell; press Enter to unmount.\n'
+  read -r _
+else
+  printf '\nunmounting %s (fusermount3 -u %s)\n' "$mnt" "$mnt"
+fi

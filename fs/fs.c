@@ -1516,7 +1516,7 @@ static void send_invalidations(struct ifs *fs)
 							 q[i].name,
 							 strlen(q[i].name));
 		else
-			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, -1, 0);
+			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, 0, 0);
 		free(q[i].name);
 	}
 	free(q);
