@@ -712,25 +712,29 @@ static json_t *parse_body(const char *body, size_t len, char *why,
 	return NULL;
 }
 
-/* A good answer must have the right shape, or it is an error. */
-static int check_shape(struct op *op, struct xfer *x)
+/* A good answer must have the right shape, or it is an error. key: the
+ * list's array member, NULL for a single object. */
+static int shape_ok(const json_t *j, const char *key, char *why,
+		    size_t whylen)
 {
-	json_t *arr, *tc;
+	const json_t *arr, *tc;
 
-	if (!json_is_object(x->json)) {
-		set_msg(x, "unexpected answer: not a JSON object");
+	if (!json_is_object(j)) {
+		snprintf(why, whylen, "unexpected answer: not a JSON object");
 		return -EIO;
 	}
-	if (!op->key)
+	if (!key)
 		return 0;
-	arr = json_object_get(x->json, op->key);
-	tc = json_object_get(x->json, "total_count");
+	arr = json_object_get(j, key);
+	tc = json_object_get(j, "total_count");
 	if (!json_is_array(arr)) {
-		set_msg(x, "unexpected answer: '%s' is not an array", op->key);
+		snprintf(why, whylen, "unexpected answer: '%s' is not an array",
+			 key);
 		return -EIO;
 	}
 	if (!json_is_integer(tc) || json_integer_value(tc) < 0) {
-		set_msg(x, "unexpected answer: 'total_count' is not a count");
+		snprintf(why, whylen,
+			 "unexpected answer: 'total_count' is not a count");
 		return -EIO;
 	}
 	return 0;
@@ -787,8 +791,9 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	} else if (status >= 200 && status < 300) {
 		x->json = parse_body(x->body ? x->body : "", x->len, why,
 				     sizeof why);
-		err = x->json ? check_shape(op, x) : -EIO;
-		if (!x->json)
+		err = x->json ? shape_ok(x->json, op->key, why, sizeof why)
+			      : -EIO;
+		if (err)
 			set_msg(x, "%s", why);
 	} else {
 		json_t *eb = x->len ? json_loadb(x->body, x->len, 0, NULL) : NULL;
@@ -907,8 +912,10 @@ static void run_xfers(struct op *op, struct xfer *xs, size_t n)
 				x->result = x->last_err;
 			} else {
 				x->result = -ETIMEDOUT;
-				set_msg(x, "no answer within %ld ms",
+				x->err.http_status = 0;
+				set_msg(x, "no answer within %ld ms (timed out)",
 					a->o.timeout_ms);
+				atomic_fetch_add(&a->n_errors, 1);
 			}
 		}
 		if (!pending)
@@ -1302,6 +1309,36 @@ out:
 	}
 	free(rest);
 	return rc;
+}
+
+int api_parse_list(const char *body, size_t len, const char *key,
+		   json_t **items, json_int_t *total, char *why, size_t whylen)
+{
+	json_t *page = parse_body(body, len, why, whylen), *seen, *out;
+	size_t skipped = 0, badtypes = 0;
+	int rc;
+
+	if (!page)
+		return -EIO;
+	rc = shape_ok(page, key, why, whylen);
+	if (rc) {
+		json_decref(page);
+		return rc;
+	}
+	out = json_array();
+	seen = json_object();
+	if (!out || !seen) {
+		json_decref(out);
+		json_decref(seen);
+		json_decref(page);
+		return -ENOMEM;
+	}
+	take_items(page, key, out, seen, &skipped, &badtypes);
+	*total = json_integer_value(json_object_get(page, "total_count"));
+	*items = out;
+	json_decref(seen);
+	json_decref(page);
+	return 0;
 }
 
 int api_list(struct api *a, const char *region, const struct api_filters *f,

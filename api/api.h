@@ -130,6 +130,17 @@ int api_get_pop(struct api *a, const char *region, const char *id,
 
 void api_get_stats(struct api *a, struct api_stats *out);
 
+/*
+ * One list page as the client reads it, without HTTP: parse (repairing
+ * invalid UTF-8), check the shape, keep the entries with a valid id, each
+ * once. key: "connections" or "pops". On success *items is a new
+ * reference and *total the page's total_count; else -EIO with the reason
+ * in why. Pure apart from warnings logged. Thread-safe.
+ */
+int api_parse_list(const char *body, size_t len, const char *key,
+		   json_t **items, json_int_t *total, char *why,
+		   size_t whylen);
+
 /* "interlinkfs/VERSION (libcurl/X; OS; ARCH)". Borrowed. */
 const char *api_user_agent(const struct api *a);
 

@@ -259,26 +259,27 @@ int scwcfg_load(const char *profile, const char *const *envp,
 		}
 	}
 
+	/* Where the key that won came from (empty values do not count). */
 	src_env = env_get(envp, "SCW_SECRET_KEY");
-	if (src_env && *src_env)
-		rc = set_str(&s->key_source,
-			     "the SCW_SECRET_KEY environment variable");
-	else if (prof[K_SECRET]) {
-		char *d = NULL;
-		rc = asprintf(&d, "profile '%s' of %s", s->profile, path) < 0 ?
-		     -ENOMEM : 0;
-		s->key_source = d;
-	} else if (top[K_SECRET]) {
-		char *d = NULL;
-		rc = asprintf(&d, "%s%s", path,
-			      s->profile ? " (top level)" : "") < 0 ? -ENOMEM : 0;
-		s->key_source = d;
-	} else {
+	if (!s->secret_key) {
 		snprintf(err, errlen, "no secret key found: set SCW_SECRET_KEY, "
 			 "or secret_key in %s (as 'scw init' does)",
 			 path ? path : "~/.config/scw/config.yaml");
 		rc = -ENOENT;
 		goto fail;
+	} else if (src_env && *src_env) {
+		rc = set_str(&s->key_source,
+			     "the SCW_SECRET_KEY environment variable");
+	} else if (prof[K_SECRET] && *prof[K_SECRET]) {
+		char *d = NULL;
+		rc = asprintf(&d, "profile '%s' of %s", s->profile, path) < 0 ?
+		     -ENOMEM : 0;
+		s->key_source = d;
+	} else {
+		char *d = NULL;
+		rc = asprintf(&d, "%s%s", path,
+			      s->profile ? " (top level)" : "") < 0 ? -ENOMEM : 0;
+		s->key_source = d;
 	}
 	if (rc || !s->key_source) {
 		rc = -ENOMEM;

@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
@@ -233,6 +235,13 @@ int main(int argc, char **argv)
 	sigset_t hup;
 	int nargc = 0, ret = 1, rc;
 	bool mounted = false, api_ready = false;
+	struct rlimit nocore = {0, 0};
+
+	/* The secret key will live in this process's memory: no core file
+	 * may hold it, and other users may not read it through ptrace or
+	 * /proc. */
+	setrlimit(RLIMIT_CORE, &nocore);
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 
 	nargv = drop_source(argc, argv, &nargc);
 	if (!nargv) {
@@ -366,7 +375,8 @@ int main(int argc, char **argv)
 		lc = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
 		fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
-		fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
+		if (opts.max_threads > 0 && opts.max_threads <= 100000)
+			fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
 		rc = fuse_session_loop_mt(se, lc);
 		fuse_loop_cfg_destroy(lc);
 	}

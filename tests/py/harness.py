@@ -379,7 +379,10 @@ class Mount:
             e["SCW_CONFIG_PATH"] = config
         e.update(env or {})
         self.env = e
-        argv = [os.environ["INTERLINKFS"]] + list(args) + [self.dir, "-f"]
+        import shlex
+        wrapper = shlex.split(os.environ.get("INTERLINKFS_WRAPPER", ""))
+        argv = wrapper + [os.environ["INTERLINKFS"]] + list(args) + [
+            self.dir, "-f"]
         if options:
             argv += ["-o", ",".join(options)]
         self.argv = argv
@@ -403,6 +406,25 @@ class Mount:
 
     def path(self, *parts):
         return os.path.join(self.dir, *parts)
+
+    def stats(self):
+        """.interlinkfs/stats as a dict of strings."""
+        text = read(self.path(".interlinkfs", "stats")).decode()
+        return dict(l.split(": ", 1) for l in text.splitlines())
+
+    def metrics(self):
+        """.interlinkfs/metrics as {name{labels}: float}."""
+        out = {}
+        for line in read(self.path(".interlinkfs", "metrics")).decode() \
+                .splitlines():
+            if line and not line.startswith("#"):
+                k, v = line.rsplit(" ", 1)
+                out[k] = float(v)
+        return out
+
+    def listing_age(self, region):
+        return self.metrics().get(
+            'interlinkfs_listing_age_seconds{region="%s"}' % region)
 
     def log(self):
         self.log_file.flush()

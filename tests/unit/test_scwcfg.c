@@ -262,6 +262,11 @@ static void test_missing_secret_names_both_ways(void **st)
 	assert_null(s);
 	assert_non_null(strstr(err, "SCW_SECRET_KEY"));
 	assert_non_null(strstr(err, cfgpath));
+	/* An empty key is no key (a YAML anchor on nothing, say). */
+	write_cfg("secret_key: &a\nprofiles: {prod: {secret_key: ''}}\n", 0600);
+	assert_int_equal(scwcfg_load("prod", env, &s, err, sizeof err),
+			 -ENOENT);
+	assert_null(s);
 	/* A profile without a key and no top-level key either. */
 	write_cfg("profiles:\n  p:\n    default_region: fr-par\n", 0600);
 	assert_int_equal(scwcfg_load("p", env, &s, err, sizeof err), -ENOENT);
