@@ -1205,6 +1205,120 @@ static void take_items(json_t *page, const char *key, json_t *items,
 	}
 }
 
+/* One read of every page of a list. */
+struct pass {
+	struct xfer first, *rest;
+	size_t pages;
+	struct xfer *failed;
+	json_t *items;
+	bool consistent;     /* every page agreed: nothing moved meanwhile */
+};
+
+static void pass_free(struct pass *p)
+{
+	json_decref(p->first.json);
+	free(p->first.url);
+	free(p->first.body);
+	for (size_t i = 0; p->rest && i + 1 < p->pages; i++) {
+		json_decref(p->rest[i].json);
+		free(p->rest[i].url);
+		free(p->rest[i].body);
+	}
+	free(p->rest);
+	json_decref(p->items);
+	memset(p, 0, sizeof *p);
+}
+
+static int fetch_pass(struct op *op, struct api *a, const char *region,
+		      const char *kind, const struct api_filters *f,
+		      struct pass *p)
+{
+	const char *key = op->key;
+	json_t *seen = NULL;
+	size_t k, raw, skipped = 0, badtypes = 0;
+	json_int_t total;
+	int rc;
+
+	memset(p, 0, sizeof *p);
+	p->pages = 1;
+	op->last_page = MAX_PAGES;
+	rc = list_url(a, region, kind, f, 1, &p->first.url);
+	if (rc)
+		return rc;
+	p->first.page = 1;
+	run_xfers(op, &p->first, 1);
+	if ((rc = p->first.result)) {
+		p->failed = &p->first;
+		return rc;
+	}
+	k = json_array_size(json_object_get(p->first.json, key));
+	total = json_integer_value(json_object_get(p->first.json,
+						   "total_count"));
+	/* As the SDKs do: pages = ceil(total / items on page 1), whatever
+	 * page size we asked for. */
+	if (k > 0 && (size_t)total > k) {
+		p->pages = ((size_t)total + k - 1) / k;
+		if (p->pages > MAX_PAGES) {
+			set_msg(&p->first, "unbelievable total_count %"
+				JSON_INTEGER_FORMAT, total);
+			p->first.result = -EIO;
+			p->failed = &p->first;
+			p->pages = 1;
+			return -EIO;
+		}
+		p->rest = calloc(p->pages - 1, sizeof *p->rest);
+		if (!p->rest)
+			return -ENOMEM;
+		for (size_t i = 2; i <= p->pages; i++) {
+			p->rest[i - 2].page = (int)i;
+			rc = list_url(a, region, kind, f, (int)i,
+				      &p->rest[i - 2].url);
+			if (rc)
+				return rc;
+		}
+		run_xfers(op, p->rest, p->pages - 1);
+		for (size_t i = 0; i + 1 < p->pages && !p->failed; i++)
+			if (p->rest[i].result && p->rest[i].page <= op->last_page)
+				p->failed = &p->rest[i];
+		if (p->failed)
+			return p->failed->result;
+	}
+	p->items = json_array();
+	seen = json_object();
+	if (!p->items || !seen) {
+		json_decref(seen);
+		return -ENOMEM;
+	}
+	/* A list read page by page moves under our feet when the account
+	 * changes meanwhile: an entry can show twice, or not at all. Every
+	 * page must report the same total, and together hold exactly that
+	 * many distinct entries. */
+	raw = k;
+	p->consistent = true;
+	take_items(p->first.json, key, p->items, seen, &skipped, &badtypes);
+	for (size_t i = 0; i + 1 < p->pages; i++) {
+		json_t *pj = p->rest[i].json;
+		if (p->rest[i].page > op->last_page)
+			continue;
+		raw += json_array_size(json_object_get(pj, key));
+		if (json_integer_value(json_object_get(pj, "total_count")) !=
+		    total)
+			p->consistent = false;
+		take_items(pj, key, p->items, seen, &skipped, &badtypes);
+	}
+	if (raw != (size_t)total ||
+	    json_array_size(p->items) + skipped != raw)
+		p->consistent = false;
+	json_decref(seen);
+	if (skipped > 3)
+		log_warn("skipped %zu %s entries with an invalid id in %s",
+			 skipped, key, region);
+	if (badtypes > 3)
+		log_warn("%zu connections in %s have fields of the wrong type",
+			 badtypes, region);
+	return 0;
+}
+
 static int list_common(struct api *a, const char *region, const char *kind,
 		       const char *key, const struct api_filters *f,
 		       struct api_call *call, json_t **out,
@@ -1212,102 +1326,41 @@ static int list_common(struct api *a, const char *region, const char *kind,
 {
 	struct api_call local;
 	struct op op;
-	struct xfer first, *rest = NULL, *failed = NULL;
-	json_t *items = NULL, *seen = NULL;
-	size_t k, pages = 1, skipped = 0, badtypes = 0;
-	json_int_t total;
+	struct pass p;
 	int rc;
 
-	memset(&first, 0, sizeof first);
 	memset(&op, 0, sizeof op);
+	memset(&p, 0, sizeof p);
 	if (!region_valid(region)) {
 		fill_err(err, NULL, -ENOENT);
 		return -ENOENT;
 	}
-	rc = list_url(a, region, kind, f, 1, &first.url);
-	if (rc) {
-		fill_err(err, NULL, rc);
-		return rc;
-	}
-	first.page = 1;
 	rc = op_begin(&op, a, call, &local, key);
 	if (rc)
 		goto out;
-	run_xfers(&op, &first, 1);
-	if ((rc = first.result)) {
-		failed = &first;
-		goto out;
+	for (int attempt = 1;; attempt++) {
+		rc = fetch_pass(&op, a, region, kind, f, &p);
+		if (rc || p.consistent)
+			break;
+		if (attempt == 3 || mono() >= op.deadline) {
+			log_info("the %s list of %s kept changing while it was "
+				 "read; using the last reading (%zu entries)",
+				 key, region, json_array_size(p.items));
+			break;
+		}
+		log_debug("the %s list of %s changed while it was read; "
+			  "reading it again", key, region);
+		pass_free(&p);
 	}
-	k = json_array_size(json_object_get(first.json, key));
-	total = json_integer_value(json_object_get(first.json, "total_count"));
-	/* As the SDKs do: pages = ceil(total / items on page 1), whatever
-	 * page size we asked for. */
-	if (k > 0 && (size_t)total > k) {
-		pages = ((size_t)total + k - 1) / k;
-		if (pages > MAX_PAGES) {
-			set_msg(&first, "unbelievable total_count %" JSON_INTEGER_FORMAT,
-				total);
-			first.result = rc = -EIO;
-			failed = &first;
-			goto out;
-		}
-		rest = calloc(pages - 1, sizeof *rest);
-		if (!rest) {
-			rc = -ENOMEM;
-			goto out;
-		}
-		for (size_t p = 2; p <= pages; p++) {
-			rest[p - 2].page = (int)p;
-			rc = list_url(a, region, kind, f, (int)p,
-				      &rest[p - 2].url);
-			if (rc)
-				goto out;
-		}
-		run_xfers(&op, rest, pages - 1);
-		for (size_t p = 0; p < pages - 1 && !failed; p++)
-			if (rest[p].result && rest[p].page <= op.last_page)
-				failed = &rest[p];
-		if (failed) {
-			rc = failed->result;
-			goto out;
-		}
-	}
-	items = json_array();
-	seen = json_object();
-	if (!items || !seen) {
-		rc = -ENOMEM;
-		goto out;
-	}
-	take_items(first.json, key, items, seen, &skipped, &badtypes);
-	for (size_t p = 0; p + 1 < pages; p++)
-		if (rest[p].page <= op.last_page)
-			take_items(rest[p].json, key, items, seen, &skipped,
-				   &badtypes);
-	if (skipped > 3)
-		log_warn("skipped %zu %s entries with an invalid id in %s",
-			 skipped, key, region);
-	if (badtypes > 3)
-		log_warn("%zu connections in %s have fields of the wrong type",
-			 badtypes, region);
-	rc = 0;
 out:
-	if (failed)
-		log_failure(&op, failed);
+	if (p.failed)
+		log_failure(&op, p.failed);
 	if (op.a)
 		op_end(&op, &local);
-	fill_err(err, failed, rc);
+	fill_err(err, p.failed, rc);
 	if (!rc)
-		*out = json_incref(items);
-	json_decref(items);
-	json_decref(seen);
-	json_decref(first.json);
-	free(first.url);
-	for (size_t p = 0; rest && p + 1 < pages; p++) {
-		json_decref(rest[p].json);
-		free(rest[p].url);
-		free(rest[p].body);
-	}
-	free(rest);
+		*out = json_incref(p.items);
+	pass_free(&p);
 	return rc;
 }
 

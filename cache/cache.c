@@ -37,6 +37,7 @@ struct centry {
 	uint64_t load_seq;            /* completed loads */
 	int last_rc;
 	bool held;                    /* in the current listing */
+	unsigned gets;                /* listing: single loads since it */
 	uint64_t list_gen;
 	size_t bytes;
 };
@@ -67,6 +68,7 @@ void cache_conf_default(struct cache_conf *c)
 	c->retry_min = 1;
 	c->retry_max = 30;
 	c->budget = 256u << 20;
+	c->gets_before_list = 8;
 }
 
 static double mono_now(void)
@@ -449,6 +451,7 @@ static void apply_list(struct cache *c, struct centry *L, int rc,
 		L->gen = ++c->gen_counter;
 	}
 	set_val(c, L, items);
+	L->gets = 0;
 	L->loaded_at = now;
 	L->fresh_until = now + c->conf.ttl;
 	L->err = L->fails = 0;
@@ -541,9 +544,15 @@ static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
 	}
 	if (rc)
 		c->st.load_errors++;
-	if (id)
+	if (id) {
+		struct centry *L = find(c, region, NULL);
 		rc = apply_one(c, e, rc, v, started, cache_now(c), &ch);
-	else
+		/* Count single loads: past a few, one listing is cheaper. */
+		if (!L)
+			L = entry_new(c, region, NULL);
+		if (L)
+			L->gets++;
+	} else
 		apply_list(c, e, rc, v, started, cache_now(c), &ch);
 	if (ch.n && c->ops.changed) {
 		json_t *listing = id ? NULL : json_incref(e->val);
@@ -641,7 +650,10 @@ int cache_get(struct cache *c, const char *region, const char *id,
 			rc = stale_or_err(c, C, L->err, now, out);
 			break;
 		}
-		via_list = c->conf.ttl > 0 && L && L->val && C && C->held;
+		via_list = c->conf.ttl > 0 && L &&
+			   ((L->val && C && C->held) ||
+			    (c->conf.gets_before_list &&
+			     L->gets >= c->conf.gets_before_list));
 		if (via_list) {
 			T = L;
 		} else {

@@ -13,7 +13,8 @@
  *  - fresh for ttl seconds; ttl 0 asks the API on every lookup;
  *  - while a listing is fresh, an id not in it is -ENOENT with no request;
  *    an expired object that was in the listing is refreshed by reloading
- *    the listing (one request for all), an object never listed by a get;
+ *    the listing (one request for all), an object never listed by a get
+ *    (after gets_before_list such gets in a region, by its listing);
  *  - a 404 is remembered for min(ttl, neg_ttl) seconds;
  *  - concurrent misses for one key wait for a single load; no lock is held
  *    while a loader runs;
@@ -86,6 +87,10 @@ struct cache_conf {
 	double retry_min;     /* back-off after a failed load: 1 s ... */
 	double retry_max;     /* ... doubling up to 30 s */
 	size_t budget;        /* bytes for non-listed objects: 256 MiB */
+	/* Objects of a region loaded one by one before the next miss loads
+	 * the region's listing instead (a script reading many connections
+	 * by id costs a few gets, then one listing for all): 8; 0 = never. */
+	unsigned gets_before_list;
 };
 
 /* What a lookup returns. Release with cache_item_release(). */

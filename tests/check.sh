@@ -45,12 +45,31 @@ else
   failed_steps=$((failed_steps + 1))
 fi
 
+# Everything again (unit and mount tests) with AddressSanitizer and
+# UndefinedBehaviorSanitizer; a report or a leak fails the test.
+step "all tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
+if build build-asan -Db_sanitize=address,undefined -Dwerror=true; then
+  suite build-asan --no-suite valgrind --no-suite bench
+else
+  echo "check: sanitizer build failed" >&2
+  failed_steps=$((failed_steps + 1))
+fi
+
 # The cache's concurrency under ThreadSanitizer (clang).
 step "cache under ThreadSanitizer (clang)"
 if CC=clang build build-tsan -Db_sanitize=thread -Db_lundef=false -Dwerror=true; then
   suite build-tsan --suite cache
 else
   echo "check: ThreadSanitizer build failed" >&2
+  failed_steps=$((failed_steps + 1))
+fi
+
+# libFuzzer targets, 60 s each, from the seed corpora in tests/fuzz/corpus.
+step "fuzzing (clang, libFuzzer + ASan + UBSan)"
+if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true; then
+  suite build-fuzz --suite fuzz
+else
+  echo "check: fuzz build failed" >&2
   failed_steps=$((failed_steps + 1))
 fi
 

@@ -1070,6 +1070,33 @@ static char **split_list(const char *csv, size_t *n)
 	return v;
 }
 
+/* Everything main allocated; safe on a partly built sim. */
+static void sim_free(struct sim *s)
+{
+	if (!s)
+		return;
+	simdata_free(s->data);
+	while (s->faults) {
+		struct fault *f = s->faults;
+		s->faults = f->next;
+		fault_free(f);
+	}
+	for (size_t i = 0; i < LOG_MAX; i++) {
+		free(s->log[i].path);
+		free(s->log[i].query);
+		free(s->log[i].ua);
+		free(s->log[i].accept);
+		free(s->log[i].accept_encoding);
+	}
+	for (size_t i = 0; i < s->nforbid; i++)
+		free(s->forbid[i]);
+	free(s->forbid);
+	free(s->token);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1098,7 +1125,7 @@ int main(int argc, char **argv)
 	const union MHD_DaemonInfo *di;
 	char host[256], *port, errbuf[512];
 	sigset_t sigs;
-	int c, sig, rc, li = 0;
+	int c, sig, rc, li = 0, status = 2;
 
 	if (!s)
 		return 1;
@@ -1117,20 +1144,22 @@ int main(int argc, char **argv)
 		case 's': seed = strtoull(optarg, &end, 10); break;
 		case 'm': maxps = strtoul(optarg, &end, 10); break;
 		case 'L': s->latency_ms = strtol(optarg, &end, 10); break;
-		case 'h': usage(stdout); return 0;
-		case 'V': puts("interlink-sim " INTERLINKFS_VERSION); return 0;
-		default: usage(stderr); return 2;
+		case 'h': usage(stdout); status = 0; goto out;
+		case 'V': puts("interlink-sim " INTERLINKFS_VERSION);
+			status = 0;
+			goto out;
+		default: usage(stderr); goto out;
 		}
 		if (end && *end) {
 			fprintf(stderr, "interlink-sim: --%s: not a number: %s\n",
 				opts[li].name, optarg);
-			return 2;
+			goto out;
 		}
 	}
 	if (optind != argc || nconn > 10000000 || maxps > 1000 ||
 	    s->latency_ms < 0) {
 		usage(stderr);
-		return 2;
+		goto out;
 	}
 	s->max_page_size = (unsigned)maxps;
 
@@ -1138,7 +1167,7 @@ int main(int argc, char **argv)
 	port = strrchr(host, ':');
 	if (!port) {
 		fprintf(stderr, "interlink-sim: --listen wants ADDR:PORT\n");
-		return 2;
+		goto out;
 	}
 	*port++ = '\0';
 	if (host[0] == '[' && host[strlen(host) - 1] == ']') {
@@ -1152,12 +1181,13 @@ int main(int argc, char **argv)
 	if (rc) {
 		fprintf(stderr, "interlink-sim: --listen %s: %s\n", listen,
 			gai_strerror(rc));
-		return 2;
+		ai = NULL;
+		goto out;
 	}
 	if (!is_loopback(ai->ai_addr) && !allow_remote) {
 		fprintf(stderr, "interlink-sim: refusing to listen on %s: not "
 			"a loopback address (use --allow-remote)\n", host);
-		return 2;
+		goto out;
 	}
 
 	if (data)
@@ -1167,7 +1197,8 @@ int main(int argc, char **argv)
 	if (rc < 0) {
 		fprintf(stderr, "interlink-sim: %s\n",
 			data ? errbuf : strerror(-rc));
-		return 1;
+		status = 1;
+		goto out;
 	}
 
 	/* Signals are taken synchronously by this thread; the server threads
@@ -1193,7 +1224,8 @@ int main(int argc, char **argv)
 		MHD_OPTION_END);
 	if (!d) {
 		fprintf(stderr, "interlink-sim: cannot listen on %s\n", listen);
-		return 1;
+		status = 1;
+		goto out;
 	}
 	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	if (ai->ai_family == AF_INET6)
@@ -1204,6 +1236,7 @@ int main(int argc, char **argv)
 		       di ? di->port : 0);
 	fflush(stdout);
 	freeaddrinfo(ai);
+	ai = NULL;
 
 	do {
 		rc = sigwait(&sigs, &sig);
@@ -1214,24 +1247,10 @@ int main(int argc, char **argv)
 	pthread_cond_broadcast(&s->cond);
 	pthread_mutex_unlock(&s->lock);
 	MHD_stop_daemon(d);
-
-	simdata_free(s->data);
-	while (s->faults) {
-		struct fault *f = s->faults;
-		s->faults = f->next;
-		fault_free(f);
-	}
-	for (size_t i = 0; i < LOG_MAX; i++) {
-		free(s->log[i].path);
-		free(s->log[i].query);
-		free(s->log[i].ua);
-		free(s->log[i].accept);
-		free(s->log[i].accept_encoding);
-	}
-	for (size_t i = 0; i < s->nforbid; i++)
-		free(s->forbid[i]);
-	free(s->forbid);
-	free(s->token);
-	free(s);
-	return 0;
+	status = 0;
+out:
+	if (ai)
+		freeaddrinfo(ai);
+	sim_free(s);
+	return status;
 }

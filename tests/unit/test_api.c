@@ -310,6 +310,40 @@ static void test_list_drops_duplicates_across_pages(void **st)
 	api_free(a);
 }
 
+static void test_a_list_that_moves_while_read_is_read_again(void **st)
+{
+	const char *args[] = {"--connections", "150", "--max-page-size", "100",
+			      NULL};
+	struct api *a;
+	json_t *items = NULL, *p1 = NULL, *dup;
+	char *body, *spec;
+
+	(void)st;
+	start(args);
+	a = client(15000, NULL);
+	assert_int_equal(api_list(a, FR, NULL, NULL, &p1, NULL), 0);
+	/* Once, page 2 shows an entry of page 1 again (and misses one). */
+	dup = json_pack("{s:[O, O], s:i}", "connections",
+			json_array_get(p1, 0), json_array_get(p1, 120),
+			"total_count", 150);
+	body = json_dumps(dup, JSON_COMPACT);
+	spec = dump_new(json_pack("{s:s, s:s, s:i, s:i, s:s}", "kind", "body",
+				  "match", "list", "page", 2, "count", 1,
+				  "body", body));
+	simctl_fault(&sim, spec);
+	simctl_reset(&sim);
+	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(json_array_size(items), 150);
+	assert_true(json_equal(items, p1));
+	assert_int_equal(simctl_counter(&sim, "list"), 4); /* read twice */
+	free(body);
+	free(spec);
+	json_decref(dup);
+	json_decref(p1);
+	json_decref(items);
+	api_free(a);
+}
+
 static void test_filters_and_order_are_passed_through(void **st)
 {
 	static const char *const orders[] = {
@@ -1078,6 +1112,7 @@ int main(void)
 		T(test_list_2500_in_25_concurrent_pages_in_order),
 		T(test_list_stops_at_an_empty_page),
 		T(test_list_drops_duplicates_across_pages),
+		T(test_a_list_that_moves_while_read_is_read_again),
 		T(test_filters_and_order_are_passed_through),
 		T(test_get_one_and_unknown_id),
 		T(test_errno_table),

@@ -595,6 +595,33 @@ static void test_change_detection(void **st)
 static void small_budget(struct cache_conf *conf)
 {
 	conf->budget = 4096;
+	conf->gets_before_list = 0; /* objects loaded one by one only */
+}
+
+static void test_many_gets_then_one_listing(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	int v;
+
+	(void)st;
+	set_data(20);
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "id%d", i);
+		assert_int_equal(get_v(c, id, &v), 0);
+	}
+	/* 8 gets, then the listing answered the rest. */
+	assert_int_equal(F.one_calls, 8);
+	assert_int_equal(F.list_calls, 1);
+	advance(31);
+	for (int i = 0; i < 20; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "id%d", i);
+		assert_int_equal(get_v(c, id, &v), 0);
+	}
+	assert_int_equal(F.one_calls, 8);
+	assert_int_equal(F.list_calls, 2);
+	cache_free(c);
 }
 
 static void test_byte_budget_evicts_unlisted_objects_lru(void **st)
@@ -927,6 +954,7 @@ static void test_concurrency_stress(void **st)
 	conf.retry_min = 0.001;
 	conf.retry_max = 0.005;
 	conf.budget = 64 * 1024;   /* and evict */
+	conf.gets_before_list = 0;
 	assert_int_equal(cache_new(&conf, &ops, &c), 0);
 	for (int i = 0; i < THREADS; i++) {
 		s[i].c = c;
@@ -969,6 +997,7 @@ int main(int argc, char **argv)
 		T(test_fresh_listing_answers_unknown_ids),
 		T(test_get_before_any_listing_costs_one_get),
 		T(test_ttl_expiry_per_entry),
+		T(test_many_gets_then_one_listing),
 		T(test_expired_listed_object_is_refreshed_by_the_listing),
 		T(test_ttl_zero_always_asks),
 		T(test_404_is_remembered_for_min_ttl_10s),

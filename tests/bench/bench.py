@@ -1,0 +1,381 @@
+"""interlinkfs benchmark: prints a Markdown table (and writes a PNG chart).
+
+Against interlink-sim on 127.0.0.1 with added latency (default 20 ms, a
+real API round trip) and a page cap of 100, for each N connections in one
+region:
+
+  1. cold full walk   grep -rlx active .../connections right after mount
+  2. warm full walk   the same again, against the same tree copied to tmpfs
+  3. curl | jq        the usual script paging the API, cold and repeated
+  4. ttl=0            the walk with no cache (small N only: it is slow)
+  5. cat latency      p50/p99: kernel cache, daemon cache, miss (one get)
+  6. memory           daemon RSS after a full walk, bytes per connection
+  7. concurrency      1, 4, 16, 64 readers over warm data, operations/s
+
+Timings are medians of several runs with min and max; wherever a reference
+exists (tmpfs, the curl script) it is measured in the same run and the
+ratio is given.
+
+usage: python3 tests/bench/bench.py [--build DIR] [--sizes 100,1000,...]
+       [--runs N] [--latency MS] [--out DIR] [--smoke]
+--smoke: N=200, one run, checks the request counts only (CI).
+"""
+import argparse
+import math
+import multiprocessing
+import os
+import platform
+import random
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+
+CAP = 100
+TOKEN = "bench-token"
+
+CURL_JQ = r'''
+page=1
+while :; do
+  body=$(curl -s -H "X-Auth-Token: $TOKEN" \
+    "$URL/interlink/v1beta1/regions/fr-par/dedicated-connections?page=$page&page_size=100")
+  printf '%s' "$body" | jq -r '.connections[] | select(.status == "active") | .id'
+  n=$(printf '%s' "$body" | jq '.connections | length')
+  [ "$n" -lt 100 ] && break
+  page=$((page + 1))
+done
+'''
+
+
+def med(xs):
+    return statistics.median(xs), min(xs), max(xs)
+
+
+def fmt(t):
+    m, lo, hi = t
+    return "%.3f (%.3f–%.3f)" % (m, lo, hi)
+
+
+def timeit(fn):
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def sh(cmd, cwd=None, env=None):
+    p = subprocess.run(cmd, shell=True, cwd=cwd, env=env,
+                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if p.returncode not in (0, 1):   # grep -l: 1 = nothing found
+        raise RuntimeError("%s: %s" % (cmd, p.stderr.decode()))
+    return p.stdout
+
+
+def rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    k = max(0, min(len(xs) - 1, int(math.ceil(p / 100 * len(xs))) - 1))
+    return xs[k]
+
+
+def cat_times(paths, samples, before=None):
+    out = []
+    for i in range(samples):
+        p = paths[i % len(paths)]
+        if before:
+            before()
+        t0 = time.perf_counter()
+        subprocess.run(["cat", p], stdout=subprocess.DEVNULL, check=True)
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def reader_proc(paths, seconds, q):
+    rnd = random.Random(os.getpid())
+    n = err = 0
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        p = rnd.choice(paths)
+        try:
+            fd = os.open(p, os.O_RDONLY)
+            os.read(fd, 4096)
+            os.close(fd)
+            n += 1
+        except OSError:
+            err += 1
+    q.put((n, err))
+
+
+def readers(paths, k, seconds=2.0):
+    q = multiprocessing.Queue()
+    ps = [multiprocessing.Process(target=reader_proc, args=(paths, seconds,
+                                                            q))
+          for _ in range(k)]
+    for p in ps:
+        p.start()
+    res = [q.get(timeout=seconds + 30) for _ in ps]
+    for p in ps:
+        p.join(30)
+    return sum(r[0] for r in res) / seconds, sum(r[1] for r in res)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"))
+    ap.add_argument("--sizes", default="100,1000,2000,10000")
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--latency", type=int, default=20)
+    ap.add_argument("--out", default=None)
+    ap.add_argument("--smoke", action="store_true")
+    a = ap.parse_args()
+    os.environ.setdefault("INTERLINK_SIM", os.path.join(
+        a.build, "tests", "sim", "interlink-sim"))
+    os.environ.setdefault("INTERLINKFS", os.path.join(a.build, "fs",
+                                                      "interlinkfs"))
+    import harness
+    from harness import Mount, Sim
+
+    sizes = [200] if a.smoke else [int(x) for x in a.sizes.split(",")]
+    runs = 1 if a.smoke else a.runs
+    lat = a.latency / 1000.0
+    rows = []
+    shm = tempfile.mkdtemp(prefix="interlinkfs-bench-", dir="/dev/shm")
+    try:
+        for n in sizes:
+            r = {"n": n}
+            sim = Sim("--regions", "fr-par", "--max-page-size", str(CAP),
+                      "--latency", str(a.latency), connections=n, seed=3,
+                      token=TOKEN)
+            active = sum(1 for c in sim.list_all("fr-par")
+                         if c["status"] == "active")
+            walk = "grep -rlx active regions/fr-par/connections"
+            # 1. cold walks, each on a new mount
+            cold, cold_req, warm = [], [], []
+            for i in range(runs):
+                m = Mount(sim, "regions=fr-par")
+                sim.reset()
+                cold.append(timeit(lambda: sh(walk, cwd=m.dir)))
+                c = sim.counters()
+                cold_req.append((c["list"], c["get"], c["total"]))
+                out = sh(walk, cwd=m.dir).split()
+                assert len(out) == active, (len(out), active)
+                # 2. warm walks on the same mount
+                sim.reset()
+                for _ in range(3):
+                    warm.append(timeit(lambda: sh(walk, cwd=m.dir)))
+                assert sim.counters()["total"] == 0
+                if i < runs - 1:
+                    m.unmount()
+            r["cold"] = med(cold)
+            r["cold_req"] = cold_req[0]
+            r["cold_req_ok"] = all(x == (math.ceil(n / CAP), 0,
+                                         math.ceil(n / CAP))
+                                   for x in cold_req)
+            r["warm"] = med(warm)
+            r["rss_kib"] = rss_kib(m.proc.pid)
+            if a.smoke:
+                m.unmount()
+                sim.stop()
+                rows.append(r)
+                continue
+            # tmpfs copy of the same tree, walked the same way
+            dst = os.path.join(shm, "n%d" % n)
+            sh("mkdir -p %s/regions/fr-par && cp -r %s %s/regions/fr-par/"
+               % (dst, m.path("regions", "fr-par", "connections"), dst))
+            tmp = [timeit(lambda: sh(walk, cwd=dst)) for _ in range(3 * runs)]
+            r["tmpfs"] = med(tmp)
+            # 5. cat latency: kernel cache, then daemon cache, then a get
+            conns = os.listdir(m.path("regions", "fr-par",
+                                                "connections"))
+            fs_paths = [m.path("regions", "fr-par", "connections", cid,
+                               "status") for cid in conns[:200]]
+            tmp_paths = [os.path.join(dst, "regions", "fr-par", "connections",
+                                      cid, "status") for cid in conns[:200]]
+            samples = 200
+            r["cat_warm"] = cat_times(fs_paths, samples)
+            r["cat_tmpfs"] = cat_times(tmp_paths, samples)
+
+            def drop_kernel():
+                with open("/proc/sys/vm/drop_caches", "w") as f:
+                    f.write("2")
+            r["cat_daemon"] = cat_times(fs_paths, 40, before=drop_kernel)
+
+            def drop_daemon():
+                m.proc.send_signal(1)      # SIGHUP: daemon cache dropped
+                time.sleep(0.05)
+            sim.reset()
+            r["cat_miss"] = cat_times(fs_paths, 20, before=drop_daemon)
+            r["miss_gets"] = sim.counters()["get"]
+            sh(walk, cwd=m.dir)             # warm again
+            # 7. concurrency over warm data
+            conc = {}
+            for k in (1, 4, 16, 64):
+                ops, errs = readers(fs_paths, k)
+                tops, _ = readers(tmp_paths, k)
+                conc[k] = (ops, errs, tops)
+            r["conc"] = conc
+            m.unmount()
+            # 4. ttl=0 (no cache): small N only
+            if n <= 100:
+                m0 = Mount(sim, "regions=fr-par", "ttl=0", "rate=0")
+                sim.reset()
+                t = timeit(lambda: sh(walk, cwd=m0.dir))
+                r["ttl0"] = (t, sim.counters()["total"])
+                m0.unmount()
+            # 3. curl | jq, cold and repeated
+            env = dict(os.environ, URL=sim.url, TOKEN=TOKEN)
+            sim.reset()
+            cj = [timeit(lambda: sh(CURL_JQ, env=env)) for _ in range(runs)]
+            r["curljq"] = med(cj)
+            r["curljq_req"] = sim.counters()["total"] // runs
+            shutil.rmtree(dst)
+            sim.stop()
+            rows.append(r)
+    finally:
+        harness._cleanup()
+        shutil.rmtree(shm, ignore_errors=True)
+    report(rows, a, lat)
+    if a.smoke:
+        bad = [r for r in rows if not r["cold_req_ok"]]
+        if bad:
+            print("request counts off the target: %r" % [
+                (r["n"], r["cold_req"]) for r in bad])
+            sys.exit(1)
+
+
+def machine():
+    fuse = subprocess.run(["pkg-config", "--modversion", "fuse3"],
+                          capture_output=True).stdout.decode().strip()
+    return ("%d cores, %s, kernel %s, libfuse %s, Python %s"
+            % (os.cpu_count(), platform.machine(), platform.release(), fuse,
+               platform.python_version()))
+
+
+def report(rows, a, lat):
+    out = []
+    p = out.append
+    p("# interlinkfs benchmark")
+    p("")
+    p("Machine: %s. interlink-sim on 127.0.0.1, +%d ms per API request, "
+      "page cap %d. Times in seconds: median (min–max)." % (
+          machine(), a.latency, CAP))
+    p("")
+    p("## Full walk: `grep -rlx active regions/fr-par/connections`")
+    p("")
+    p("| N | cold walk | requests (list/get) | minimum | warm walk | "
+      "tmpfs | warm / tmpfs |")
+    p("|---|---|---|---|---|---|---|")
+    for r in rows:
+        mn = math.ceil(r["n"] / CAP)
+        p("| %d | %s | %d/%d | %d list, ≈ 2 × %.0f ms + transfer | %s | %s "
+          "| %s |" % (r["n"], fmt(r["cold"]), r["cold_req"][0],
+                      r["cold_req"][1], mn, lat * 1000, fmt(r["warm"]),
+                      fmt(r["tmpfs"]) if "tmpfs" in r else "-",
+                      "%.2f×" % (r["warm"][0] / r["tmpfs"][0])
+                      if "tmpfs" in r else "-"))
+    if not a.smoke:
+        p("")
+        p("## What a user does instead: `curl | jq` paging the API")
+        p("")
+        p("| N | curl \\| jq, each run | requests each run | interlinkfs warm "
+          "walk | script / warm walk |")
+        p("|---|---|---|---|---|")
+        for r in rows:
+            p("| %d | %s | %d | %.3f | %.0f× |" % (
+                r["n"], fmt(r["curljq"]), r["curljq_req"], r["warm"][0],
+                r["curljq"][0] / r["warm"][0]))
+        z = [r for r in rows if "ttl0" in r]
+        if z:
+            p("")
+            p("## No cache (`-o ttl=0,rate=0`), same walk")
+            p("")
+            p("| N | time | requests | with the cache: cold walk, requests |")
+            p("|---|---|---|---|")
+            for r in z:
+                p("| %d | %.3f | %d | %.3f, %d |" % (
+                    r["n"], r["ttl0"][0], r["ttl0"][1], r["cold"][0],
+                    r["cold_req"][2]))
+        p("")
+        p("## `cat` of one value (ms, p50 / p99)")
+        p("")
+        p("| N | tmpfs | kernel cache | daemon cache (kernel dropped) | "
+          "miss: one get | warm p99 / tmpfs p99 |")
+        p("|---|---|---|---|---|---|")
+        for r in rows:
+            def pp(k):
+                return "%.2f / %.2f" % (percentile(r[k], 50) * 1000,
+                                        percentile(r[k], 99) * 1000)
+            p("| %d | %s | %s | %s | %s (%d gets for %d cats) | %.2f× |" % (
+                r["n"], pp("cat_tmpfs"), pp("cat_warm"), pp("cat_daemon"),
+                pp("cat_miss"), r["miss_gets"], len(r["cat_miss"]),
+                percentile(r["cat_warm"], 99) /
+                percentile(r["cat_tmpfs"], 99)))
+        p("")
+        p("## Memory: daemon RSS after a full walk")
+        p("")
+        p("| N | RSS MiB | per connection over the smallest N |")
+        p("|---|---|---|")
+        base = rows[0]
+        for r in rows:
+            per = ((r["rss_kib"] - base["rss_kib"]) * 1024 /
+                   (r["n"] - base["n"])) if r is not base else 0
+            p("| %d | %.1f | %s |" % (r["n"], r["rss_kib"] / 1024,
+                                      "%.0f bytes" % per if per else "-"))
+        p("")
+        p("## Parallel readers over warm data (open+read+close per second)")
+        p("")
+        p("| N | readers | interlinkfs | errors | tmpfs | interlinkfs / "
+          "tmpfs |")
+        p("|---|---|---|---|---|---|")
+        for r in rows:
+            for k, (ops, errs, tops) in sorted(r["conc"].items()):
+                p("| %d | %d | %.0f | %d | %.0f | %.2f |" % (
+                    r["n"], k, ops, errs, tops, ops / tops))
+    text = "\n".join(out) + "\n"
+    print(text)
+    if a.out:
+        os.makedirs(a.out, exist_ok=True)
+        with open(os.path.join(a.out, "RESULTS.md"), "w") as f:
+            f.write(text)
+        chart(rows, a.out)
+
+
+def chart(rows, outdir):
+    if not shutil.which("gnuplot") or not rows or "tmpfs" not in rows[0]:
+        return
+    data = os.path.join(outdir, "walk.dat")
+    with open(data, "w") as f:
+        for r in rows:
+            f.write("%d %f %f %f %f\n" % (r["n"], r["cold"][0], r["warm"][0],
+                                          r["tmpfs"][0], r["curljq"][0]))
+    script = """
+set terminal pngcairo size 900,500
+set output '%s'
+set title 'grep -rlx active over N connections (lower is better)'
+set logscale xy
+set xlabel 'connections'
+set ylabel 'seconds'
+set key left top
+plot '%s' using 1:2 with linespoints title 'interlinkfs cold', \\
+     '' using 1:3 with linespoints title 'interlinkfs warm', \\
+     '' using 1:4 with linespoints title 'tmpfs copy', \\
+     '' using 1:5 with linespoints title 'curl | jq script'
+""" % (os.path.join(outdir, "walk.png"), data)
+    subprocess.run(["gnuplot"], input=script.encode(), check=False)
+    os.unlink(data)
+
+
+if __name__ == "__main__":
+    main()

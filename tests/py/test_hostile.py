@@ -1,0 +1,188 @@
+"""Hostile and odd input from the API, through a real mount: names and ids
+that try to escape a directory, NUL bytes, newlines, 4 KiB names, invalid
+UTF-8, duplicates; huge, deeply nested and out-of-range bodies."""
+import errno
+import json
+import os
+import signal
+import time
+
+from harness import (Mount, Sim, errno_of, listdir, lstat, read, readlink,
+                     run, wait_for)
+
+UUIDS = ["6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f%02x" % i for i in range(64)]
+
+
+def conn(i, name, **kw):
+    c = {"id": UUIDS[i], "name": name, "status": "active", "tags": [],
+         "pop_id": None, "bandwidth_mbps": 1000,
+         "available_link_bandwidths": [1000], "region": "fr-par",
+         "created_at": "2024-01-01T00:00:00Z", "updated_at": None,
+         "demarcation_info": None, "vlan_range": None,
+         "project_id": UUIDS[63], "organization_id": UUIDS[62]}
+    c.update(kw)
+    return c
+
+
+def hostile_data():
+    good = [
+        conn(0, "/"), conn(1, ".."), conn(2, "."), conn(3, ""),
+        conn(4, "a\u0000b"), conn(5, "line1\nline2"),
+        conn(6, "x" * 4096), conn(7, "dup"), conn(8, "dup"), conn(9, "dup"),
+        conn(10, "../../etc/passwd"), conn(11, "ok name"),
+        conn(12, "neg", bandwidth_mbps=-5), conn(13, "float",
+                                                bandwidth_mbps=10.5),
+        conn(14, "\u00e9" * 200),
+    ]
+    good[4]["tags"] = ["t\u0000x", "multi\nline"]
+    bad_ids = [
+        {"id": "not-a-uuid", "name": "bad1"},
+        {"id": "../../../etc", "name": "bad2"},
+        {"id": "a/b", "name": "bad3"},
+        {"id": "", "name": "bad4"},
+        {"id": 12345, "name": "bad5"},
+        {"id": None, "name": "bad6"},
+        {"name": "no id at all"},
+        dict(conn(11, "same id again")),  # a duplicate id
+    ]
+    return good, bad_ids
+
+
+def test_names_and_ids_that_try_to_escape():
+    good, bad = hostile_data()
+    path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                        "interlinkfs-hostile-%d.json" % os.getpid())
+    with open(path, "w") as f:
+        json.dump({"fr-par": good + bad}, f)
+    try:
+        sim = Sim("--data", path)
+    finally:
+        os.unlink(path)
+    m = Mount(sim, "regions=fr-par")
+    conns = m.path("regions", "fr-par", "connections")
+    ids = sorted(listdir(conns))
+    assert ids == sorted(c["id"] for c in good), ids
+    log = m.log()
+    assert log.count("id is not a UUID") >= 3, log
+    # Nothing under connections/ or by-name/ leaves the directory.
+    for d in (conns, m.path("regions", "fr-par", "by-name")):
+        for n in listdir(d):
+            assert "/" not in n and n not in (".", "..") and \
+                0 < len(n.encode()) <= 255
+            p = os.path.realpath(os.path.join(d, n))
+            assert p.startswith(m.dir + "/"), p
+    # Contents come through byte for byte: NUL, newlines, long names.
+    by_id = {c["id"]: c for c in good}
+    assert read(os.path.join(conns, UUIDS[4], "name")) == b"a\x00b\n"
+    assert read(os.path.join(conns, UUIDS[4], "tags")) == \
+        b"t\x00x\nmulti\nline\n"
+    assert read(os.path.join(conns, UUIDS[5], "name")) == b"line1\nline2\n"
+    assert read(os.path.join(conns, UUIDS[6], "name")) == b"x" * 4096 + b"\n"
+    assert lstat(os.path.join(conns, UUIDS[6], "name")).st_size == 4097
+    # The duplicate id: listed once, first value kept.
+    assert read(os.path.join(conns, UUIDS[11], "name")) == b"ok name\n"
+    # bandwidth_mbps negative or a float: that file says EIO; the others
+    # and connection.json are fine.
+    for i in (12, 13):
+        f = os.path.join(conns, UUIDS[i], "bandwidth_mbps")
+        assert errno_of(lstat, f) == errno.EIO
+        assert errno_of(read, f) == errno.EIO
+        assert "bandwidth_mbps" in listdir(os.path.join(conns, UUIDS[i]))
+        assert read(os.path.join(conns, UUIDS[i], "status")) == b"active\n"
+        raw = json.loads(read(os.path.join(conns, UUIDS[i],
+                                           "connection.json")))
+        assert raw["bandwidth_mbps"] == by_id[UUIDS[i]]["bandwidth_mbps"]
+    # by-name: every entry safe, unique, pointing at its connection.
+    byname = m.path("regions", "fr-par", "by-name")
+    names = listdir(byname)
+    assert len(names) == len(good) == len(set(names))
+    targets = {readlink(os.path.join(byname, n))[len("../connections/"):]
+               for n in names}
+    assert targets == set(by_id)
+    for want in ("_~" + UUIDS[0][:8], "_~" + UUIDS[3], "_.", "_..", "a_b", "line1\nline2", "ok name",
+                 "dup~" + UUIDS[7][:8], "dup~" + UUIDS[8],
+                 ".._.._etc_passwd"):
+        assert want in names, (want, names)
+    assert m.proc.poll() is None
+
+
+def test_invalid_utf8_in_a_name_is_repaired_not_fatal():
+    sim = Sim("--regions", "fr-par", connections=3)
+    m = Mount(sim, "regions=fr-par")
+    body = (b'{"connections": [{"id": "%s", "name": "bad \xff\xfe name", '
+            b'"status": "active"}, {"id": "%s", "name": "fine"}], '
+            b'"total_count": 2}' % (UUIDS[20].encode(), UUIDS[21].encode()))
+    f = os.path.join(m.home, "body.json")
+    with open(f, "wb") as fh:
+        fh.write(body)
+    sim.fault("body", body_file=f, match="list")
+    conns = m.path("regions", "fr-par", "connections")
+    assert sorted(listdir(conns)) == sorted(UUIDS[20:22])
+    assert read(os.path.join(conns, UUIDS[20], "name")) == \
+        "bad \ufffd\ufffd name\n".encode()
+    assert "bad \ufffd\ufffd name" in listdir(m.path("regions", "fr-par",
+                                                     "by-name"))
+    assert "invalid UTF-8" in m.log()
+
+
+def rss_peak_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return 0
+
+
+def refresh(m):
+    """Drop the cache so the next access asks the API again."""
+    m.proc.send_signal(signal.SIGHUP)
+    time.sleep(0.3)
+
+
+def test_bodies_huge_deep_and_out_of_range():
+    sim = Sim("--regions", "fr-par", connections=3)
+    m = Mount(sim, "regions=fr-par", "stale=0")
+    conns = m.path("regions", "fr-par", "connections")
+    # 100 MiB answer: refused at the 64 MiB cap, quickly, without OOM.
+    sim.fault("huge", size=100 << 20)
+    t0 = time.monotonic()
+    assert errno_of(listdir, conns) == errno.EIO
+    assert time.monotonic() - t0 < 15
+    assert "larger than 67108864 bytes refused" in m.log()
+    sim.clear_faults()
+    if not os.environ.get("SANITIZED"):
+        assert rss_peak_kib(m.proc.pid) < 256 * 1024, rss_peak_kib(
+            m.proc.pid)
+    # Chunked (no length announced) as well.
+    refresh(m)
+    sim.fault("huge", size=100 << 20, chunked=True, count=1)
+    wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 20, "EIO")
+    sim.clear_faults()
+    # Deeply nested JSON, numbers out of range: refused, not a crash.
+    deep = '{"connections": [' + "[" * 50000 + "]" * 50000 + \
+        '], "total_count": 1}'
+    for body in (deep, '{"connections": [{"id": "%s", "bandwidth_mbps": '
+                 '1e999999}], "total_count": 1}' % UUIDS[30],
+                 '{"connections": [], "total_count": '
+                 '99999999999999999999999999}'):
+        refresh(m)
+        sim.fault("body", body=body, count=1)
+        wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
+        sim.clear_faults()
+    # An absurd total_count: refused, no million requests.
+    refresh(m)
+    sim.reset()
+    sim.fault("body", body='{"connections": [{"id": "%s"}], "total_count": '
+              '999999999999}' % UUIDS[31], count=1)
+    wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
+    assert sim.counters()["total"] < 10
+    sim.clear_faults()
+    refresh(m)
+    wait_for(lambda: errno_of(listdir, conns) == 0 and
+             len(listdir(conns)) == 3, 10, "recovery")
+    assert m.proc.poll() is None
+    assert m.unmount() == 0
+
+
+if __name__ == "__main__":
+    run(globals())

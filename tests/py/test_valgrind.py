@@ -1,0 +1,67 @@
+"""One mount session under valgrind memcheck: a walk, faults, an
+interrupted read, SIGHUP, an unmount. Zero errors, nothing definitely
+lost."""
+import os
+import re
+import signal
+import subprocess
+import time
+
+from harness import (Mount, Sim, errno_of, listdir, read, run, wait_for)
+
+
+def test_session_under_valgrind():
+    log = os.path.join(os.environ.get("TMPDIR", "/tmp"),
+                       "interlinkfs-valgrind-%d.log" % os.getpid())
+    os.environ["INTERLINKFS_WRAPPER"] = (
+        "valgrind --leak-check=full --errors-for-leak-kinds=definite "
+        "--error-exitcode=1 --log-file=" + log)
+    try:
+        sim = Sim("--max-page-size", "10", connections=25)
+        m = Mount(sim, "ttl=2", "timeout=3", wait=False)
+        m.wait_mounted(timeout=60)
+        # A walk of every region.
+        p = subprocess.run("grep -r . regions > /dev/null && "
+                           "ls -lR regions > /dev/null && "
+                           "cat .interlinkfs/stats .interlinkfs/metrics",
+                           shell=True, cwd=m.dir, capture_output=True,
+                           timeout=300)
+        assert p.returncode == 0, p.stderr
+        c = sim.list_all("fr-par")[0]
+        status = m.path("regions", "fr-par", "connections", c["id"],
+                        "status")
+        # Faults: stale data served, then an error once nothing is left.
+        sim.fault("status", status=503)
+        time.sleep(2.5)
+        assert read(status, timeout=60) == c["status"].encode() + b"\n"
+        sim.clear_faults()
+        # An interrupted read of a connection never seen.
+        sim.fault("hang")
+        cat = subprocess.Popen(["cat", m.path(
+            "regions", "nl-ams", "connections",
+            "00000000-0000-4000-8000-000000000000", "status")],
+            stderr=subprocess.DEVNULL)
+        time.sleep(1)
+        cat.send_signal(signal.SIGINT)
+        cat.wait(60)
+        sim.clear_faults()
+        # SIGHUP, and the tree afterwards.
+        m.proc.send_signal(signal.SIGHUP)
+        wait_for(lambda: errno_of(lambda: listdir(m.path(
+            "regions", "pl-waw", "connections"), timeout=60)) == 0, 60,
+            "the tree after SIGHUP")
+        rc = m.unmount(timeout=120)
+        with open(log) as f:
+            report = f.read()
+        assert rc == 0, report[-4000:]
+        assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-4000:]
+        lost = re.search(r"definitely lost: ([\d,]+) bytes", report)
+        assert lost is None or lost.group(1) == "0", report[-4000:]
+    finally:
+        del os.environ["INTERLINKFS_WRAPPER"]
+        if os.path.exists(log):
+            os.unlink(log)
+
+
+if __name__ == "__main__":
+    run(globals())
