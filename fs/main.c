@@ -384,7 +384,10 @@ int main(int argc, char **argv)
 	} else {
 		lc = fuse_loop_cfg_create();
 		fuse_loop_cfg_set_clone_fd(lc, opts.clone_fd);
-		fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
+		/* Unset limits arrive as UINT_MAX, which libfuse 3.14 warns
+		 * about: pass only what the user gave. */
+		if (opts.max_idle_threads <= 100000)
+			fuse_loop_cfg_set_idle_threads(lc, opts.max_idle_threads);
 		if (opts.max_threads > 0 && opts.max_threads <= 100000)
 			fuse_loop_cfg_set_max_threads(lc, opts.max_threads);
 		rc = fuse_session_loop_mt(se, lc);
