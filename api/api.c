@@ -53,8 +53,21 @@ struct xfer {
 	enum xstate state;
 	int result;
 	bool skipped;             /* past an empty page: ignored */
-	json_t *json;             /* parsed answer on success */
+	json_t *json;             /* parsed answer on success (objects) */
+	struct digest *dg;        /* a list page, digested on arrival */
 	struct api_error err;
+};
+
+/* What a list page holds, kept instead of its parsed JSON: the entries
+ * with a valid id, each in the caller's form, and counts to check the
+ * pages against each other. */
+struct digest {
+	json_t *ids;              /* array of id strings, page order */
+	json_t *items;            /* the entries, as api_list_map's fn made them */
+	json_int_t total;         /* the page's total_count */
+	size_t raw;               /* entries on the page, valid or not */
+	size_t skipped;           /* entries without a valid id */
+	size_t badtypes;
 };
 
 struct worker {
@@ -89,6 +102,9 @@ struct api {
 	atomic_uint_fast64_t n_requests, n_errors, n_retries, n_429, n_bytes;
 };
 
+static struct digest *digest_page(json_t *page, const char *key,
+				  api_item_fn fn, void *ud);
+
 /* One operation: its worker, deadline and where its pages stop. */
 struct op {
 	struct api *a;
@@ -97,6 +113,8 @@ struct op {
 	double started, deadline;
 	int last_page;
 	const char *key;          /* "connections", "pops"; NULL: one object */
+	api_item_fn fn;           /* lists: each entry's form; NULL: as is */
+	void *fn_ud;
 };
 
 static double mono(void)
@@ -961,11 +979,17 @@ static void run_xfers(struct op *op, struct xfer *xs, size_t n)
 				continue;
 			xfer_finish(op, x, m->data.result);
 			running--;
-			if (x->state == X_DONE && !x->result && op->key &&
-			    x->page > 1 && json_array_size(json_object_get(
-					   x->json, op->key)) == 0 &&
-			    x->page - 1 < op->last_page)
-				op->last_page = x->page - 1; /* stop at empty */
+			if (x->state == X_DONE && !x->result && op->key) {
+				x->dg = digest_page(x->json, op->key, op->fn,
+						    op->fn_ud);
+				json_decref(x->json);
+				x->json = NULL;
+				if (!x->dg)
+					x->result = -ENOMEM;
+				else if (x->page > 1 && x->dg->raw == 0 &&
+					 x->page - 1 < op->last_page)
+					op->last_page = x->page - 1; /* empty */
+			}
 			wake = now; /* something changed: look again */
 		}
 		ms = (long)ceil((wake - mono()) * 1000);
@@ -1174,19 +1198,40 @@ out:
 	return rc;
 }
 
-/* Appends the valid, not yet seen items of a page; logs what is skipped. */
-static void take_items(json_t *page, const char *key, json_t *items,
-		       json_t *seen, size_t *skipped, size_t *badtypes)
+static void digest_free(struct digest *d)
 {
+	if (!d)
+		return;
+	json_decref(d->ids);
+	json_decref(d->items);
+	free(d);
+}
+
+/*
+ * A list page, reduced to its entries with a valid id (others skipped with
+ * a log line) in the caller's form. Called as each page arrives, so a long
+ * list never holds every page parsed at once. NULL when out of memory.
+ */
+static struct digest *digest_page(json_t *page, const char *key,
+				  api_item_fn fn, void *ud)
+{
+	struct digest *d = calloc(1, sizeof *d);
 	json_t *arr = json_object_get(page, key), *c;
 	size_t i;
 	char why[160];
 
+	if (!d || !(d->ids = json_array()) || !(d->items = json_array())) {
+		digest_free(d);
+		return NULL;
+	}
+	d->total = json_integer_value(json_object_get(page, "total_count"));
 	json_array_foreach(arr, i, c) {
 		const char *id = conn_id(c);
+		json_t *m;
 
+		d->raw++;
 		if (!id) {
-			if ((*skipped)++ < 3) {
+			if (d->skipped++ < 3) {
 				char *txt = json_dumps(json_object_get(c, "id"),
 						       JSON_ENCODE_ANY);
 				log_warn("skipping a %s entry whose id is not a "
@@ -1195,13 +1240,31 @@ static void take_items(json_t *page, const char *key, json_t *items,
 			}
 			continue;
 		}
-		if (json_object_get(seen, id))
-			continue; /* the list moved between pages */
-		json_object_set_new(seen, id, json_true());
 		if (strcmp(key, "connections") == 0 &&
-		    conn_check(c, why, sizeof why) && (*badtypes)++ < 3)
+		    conn_check(c, why, sizeof why) && d->badtypes++ < 3)
 			log_warn("connection %s: %s", id, why);
-		json_array_append(items, c);
+		m = fn ? fn(c, ud) : json_incref(c);
+		if (!m || json_array_append_new(d->items, m) ||
+		    json_array_append_new(d->ids, json_string(id))) {
+			digest_free(d);
+			return NULL;
+		}
+	}
+	return d;
+}
+
+/* Appends the entries of a page not seen on an earlier one. */
+static void merge_page(const struct digest *d, json_t *items, json_t *seen)
+{
+	size_t i;
+	json_t *id;
+
+	json_array_foreach(d->ids, i, id) {
+		const char *s = json_string_value(id);
+		if (json_object_get(seen, s))
+			continue; /* the list moved between pages */
+		json_object_set_new(seen, s, json_true());
+		json_array_append(items, json_array_get(d->items, i));
 	}
 }
 
@@ -1217,10 +1280,12 @@ struct pass {
 static void pass_free(struct pass *p)
 {
 	json_decref(p->first.json);
+	digest_free(p->first.dg);
 	free(p->first.url);
 	free(p->first.body);
 	for (size_t i = 0; p->rest && i + 1 < p->pages; i++) {
 		json_decref(p->rest[i].json);
+		digest_free(p->rest[i].dg);
 		free(p->rest[i].url);
 		free(p->rest[i].body);
 	}
@@ -1251,9 +1316,8 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 		p->failed = &p->first;
 		return rc;
 	}
-	k = json_array_size(json_object_get(p->first.json, key));
-	total = json_integer_value(json_object_get(p->first.json,
-						   "total_count"));
+	k = p->first.dg->raw;
+	total = p->first.dg->total;
 	/* As the SDKs do: pages = ceil(total / items on page 1), whatever
 	 * page size we asked for. */
 	if (k > 0 && (size_t)total > k) {
@@ -1294,17 +1358,20 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 	 * page must report the same total, and together hold exactly that
 	 * many distinct entries. */
 	raw = k;
+	skipped = p->first.dg->skipped;
+	badtypes = p->first.dg->badtypes;
 	p->consistent = true;
-	take_items(p->first.json, key, p->items, seen, &skipped, &badtypes);
+	merge_page(p->first.dg, p->items, seen);
 	for (size_t i = 0; i + 1 < p->pages; i++) {
-		json_t *pj = p->rest[i].json;
-		if (p->rest[i].page > op->last_page)
+		const struct digest *d = p->rest[i].dg;
+		if (p->rest[i].page > op->last_page || !d)
 			continue;
-		raw += json_array_size(json_object_get(pj, key));
-		if (json_integer_value(json_object_get(pj, "total_count")) !=
-		    total)
+		raw += d->raw;
+		skipped += d->skipped;
+		badtypes += d->badtypes;
+		if (d->total != total)
 			p->consistent = false;
-		take_items(pj, key, p->items, seen, &skipped, &badtypes);
+		merge_page(d, p->items, seen);
 	}
 	if (raw != (size_t)total ||
 	    json_array_size(p->items) + skipped != raw)
@@ -1321,8 +1388,8 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 
 static int list_common(struct api *a, const char *region, const char *kind,
 		       const char *key, const struct api_filters *f,
-		       struct api_call *call, json_t **out,
-		       struct api_error *err)
+		       api_item_fn fn, void *ud, struct api_call *call,
+		       json_t **out, struct api_error *err)
 {
 	struct api_call local;
 	struct op op;
@@ -1338,6 +1405,8 @@ static int list_common(struct api *a, const char *region, const char *kind,
 	rc = op_begin(&op, a, call, &local, key);
 	if (rc)
 		goto out;
+	op.fn = fn;
+	op.fn_ud = ud;
 	for (int attempt = 1;; attempt++) {
 		rc = fetch_pass(&op, a, region, kind, f, &p);
 		if (rc || p.consistent)
@@ -1368,7 +1437,7 @@ int api_parse_list(const char *body, size_t len, const char *key,
 		   json_t **items, json_int_t *total, char *why, size_t whylen)
 {
 	json_t *page = parse_body(body, len, why, whylen), *seen, *out;
-	size_t skipped = 0, badtypes = 0;
+	struct digest *d;
 	int rc;
 
 	if (!page)
@@ -1378,19 +1447,21 @@ int api_parse_list(const char *body, size_t len, const char *key,
 		json_decref(page);
 		return rc;
 	}
+	d = digest_page(page, key, NULL, NULL);
+	json_decref(page);
 	out = json_array();
 	seen = json_object();
-	if (!out || !seen) {
+	if (!d || !out || !seen) {
+		digest_free(d);
 		json_decref(out);
 		json_decref(seen);
-		json_decref(page);
 		return -ENOMEM;
 	}
-	take_items(page, key, out, seen, &skipped, &badtypes);
-	*total = json_integer_value(json_object_get(page, "total_count"));
+	merge_page(d, out, seen);
+	*total = d->total;
 	*items = out;
+	digest_free(d);
 	json_decref(seen);
-	json_decref(page);
 	return 0;
 }
 
@@ -1398,11 +1469,20 @@ int api_list(struct api *a, const char *region, const struct api_filters *f,
 	     struct api_call *call, json_t **items, struct api_error *err)
 {
 	return list_common(a, region, "dedicated-connections", "connections",
-			   f, call, items, err);
+			   f, NULL, NULL, call, items, err);
+}
+
+int api_list_map(struct api *a, const char *region,
+		 const struct api_filters *f, api_item_fn fn, void *ud,
+		 struct api_call *call, json_t **items, struct api_error *err)
+{
+	return list_common(a, region, "dedicated-connections", "connections",
+			   f, fn, ud, call, items, err);
 }
 
 int api_list_pops(struct api *a, const char *region, struct api_call *call,
 		  json_t **items, struct api_error *err)
 {
-	return list_common(a, region, "pops", "pops", NULL, call, items, err);
+	return list_common(a, region, "pops", "pops", NULL, NULL, NULL, call,
+			   items, err);
 }

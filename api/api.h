@@ -118,6 +118,18 @@ void api_free(struct api *a);
 int api_list(struct api *a, const char *region, const struct api_filters *f,
 	     struct api_call *call, json_t **items, struct api_error *err);
 
+/*
+ * The same, each entry handed to fn as its page arrives (the page is freed
+ * then): *items holds what fn returned (a new reference per entry; NULL
+ * fails the list with -ENOMEM). For callers that keep a list in a more
+ * compact form than jansson objects, so the whole list is never held
+ * parsed. fn is called from this thread.
+ */
+typedef json_t *(*api_item_fn)(const json_t *obj, void *ud);
+int api_list_map(struct api *a, const char *region,
+		 const struct api_filters *f, api_item_fn fn, void *ud,
+		 struct api_call *call, json_t **items, struct api_error *err);
+
 /* One dedicated connection. *obj: new reference. 404 is -ENOENT. */
 int api_get(struct api *a, const char *region, const char *id,
 	    struct api_call *call, json_t **obj, struct api_error *err);

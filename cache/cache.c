@@ -377,6 +377,7 @@ static void apply_list(struct cache *c, struct centry *L, int rc,
 	uint64_t lg;
 	size_t i;
 	json_t *item;
+	char idbuf[256];
 
 	if (rc) {
 		L->err = rc;
@@ -394,11 +395,16 @@ static void apply_list(struct cache *c, struct centry *L, int rc,
 	}
 	lg = ++c->gen_counter;
 	json_array_foreach(items, i, item) {
-		const char *id = json_string_value(json_object_get(item, "id"));
+		const char *id = idbuf;
 		struct centry *e;
 
-		if (!id)
+		if (c->ops.id_of) {
+			if (c->ops.id_of(c->ops.ud, item, idbuf, sizeof idbuf))
+				continue;
+		} else if (!(id = json_string_value(json_object_get(item,
+								    "id")))) {
 			continue;
+		}
 		e = find(c, L->region, id);
 		if (!e && !(e = entry_new(c, L->region, id)))
 			continue;

@@ -77,6 +77,13 @@ struct cache_ops {
 			const json_t *listing, uint64_t gen);
 	/* Optional: the clock, in seconds (monotonic). NULL: CLOCK_MONOTONIC. */
 	double (*now)(void *ud);
+	/*
+	 * Optional: the id of a listing item, written to buf (NUL-terminated);
+	 * 0, or -EINVAL if it has none. NULL: items are objects whose string
+	 * member "id" is the id. Lets an owner cache items in a compact form
+	 * of its own (a JSON string, say).
+	 */
+	int (*id_of)(void *ud, const json_t *item, char *buf, size_t len);
 	void *ud;
 };
 

@@ -43,6 +43,10 @@
 /* Nodes that never change keep their kernel entries this long. */
 #define STATIC_TIMEOUT 3600.0
 
+/* Parsed connections kept for the requests that follow each other on one
+ * connection (a readdirplus of its directory, then its files). */
+#define MEMO_SLOTS 128
+
 /* The by-name directory of one region, for one listing generation. */
 struct view {
 	pthread_mutex_t lock;
@@ -84,6 +88,13 @@ struct ifs {
 	atomic_bool stopping;
 
 	bool no_open, no_opendir;
+
+	/* Connections are cached as compact text (see blob_of); the last
+	 * few parsed back are kept here, keyed by the cached value. */
+	pthread_mutex_t memo_lock;
+	struct memo_slot {
+		json_t *blob, *obj;
+	} memo[MEMO_SLOTS];
 };
 
 /* One FUSE request that may wait on the API: what an interrupt cancels. */
@@ -214,23 +225,110 @@ static struct api_call *call_of(void *ctx)
 	return ctx ? &((struct rq *)ctx)->call : NULL;
 }
 
+/*
+ * A connection as the cache keeps it: its id, a newline, and the object
+ * in compact JSON, as one JSON string. jansson's objects take about 3.6
+ * KiB per connection, this about 0.7 KiB; the text holds everything the
+ * API sent, in its order, and is parsed back on use (see obj_of).
+ * New reference, NULL on failure.
+ */
+static json_t *blob_of(const json_t *obj)
+{
+	const char *id = conn_id(obj);
+	char *text = json_dumps(obj, JSON_COMPACT), *b;
+	size_t n;
+	json_t *blob = NULL;
+
+	if (!id || !text) {
+		free(text);
+		return NULL;
+	}
+	n = strlen(text);
+	b = malloc(CONN_ID_MAX + 1 + n);
+	if (b) {
+		memcpy(b, id, CONN_ID_MAX);
+		b[CONN_ID_MAX] = '\n';
+		memcpy(b + CONN_ID_MAX + 1, text, n);
+		blob = json_stringn_nocheck(b, CONN_ID_MAX + 1 + n);
+	}
+	free(b);
+	free(text);
+	return blob;
+}
+
+static int blob_id(void *ud, const json_t *item, char *buf, size_t len)
+{
+	const char *s = json_string_value(item);
+
+	(void)ud;
+	if (!s || json_string_length(item) <= CONN_ID_MAX ||
+	    s[CONN_ID_MAX] != '\n' || len <= CONN_ID_MAX)
+		return -EINVAL;
+	memcpy(buf, s, CONN_ID_MAX);
+	buf[CONN_ID_MAX] = '\0';
+	return 0;
+}
+
+/* The object behind a cached value (a blob, or a PoP object). New
+ * reference; NULL only when out of memory. */
+static json_t *obj_of(struct ifs *fs, json_t *v)
+{
+	struct memo_slot *m;
+	json_t *obj;
+
+	if (!json_is_string(v))
+		return json_incref(v);
+	m = &fs->memo[((uintptr_t)v >> 4) % MEMO_SLOTS];
+	pthread_mutex_lock(&fs->memo_lock);
+	if (m->blob == v) {
+		obj = json_incref(m->obj);
+		pthread_mutex_unlock(&fs->memo_lock);
+		return obj;
+	}
+	pthread_mutex_unlock(&fs->memo_lock);
+	/* Text we wrote ourselves from valid JSON: it parses. */
+	obj = json_loadb(json_string_value(v) + CONN_ID_MAX + 1,
+			 json_string_length(v) - CONN_ID_MAX - 1,
+			 JSON_ALLOW_NUL, NULL);
+	if (!obj)
+		return NULL;
+	pthread_mutex_lock(&fs->memo_lock);
+	json_decref(m->blob); /* the slot holds the blob: its address cannot */
+	json_decref(m->obj);  /* be reused by another value meanwhile */
+	m->blob = json_incref(v);
+	m->obj = json_incref(obj);
+	pthread_mutex_unlock(&fs->memo_lock);
+	return obj;
+}
+
+static json_t *blob_fn(const json_t *obj, void *ud)
+{
+	(void)ud;
+	return blob_of(obj);
+}
+
 static int load_conns(void *ud, const char *region, void *ctx, json_t **out)
 {
 	struct ifs *fs = ud;
-	return api_list(fs->api, region, &fs->conf.filters, call_of(ctx), out,
-			NULL);
+
+	/* Each page becomes blobs as it arrives: a 10,000-connection list
+	 * never exists as jansson objects all at once. */
+	return api_list_map(fs->api, region, &fs->conf.filters, blob_fn, NULL,
+			    call_of(ctx), out, NULL);
 }
 
 static int load_conn(void *ud, const char *region, const char *id, void *ctx,
 		     json_t **out)
 {
 	struct ifs *fs = ud;
-	int rc = api_get(fs->api, region, id, call_of(ctx), out, NULL);
+	json_t *obj = NULL;
+	int rc = api_get(fs->api, region, id, call_of(ctx), &obj, NULL);
 
-	if (rc == 0 && !passes_filters(fs, *out)) {
-		json_decref(*out);
+	if (rc == 0 && !passes_filters(fs, obj))
 		rc = -ENOENT;
-	}
+	if (rc == 0 && !(*out = blob_of(obj)))
+		rc = -ENOMEM;
+	json_decref(obj);
 	return rc;
 }
 
@@ -347,7 +445,7 @@ static int view_build(const json_t *listing, uint64_t gen, struct view *nv)
 {
 	size_t n = json_array_size(listing), i;
 	struct names_in *in = calloc(n ? n : 1, sizeof *in);
-	json_t *c;
+	json_t *c, **objs = NULL;
 	int rc = -ENOMEM;
 
 	memset(nv, 0, sizeof *nv);
@@ -358,11 +456,21 @@ static int view_build(const json_t *listing, uint64_t gen, struct view *nv)
 	nv->slot = calloc(nv->cap, sizeof *nv->slot);
 	if (!in || !nv->ids || !nv->slot)
 		goto out;
+	objs = calloc(n ? n : 1, sizeof *objs);
+	if (!objs)
+		goto out;
 	json_array_foreach(listing, i, c) {
-		const char *id = conn_id(c);
-		snprintf(nv->ids[i], sizeof nv->ids[i], "%s", id ? id : "");
+		if (blob_id(NULL, c, nv->ids[i], sizeof nv->ids[i]))
+			snprintf(nv->ids[i], sizeof nv->ids[i], "%s",
+				 conn_id(c) ? conn_id(c) : "");
 		in[i].id = nv->ids[i];
-		if (conn_str(c, "name", &in[i].name, &in[i].len))
+		/* Parsed directly, not through the memo: a whole listing
+		 * would only flush it. */
+		objs[i] = json_is_string(c) ? json_loadb(
+			json_string_value(c) + CONN_ID_MAX + 1,
+			json_string_length(c) - CONN_ID_MAX - 1,
+			JSON_ALLOW_NUL, NULL) : json_incref(c);
+		if (conn_str(objs[i], "name", &in[i].name, &in[i].len))
 			in[i].name = NULL;
 	}
 	if (names_assign(in, n, &nv->names))
@@ -378,6 +486,9 @@ static int view_build(const json_t *listing, uint64_t gen, struct view *nv)
 	nv->valid = true;
 	rc = 0;
 out:
+	for (i = 0; objs && i < n; i++)
+		json_decref(objs[i]);
+	free(objs);
 	free(in);
 	if (rc)
 		view_clear(nv);
@@ -669,9 +780,18 @@ static int get_obj(struct ifs *fs, struct rq *rq, const struct node *n,
 		   const char *id, struct cache_item *it)
 {
 	bool pop = n->kind == NK_POP || n->kind == NK_POP_FILE;
+	int rc = cache_get(pop ? fs->pops : fs->conns,
+			   fs->conf.regions[n->region], id, rq,
+			   rq ? &rq->intr : NULL, it);
+	json_t *obj;
 
-	return cache_get(pop ? fs->pops : fs->conns, fs->conf.regions[n->region],
-			 id, rq, rq ? &rq->intr : NULL, it);
+	if (rc)
+		return rc;
+	/* Hand out the object, not the cache's compact text. */
+	obj = obj_of(fs, it->value);
+	json_decref(it->value);
+	it->value = obj;
+	return obj ? 0 : -ENOMEM;
 }
 
 /* by-name: the view of the current listing (rebuilt when it changed). */
@@ -1195,9 +1315,12 @@ static int list_dir(struct ifs *fs, struct rq *rq, const struct node *d,
 		if (rc)
 			goto out;
 		json_array_foreach(it.value, k, o) {
-			const char *oid = conn_id(o);
+			char oid[CONN_ID_MAX + 1];
 			if (i++ < off)
 				continue;
+			if (blob_id(NULL, o, oid, sizeof oid))
+				snprintf(oid, sizeof oid, "%s",
+					 conn_id(o) ? conn_id(o) : "");
 			c.kind = pops ? NK_POP : NK_CONN;
 			c.obj = objtab_intern(fs->objs, pops ? OBJ_POP : OBJ_CONN,
 					      d->region, oid);
@@ -1652,9 +1775,10 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 {
 	struct ifs *fs = calloc(1, sizeof *fs);
 	struct cache_conf cc;
-	struct cache_ops co = {load_conns, load_conn, on_conn_changes, NULL,
-			       NULL};
-	struct cache_ops po = {load_pops, load_pop, on_pop_changes, NULL, NULL};
+	struct cache_ops co = {.load_list = load_conns, .load_one = load_conn,
+			       .changed = on_conn_changes, .id_of = blob_id};
+	struct cache_ops po = {.load_list = load_pops, .load_one = load_pop,
+			       .changed = on_pop_changes};
 	struct timespec now;
 	int rc = -ENOMEM;
 
@@ -1666,6 +1790,7 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	atomic_init(&fs->stopping, false);
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->q_lock, NULL);
+	pthread_mutex_init(&fs->memo_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	clock_gettime(CLOCK_REALTIME, &now);
 	fs->wall_minus_mono = (double)now.tv_sec + (double)now.tv_nsec / 1e9 -
@@ -1715,6 +1840,11 @@ void fs_free(struct ifs *fs)
 	free(fs->views);
 	for (unsigned s = 0; s <= MF_COUNT; s++)
 		free(fs->meta[s]);
+	for (unsigned m = 0; m < MEMO_SLOTS; m++) {
+		json_decref(fs->memo[m].blob);
+		json_decref(fs->memo[m].obj);
+	}
+	pthread_mutex_destroy(&fs->memo_lock);
 	for (size_t i = 0; i < fs->qn; i++)
 		free(fs->q[i].name);
 	free(fs->q);

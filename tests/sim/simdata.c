@@ -16,6 +16,12 @@ struct region {
 	char *name;
 	json_t *conns; /* array of objects, in creation order */
 	json_t *pops;  /* array of objects */
+	uint64_t version;  /* bumped by every change */
+	/* The last sorted, filtered list served, so that the pages of one
+	 * large list do not each sort it again. */
+	char *memo_key;
+	uint64_t memo_version;
+	json_t *memo;
 };
 
 struct simdata {
@@ -85,28 +91,40 @@ static void fmt_time(char *buf, size_t len, int64_t t, unsigned style,
 		snprintf(buf, len, "%s+02:00", base);
 }
 
-/* Seconds since the epoch of an RFC 3339 time; -1 if unparsable or null. */
+static int two(const char *s)
+{
+	return (s[0] - '0') * 10 + (s[1] - '0');
+}
+
+/* Seconds since the epoch of an RFC 3339 time; -1 if unparsable or null.
+ * Digits read by hand: sorting large lists parses many of them. */
 static double parse_time(const json_t *v)
 {
-	const char *s = json_string_value(v);
+	const char *s = json_string_value(v), *p;
 	struct tm tm;
-	char *end;
-	double frac = 0;
+	double frac = 0, scale = 0.1;
 	int off = 0;
 
-	if (!s)
+	if (!s || strlen(s) < 20)
 		return -1;
+	for (int i = 0; i < 19; i++)
+		if ((i == 4 || i == 7) ? s[i] != '-' : i == 10 ? 0 :
+		    (i == 13 || i == 16) ? s[i] != ':' :
+		    (s[i] < '0' || s[i] > '9'))
+			return -1;
 	memset(&tm, 0, sizeof tm);
-	end = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
-	if (!end)
-		return -1;
-	if (*end == '.') {
-		frac = strtod(end, &end);
-	}
-	if ((*end == '+' || *end == '-') && strlen(end) == 6) {
-		int hh = atoi(end + 1), mm = atoi(end + 4);
-		off = (hh * 3600 + mm * 60) * (*end == '+' ? 1 : -1);
-	}
+	tm.tm_year = two(s) * 100 + two(s + 2) - 1900;
+	tm.tm_mon = two(s + 5) - 1;
+	tm.tm_mday = two(s + 8);
+	tm.tm_hour = two(s + 11);
+	tm.tm_min = two(s + 14);
+	tm.tm_sec = two(s + 17);
+	p = s + 19;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++, scale /= 10)
+			frac += (*p - '0') * scale;
+	if ((*p == '+' || *p == '-') && strlen(p) == 6)
+		off = (two(p + 1) * 3600 + two(p + 4) * 60) * (*p == '+' ? 1 : -1);
 	return (double)timegm(&tm) - off + frac;
 }
 
@@ -304,6 +322,7 @@ static struct region *add_region(struct simdata *d, const char *name)
 		return NULL;
 	d->regions = nr;
 	r = &nr[d->nregions];
+	memset(r, 0, sizeof *r);
 	r->name = strdup(name);
 	r->conns = json_array();
 	r->pops = json_array();
@@ -445,6 +464,8 @@ void simdata_free(struct simdata *d)
 		free(d->regions[i].name);
 		json_decref(d->regions[i].conns);
 		json_decref(d->regions[i].pops);
+		free(d->regions[i].memo_key);
+		json_decref(d->regions[i].memo);
 	}
 	free(d->regions);
 	free(d);
@@ -672,62 +693,123 @@ static bool matches(const json_t *c, const struct query *q)
 	return true;
 }
 
-static int cmp_str(const json_t *a, const json_t *b, const char *f)
-{
-	const char *x = json_string_value(json_object_get(a, f));
-	const char *y = json_string_value(json_object_get(b, f));
-	return strcmp(x ? x : "", y ? y : "");
-}
+/* Sort keys, computed once per request (parsing times in the comparison
+ * made large lists slow to serve). */
+struct sortent {
+	json_t *c;
+	const char *name, *id;
+	double t;
+	int status;
+};
 
-static int cmp_time(const json_t *a, const json_t *b, const char *f)
+static int cmp_ent(const void *pa, const void *pb, void *arg)
 {
-	double x = parse_time(json_object_get(a, f));
-	double y = parse_time(json_object_get(b, f));
-	return (x > y) - (x < y);
-}
-
-/* Order as asked; ties broken by id so every order is total. */
-static int cmp_conn(const void *pa, const void *pb, void *arg)
-{
-	const json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
+	const struct sortent *a = pa, *b = pb;
 	int order = *(const int *)arg, r;
 
 	switch (order / 2) {
-	case 0: r = cmp_time(a, b, "created_at"); break;
-	case 1: r = cmp_time(a, b, "updated_at"); break;
-	case 2: r = cmp_str(a, b, "name"); break;
-	default: r = status_rank(a) - status_rank(b); break;
+	case 0:
+	case 1: r = (a->t > b->t) - (a->t < b->t); break;
+	case 2: r = strcmp(a->name, b->name); break;
+	default: r = a->status - b->status; break;
 	}
 	if (order % 2)
 		r = -r;
-	return r ? r : cmp_str(a, b, "id");
+	return r ? r : strcmp(a->id, b->id);
 }
 
-static struct sim_reply list_common(json_t *items, const char *key,
-				    const struct query *q, bool pops,
-				    unsigned max_page_size)
+static void sort_key(struct sortent *e, json_t *c, int order)
+{
+	const char *n = json_string_value(json_object_get(c, "name"));
+	const char *id = json_string_value(json_object_get(c, "id"));
+
+	e->c = c;
+	e->name = n ? n : "";
+	e->id = id ? id : "";
+	e->status = status_rank(c);
+	e->t = order / 2 == 0 ? parse_time(json_object_get(c, "created_at")) :
+	       order / 2 == 1 ? parse_time(json_object_get(c, "updated_at")) : 0;
+}
+
+/* Everything about a query but its page, as a string. */
+static char *query_key(const struct query *q, bool pops)
+{
+	char *k = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&k, &len);
+
+	if (!f)
+		return NULL;
+	fprintf(f, "%d|%d|%s|%s|%s|%s|%s|%d|%llu", pops, q->order,
+		q->project_id ? q->project_id : "",
+		q->organization_id ? q->organization_id : "",
+		q->name ? q->name : "\1", q->status ? q->status : "",
+		q->pop_id ? q->pop_id : "", q->has_bw,
+		(unsigned long long)q->bw);
+	for (size_t t = 0; t < q->ntags; t++)
+		fprintf(f, "|%s", q->tags[t]);
+	fclose(f);
+	return k;
+}
+
+static json_t *sorted_list(struct region *r, json_t *items,
+			   const struct query *q, bool pops)
 {
 	size_t n = json_array_size(items), m = 0, i;
-	json_t **sel = malloc((n ? n : 1) * sizeof *sel);
-	json_t *page, *body;
-	uint64_t ps = q->page_size, first;
+	struct sortent *sel;
+	char *key = query_key(q, pops);
+	json_t *out;
 
-	if (!sel)
-		return reply(500, simdata_error_body("internal", "out of memory",
-						     NULL, NULL));
+	if (key && r->memo && r->memo_version == r->version &&
+	    strcmp(key, r->memo_key) == 0) {
+		free(key);
+		return json_incref(r->memo);
+	}
+	sel = malloc((n ? n : 1) * sizeof *sel);
+	out = json_array();
+	if (!sel || !out) {
+		free(sel);
+		free(key);
+		json_decref(out);
+		return NULL;
+	}
 	for (i = 0; i < n; i++) {
 		json_t *c = json_array_get(items, i);
 		if (pops || matches(c, q))
-			sel[m++] = c;
+			sort_key(&sel[m++], c, q->order);
 	}
-	qsort_r(sel, m, sizeof *sel, cmp_conn, (void *)&q->order);
+	qsort_r(sel, m, sizeof *sel, cmp_ent, (void *)&q->order);
+	for (i = 0; i < m; i++)
+		json_array_append(out, sel[i].c);
+	free(sel);
+	if (key) {
+		free(r->memo_key);
+		json_decref(r->memo);
+		r->memo_key = key;
+		r->memo = json_incref(out);
+		r->memo_version = r->version;
+	}
+	return out;
+}
+
+static struct sim_reply list_common(struct region *r, json_t *items,
+				    const char *key, const struct query *q,
+				    bool pops, unsigned max_page_size)
+{
+	json_t *sorted = sorted_list(r, items, q, pops), *page, *body;
+	uint64_t ps = q->page_size, first;
+	size_t m = json_array_size(sorted), i;
+
+	if (!sorted)
+		return reply(500, simdata_error_body("internal", "out of memory",
+						     NULL, NULL));
 	if (max_page_size && ps > max_page_size)
 		ps = max_page_size;
 	page = json_array();
 	first = (q->page - 1) * ps;
 	for (i = first; i < m && i < first + ps; i++)
-		json_array_append(page, sel[i]);
-	free(sel);
+		json_array_append(page, json_array_get(sorted, i));
+	json_decref(sorted);
 	body = json_object();
 	json_object_set_new(body, key, page);
 	json_object_set_new(body, "total_count", json_integer((json_int_t)m));
@@ -746,7 +828,8 @@ struct sim_reply simdata_list(const struct simdata *d, const char *region,
 		return not_found("region", region);
 	if (!parse_query(q, nq, false, &qq, &err))
 		return err;
-	return list_common(r->conns, "connections", &qq, false, max_page_size);
+	return list_common(r, r->conns, "connections", &qq, false,
+			   max_page_size);
 }
 
 static json_t *find_by_id(json_t *arr, const char *id, size_t *idx)
@@ -790,7 +873,7 @@ struct sim_reply simdata_pops(const struct simdata *d, const char *region,
 		return not_found("region", region);
 	if (!parse_query(q, nq, true, &qq, &err))
 		return err;
-	return list_common(r->pops, "pops", &qq, true, max_page_size);
+	return list_common(r, r->pops, "pops", &qq, true, max_page_size);
 }
 
 struct sim_reply simdata_pop(const struct simdata *d, const char *region,
@@ -825,6 +908,7 @@ int simdata_patch(struct simdata *d, const char *region, const char *id,
 		return -ENOMEM;
 	json_object_update(copy, fields);
 	json_array_set_new(r->conns, idx, copy);
+	r->version++;
 	return 0;
 }
 
@@ -836,6 +920,7 @@ int simdata_delete(struct simdata *d, const char *region, const char *id)
 	if (!r || !find_by_id(r->conns, id, &idx))
 		return -ENOENT;
 	json_array_remove(r->conns, idx);
+	r->version++;
 	return 0;
 }
 
@@ -867,6 +952,7 @@ int simdata_add(struct simdata *d, const char *region, json_t *conn,
 		json_object_set_new(c, "region", json_string(region));
 	snprintf(idbuf, idlen, "%s", id);
 	json_array_append_new(r->conns, c);
+	r->version++;
 	return 0;
 }
 

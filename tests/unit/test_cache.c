@@ -176,7 +176,8 @@ static void set_field(const char *id, int v)
 static struct cache *mk(double ttl, void (*tweak)(struct cache_conf *))
 {
 	struct cache_conf conf;
-	struct cache_ops ops = {load_list, load_one, changed, fake_now, &F};
+	struct cache_ops ops = {.load_list = load_list, .load_one = load_one,
+				.changed = changed, .now = fake_now, .ud = &F};
 	struct cache *c = NULL;
 
 	cache_conf_default(&conf);
@@ -768,7 +769,9 @@ static void *intr_reader(void *p)
 static void test_interrupts(void **st)
 {
 	struct cache_conf conf;
-	struct cache_ops ops = {load_list_intr, load_one, changed, fake_now, &F};
+	struct cache_ops ops = {.load_list = load_list_intr,
+				.load_one = load_one, .changed = changed,
+				.now = fake_now, .ud = &F};
 	struct cache *c = NULL;
 	struct intr_reader a = {0}, b = {0};
 	pthread_t ta, tb;
@@ -941,7 +944,8 @@ static void *stress_thread(void *p)
 static void test_concurrency_stress(void **st)
 {
 	struct cache_conf conf;
-	struct cache_ops ops = {stress_list, stress_one, NULL, NULL, NULL};
+	struct cache_ops ops = {.load_list = stress_list,
+				.load_one = stress_one};
 	struct cache *c = NULL;
 	struct stresser *s = calloc(THREADS, sizeof *s);
 	pthread_t t[THREADS];
