@@ -787,6 +787,22 @@ int cache_peek_list(struct cache *c, const char *region,
 	return rc;
 }
 
+int cache_peek_gen(struct cache *c, const char *region, const char *id,
+		   uint64_t *gen)
+{
+	struct centry *e;
+	int rc = -ENOENT;
+
+	pthread_mutex_lock(&c->lock);
+	e = find(c, region, id);
+	if (e && e->val) {
+		*gen = e->gen;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
 size_t cache_due(struct cache *c, double lead, char **regions, size_t max)
 {
 	size_t n = 0;

@@ -170,6 +170,13 @@ void cache_wake(struct cache *c);
 int cache_peek_list(struct cache *c, const char *region,
 		    struct cache_item *out);
 
+/*
+ * The generation of an object the cache holds, fresh or not, without
+ * loading it: 0 with *gen, or -ENOENT. Not counted.
+ */
+int cache_peek_gen(struct cache *c, const char *region, const char *id,
+		   uint64_t *gen);
+
 /* Forget: one object (id), a region's listing and objects (id NULL), or
  * everything (region NULL). */
 void cache_drop(struct cache *c, const char *region, const char *id);

@@ -59,10 +59,16 @@ struct view {
 	size_t cap;
 };
 
+/* What the keeper tells the kernel, in order. */
 struct inval {
 	uint64_t parent;        /* inval_entry(parent, name) when name */
-	uint64_t ino;           /* else inval_inode(ino) */
+	uint64_t ino;           /* else inval_inode(ino), or store data */
 	char *name;
+	char *data;             /* store: the file's bytes, for generation */
+	size_t len;             /* gen of connection id in region */
+	uint64_t gen;
+	uint32_t region;
+	char id[CONN_ID_MAX + 1];
 };
 
 struct ifs {
@@ -88,6 +94,9 @@ struct ifs {
 	atomic_bool stopping;
 
 	bool no_open, no_opendir;
+
+	/* Requests from the kernel: how much the kernel caches spare us. */
+	atomic_uint_fast64_t n_lookup, n_getattr, n_read, n_readdir, n_store;
 
 	/* Connections are cached as compact text (see blob_of); the last
 	 * few parsed back are kept here, keyed by the cached value. */
@@ -364,11 +373,42 @@ static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
 		fs->qcap = cap;
 	}
 	q = &fs->q[fs->qn];
+	memset(q, 0, sizeof *q);
 	q->parent = parent;
 	q->ino = ino;
 	q->name = name ? strdup(name) : NULL;
 	if (!name || q->name)
 		fs->qn++;
+	pthread_mutex_unlock(&fs->q_lock);
+}
+
+/* Queue the bytes of a file for the kernel's page cache (data: malloc'ed,
+ * taken over). */
+static void queue_store(struct ifs *fs, uint64_t ino, char *data, size_t len,
+			uint32_t region, const char *id, uint64_t gen)
+{
+	struct inval *q;
+
+	pthread_mutex_lock(&fs->q_lock);
+	if (fs->qn == fs->qcap) {
+		size_t cap = fs->qcap ? fs->qcap * 2 : 256;
+		q = realloc(fs->q, cap * sizeof *q);
+		if (!q) {
+			pthread_mutex_unlock(&fs->q_lock);
+			free(data);
+			return;
+		}
+		fs->q = q;
+		fs->qcap = cap;
+	}
+	q = &fs->q[fs->qn++];
+	memset(q, 0, sizeof *q);
+	q->ino = ino;
+	q->data = data;
+	q->len = len;
+	q->gen = gen;
+	q->region = region;
+	snprintf(q->id, sizeof q->id, "%s", id);
 	pthread_mutex_unlock(&fs->q_lock);
 }
 
@@ -618,6 +658,16 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 		fprintf(f, "bytes_cached: %" PRIu64 "\n", c.bytes + p.bytes);
 		fprintf(f, "connections: %" PRIu64 "\n", c.objects);
 		fprintf(f, "pops: %" PRIu64 "\n", p.objects);
+		fprintf(f, "kernel_lookups: %" PRIu64 "\n",
+			atomic_load(&fs->n_lookup));
+		fprintf(f, "kernel_getattrs: %" PRIu64 "\n",
+			atomic_load(&fs->n_getattr));
+		fprintf(f, "kernel_reads: %" PRIu64 "\n",
+			atomic_load(&fs->n_read));
+		fprintf(f, "kernel_readdirs: %" PRIu64 "\n",
+			atomic_load(&fs->n_readdir));
+		fprintf(f, "pages_pushed: %" PRIu64 "\n",
+			atomic_load(&fs->n_store));
 		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
 			double age;
 			if (cache_listing_age(fs->conns, fs->conf.regions[r],
@@ -646,6 +696,11 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 			{"cache_evictions", "counter", "values evicted by the memory budget"},
 			{"cache_bytes", "gauge", "estimated bytes of cached values"},
 			{"connections", "gauge", "connections in the cache"},
+			{"kernel_lookups", "counter", "lookups the kernel sent"},
+			{"kernel_getattrs", "counter", "getattrs the kernel sent"},
+			{"kernel_reads", "counter", "reads the kernel sent"},
+			{"kernel_readdirs", "counter", "readdirs the kernel sent"},
+			{"pages_pushed", "counter", "files handed to the page cache ahead of reads"},
 		};
 		uint64_t v[] = {a.requests, a.errors, a.retries, a.rate_limited,
 				a.bytes, c.hits + p.hits, c.misses + p.misses,
@@ -653,7 +708,11 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 				c.negative_hits + p.negative_hits,
 				c.stale_served + p.stale_served,
 				c.evictions + p.evictions, c.bytes + p.bytes,
-				c.objects};
+				c.objects, atomic_load(&fs->n_lookup),
+				atomic_load(&fs->n_getattr),
+				atomic_load(&fs->n_read),
+				atomic_load(&fs->n_readdir),
+				atomic_load(&fs->n_store)};
 		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
 			const char *suffix = strcmp(m[i].type, "counter") == 0 ?
 					     "_total" : "";
@@ -1031,6 +1090,10 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	rq_begin(&rq, req);
 	rc = node_of_ino(rq.fs, parent, &p, pid);
+	/* Counted for the tree only: reading the stats must not change them
+	 * between the size and the bytes. */
+	if (!rc && p.kind != NK_META)
+		atomic_fetch_add(&rq.fs->n_lookup, 1);
 	if (!rc)
 		rc = child_of(rq.fs, &rq, &p, pid, name, &n, id);
 	if (!rc)
@@ -1072,6 +1135,8 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	(void)fi;
 	rq_begin(&rq, req);
 	rc = node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.kind != NK_META_FILE)
+		atomic_fetch_add(&rq.fs->n_getattr, 1);
 	if (!rc)
 		rc = describe(rq.fs, &rq, &n, id, &a);
 	rq_end(&rq);
@@ -1152,6 +1217,32 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_err(req, 0);
 }
 
+/*
+ * A walk reads every file of a connection one after the other, each read
+ * a round trip to this daemon. When the first is read, the others are
+ * rendered and handed to the kernel's page cache by the keeper (never from
+ * here: a store waits on page locks a read in progress may hold), so the
+ * reads that follow are answered by the kernel.
+ */
+static void push_siblings(struct ifs *fs, const struct node *n,
+			  const char *id, const struct cache_item *it)
+{
+	struct node f = *n;
+
+	for (f.slot = 1; f.slot <= CF_COUNT; f.slot++) {
+		char *buf = NULL;
+		size_t len = 0;
+
+		if (f.slot == n->slot ||
+		    render_conn(it->value, f.slot, &buf, &len) || !len) {
+			free(buf);
+			continue;
+		}
+		queue_store(fs, node_ino(&f), buf, len, n->region, id, it->gen);
+	}
+	kick(fs);
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -1165,6 +1256,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	rq_begin(&rq, req);
 	rc = node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.kind != NK_META_FILE)
+		atomic_fetch_add(&rq.fs->n_read, 1);
 	if (!rc && n.kind == NK_META_FILE) {
 		pthread_mutex_lock(&rq.fs->meta_lock);
 		if (rq.fs->meta[n.slot]) {
@@ -1182,6 +1275,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = get_obj(rq.fs, &rq, &n, id, &it);
 		if (!rc)
 			rc = render_node(&n, it.value, &buf, &len);
+		if (!rc && n.kind == NK_CONN_FILE && !it.stale &&
+		    rq.fs->conf.ttl > 0 &&
+		    objtab_claim(rq.fs->objs, n.obj, it.gen))
+			push_siblings(rq.fs, &n, id, &it);
 	} else if (!rc) {
 		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
 	}
@@ -1407,6 +1504,7 @@ static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc;
 
 	rq_begin(&rq, req);
+	atomic_fetch_add(&rq.fs->n_readdir, 1);
 	b.p = malloc(size ? size : 1);
 	rc = b.p ? node_of_ino(rq.fs, ino, &n, id) : -ENOMEM;
 	if (!rc && !node_is_dir(&n))
@@ -1635,14 +1733,33 @@ static void send_invalidations(struct ifs *fs)
 	fs->qn = fs->qcap = 0;
 	pthread_mutex_unlock(&fs->q_lock);
 	for (size_t i = 0; i < n; i++) {
+		uint64_t gen;
+
 		/* -ENOENT: the kernel does not know that inode; fine. */
-		if (q[i].name)
+		if (q[i].name) {
 			fuse_lowlevel_notify_inval_entry(fs->se, q[i].parent,
 							 q[i].name,
 							 strlen(q[i].name));
-		else
+		} else if (q[i].data) {
+			/* Only bytes of the generation the cache still holds:
+			 * a change since was followed by an invalidation, and
+			 * these bytes would be stale. */
+			if (cache_peek_gen(fs->conns,
+					   fs->conf.regions[q[i].region],
+					   q[i].id, &gen) == 0 &&
+			    gen == q[i].gen) {
+				struct fuse_bufvec bv =
+					FUSE_BUFVEC_INIT(q[i].len);
+				bv.buf[0].mem = q[i].data;
+				if (fuse_lowlevel_notify_store(fs->se, q[i].ino,
+							       0, &bv, 0) == 0)
+					atomic_fetch_add(&fs->n_store, 1);
+			}
+		} else {
 			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, 0, 0);
+		}
 		free(q[i].name);
+		free(q[i].data);
 	}
 	free(q);
 }
@@ -1699,7 +1816,7 @@ static void *keeper(void *arg)
 	struct ifs *fs = arg;
 	double ttl = fs->conf.ttl;
 	double lead = ttl * 0.2 < 5 ? ttl * 0.2 : 5;
-	double trimmed = mono();
+	double trimmed = mono(), refreshed = 0;
 
 	while (!atomic_load(&fs->stopping)) {
 		struct pollfd p[2] = {{.fd = fs->evfd, .events = POLLIN},
@@ -1722,9 +1839,12 @@ static void *keeper(void *arg)
 			api_shutdown(fs->api);
 			break;
 		}
-		if (ttl > 0) {
+		/* Woken for each batch of work, but the refresh check (a walk
+		 * over the cache) runs five times a second at most. */
+		if (ttl > 0 && mono() - refreshed >= 0.2) {
 			refresh_ahead(fs, fs->conns, lead);
 			refresh_ahead(fs, fs->pops, lead);
+			refreshed = mono();
 		}
 		send_invalidations(fs);
 		/* Replaced values are freed by whichever thread drops the last
@@ -1845,8 +1965,10 @@ void fs_free(struct ifs *fs)
 		json_decref(fs->memo[m].obj);
 	}
 	pthread_mutex_destroy(&fs->memo_lock);
-	for (size_t i = 0; i < fs->qn; i++)
+	for (size_t i = 0; i < fs->qn; i++) {
 		free(fs->q[i].name);
+		free(fs->q[i].data);
+	}
 	free(fs->q);
 	if (fs->evfd >= 0)
 		close(fs->evfd);

@@ -156,6 +156,7 @@ struct obj {
 	uint32_t region;
 	uint8_t kind;
 	uint64_t hnext;    /* next object number in the chain, 0 = end */
+	uint64_t claimed;  /* see objtab_claim */
 };
 
 struct objtab {
@@ -271,6 +272,7 @@ uint64_t objtab_intern(struct objtab *t, enum obj_kind kind, uint32_t region,
 	memcpy(o->id, id, CONN_ID_MAX + 1);
 	o->region = region;
 	o->kind = (uint8_t)kind;
+	o->claimed = 0;
 	o->hnext = t->buckets[h % t->nbuckets];
 	t->buckets[h % t->nbuckets] = i;
 	if (t->n > t->nbuckets)
@@ -294,6 +296,19 @@ int objtab_get(struct objtab *t, uint64_t obj, enum obj_kind *kind,
 	}
 	pthread_mutex_unlock(&t->lock);
 	return rc;
+}
+
+bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen)
+{
+	bool fresh = false;
+
+	pthread_mutex_lock(&t->lock);
+	if (obj >= 1 && obj < t->n && t->v[obj].claimed != gen) {
+		t->v[obj].claimed = gen;
+		fresh = true;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return fresh;
 }
 
 uint64_t objtab_count(struct objtab *t)

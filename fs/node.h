@@ -115,6 +115,11 @@ uint64_t objtab_find(struct objtab *t, enum obj_kind kind, uint32_t region,
 int objtab_get(struct objtab *t, uint64_t obj, enum obj_kind *kind,
 	       uint32_t *region, char *id);
 
+/* Record that the files of object obj, generation gen, were handed to the
+ * kernel's page cache: true if this is new (not done for gen yet).
+ * Thread-safe. */
+bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen);
+
 /* How many objects exist (numbers 1..count). Thread-safe. */
 uint64_t objtab_count(struct objtab *t);
 
