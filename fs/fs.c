@@ -112,6 +112,12 @@ struct rq {
 	fuse_req_t req;
 	atomic_int intr;
 	struct api_call call;
+	/* The last object this request got: a readdirplus describes 16 files
+	 * of one connection, and with ttl=0 each would be a request. */
+	struct cache_item last;
+	bool last_pop;
+	char last_id[CONN_ID_MAX + 1];
+	uint32_t last_region;
 };
 
 /* ---- small helpers ------------------------------------------------------- */
@@ -166,6 +172,8 @@ static void on_interrupt(fuse_req_t req, void *data)
 
 static void rq_begin(struct rq *r, fuse_req_t req)
 {
+	memset(&r->last, 0, sizeof r->last);
+	r->last_id[0] = '\0';
 	r->fs = fuse_req_userdata(req);
 	r->req = req;
 	atomic_init(&r->intr, 0);
@@ -178,6 +186,7 @@ static void rq_end(struct rq *r)
 {
 	fuse_req_interrupt_func(r->req, NULL, NULL);
 	api_call_destroy(&r->call);
+	cache_item_release(&r->last);
 }
 
 /* ---- loaders: the cache's view of the API -------------------------------- */
@@ -356,8 +365,10 @@ static int load_pop(void *ud, const char *region, const char *id, void *ctx,
 
 /* ---- invalidations --------------------------------------------------------- */
 
-static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
-		  const char *name)
+/* A new, zeroed entry at the end of the queue, with q_lock held (the
+ * caller unlocks); NULL (unlocked) when out of memory: the kernel's
+ * timeouts still bound how stale its caches get. */
+static struct inval *queue_slot(struct ifs *fs)
 {
 	struct inval *q;
 
@@ -367,18 +378,27 @@ static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
 		q = realloc(fs->q, cap * sizeof *q);
 		if (!q) {
 			pthread_mutex_unlock(&fs->q_lock);
-			return; /* the timeouts still bound staleness */
+			return NULL;
 		}
 		fs->q = q;
 		fs->qcap = cap;
 	}
-	q = &fs->q[fs->qn];
+	q = &fs->q[fs->qn++];
 	memset(q, 0, sizeof *q);
+	return q;
+}
+
+static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
+		  const char *name)
+{
+	struct inval *q = queue_slot(fs);
+
+	if (!q)
+		return;
 	q->parent = parent;
 	q->ino = ino;
-	q->name = name ? strdup(name) : NULL;
-	if (!name || q->name)
-		fs->qn++;
+	if (name && !(q->name = strdup(name)))
+		fs->qn--; /* dropped, as above */
 	pthread_mutex_unlock(&fs->q_lock);
 }
 
@@ -387,22 +407,12 @@ static void queue(struct ifs *fs, uint64_t parent, uint64_t ino,
 static void queue_store(struct ifs *fs, uint64_t ino, char *data, size_t len,
 			uint32_t region, const char *id, uint64_t gen)
 {
-	struct inval *q;
+	struct inval *q = queue_slot(fs);
 
-	pthread_mutex_lock(&fs->q_lock);
-	if (fs->qn == fs->qcap) {
-		size_t cap = fs->qcap ? fs->qcap * 2 : 256;
-		q = realloc(fs->q, cap * sizeof *q);
-		if (!q) {
-			pthread_mutex_unlock(&fs->q_lock);
-			free(data);
-			return;
-		}
-		fs->q = q;
-		fs->qcap = cap;
+	if (!q) {
+		free(data);
+		return;
 	}
-	q = &fs->q[fs->qn++];
-	memset(q, 0, sizeof *q);
 	q->ino = ino;
 	q->data = data;
 	q->len = len;
@@ -565,27 +575,44 @@ static void view_update(struct ifs *fs, uint32_t r, const json_t *listing,
 	pthread_mutex_unlock(&v->lock);
 }
 
-/* The cache tells us what changed: tell the kernel (through the keeper). */
+/* The cache tells us what changed: tell the kernel (through the keeper).
+ * An added or removed id changes its directory's entry; a changed or
+ * removed one, everything below it. */
+static int queue_changes(struct ifs *fs, enum obj_kind kind,
+			 const char *region, const struct cache_change *ch,
+			 size_t n)
+{
+	int r = region_index(fs, region);
+	uint64_t dir;
+
+	if (r < 0)
+		return -1;
+	dir = ino_of(kind == OBJ_CONN ? NK_CONNS : NK_POPS, (uint32_t)r, 0, 0);
+	for (size_t i = 0; i < n; i++) {
+		uint64_t obj = objtab_find(fs->objs, kind, (uint32_t)r,
+					   ch[i].id);
+		if (ch[i].kind != CACHE_CHANGED)
+			queue(fs, dir, 0, ch[i].id);
+		if (!obj || ch[i].kind == CACHE_ADDED)
+			continue;
+		if (kind == OBJ_CONN)
+			queue_conn_inodes(fs, (uint32_t)r, obj);
+		else
+			queue_pop_inodes(fs, (uint32_t)r, obj);
+	}
+	queue(fs, 0, dir, NULL);
+	return r;
+}
+
 static void on_conn_changes(void *ud, const char *region,
 			    const struct cache_change *ch, size_t n,
 			    const json_t *listing, uint64_t gen)
 {
 	struct ifs *fs = ud;
-	int r = region_index(fs, region);
-	uint64_t conns;
+	int r = queue_changes(fs, OBJ_CONN, region, ch, n);
 
 	if (r < 0)
 		return;
-	conns = ino_of(NK_CONNS, (uint32_t)r, 0, 0);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t obj = objtab_find(fs->objs, OBJ_CONN, (uint32_t)r,
-					   ch[i].id);
-		if (ch[i].kind != CACHE_CHANGED)
-			queue(fs, conns, 0, ch[i].id);
-		if (obj && ch[i].kind != CACHE_ADDED)
-			queue_conn_inodes(fs, (uint32_t)r, obj);
-	}
-	queue(fs, 0, conns, NULL);
 	if (listing)
 		view_update(fs, (uint32_t)r, listing, gen, true);
 	else
@@ -598,24 +625,11 @@ static void on_pop_changes(void *ud, const char *region,
 			   const json_t *listing, uint64_t gen)
 {
 	struct ifs *fs = ud;
-	int r = region_index(fs, region);
-	uint64_t pops;
 
 	(void)listing;
 	(void)gen;
-	if (r < 0)
-		return;
-	pops = ino_of(NK_POPS, (uint32_t)r, 0, 0);
-	for (size_t i = 0; i < n; i++) {
-		uint64_t obj = objtab_find(fs->objs, OBJ_POP, (uint32_t)r,
-					   ch[i].id);
-		if (ch[i].kind != CACHE_CHANGED)
-			queue(fs, pops, 0, ch[i].id);
-		if (obj && ch[i].kind != CACHE_ADDED)
-			queue_pop_inodes(fs, (uint32_t)r, obj);
-	}
-	queue(fs, 0, pops, NULL);
-	kick(fs);
+	if (queue_changes(fs, OBJ_POP, region, ch, n) >= 0)
+		kick(fs);
 }
 
 /* ---- .interlinkfs ----------------------------------------------------------------- */
@@ -839,18 +853,35 @@ static int get_obj(struct ifs *fs, struct rq *rq, const struct node *n,
 		   const char *id, struct cache_item *it)
 {
 	bool pop = n->kind == NK_POP || n->kind == NK_POP_FILE;
-	int rc = cache_get(pop ? fs->pops : fs->conns,
-			   fs->conf.regions[n->region], id, rq,
-			   rq ? &rq->intr : NULL, it);
+	int rc;
 	json_t *obj;
 
+	/* One request sees one version of an object, fetched once. */
+	if (rq && rq->last.value && rq->last_pop == pop &&
+	    rq->last_region == n->region && strcmp(rq->last_id, id) == 0) {
+		*it = rq->last;
+		it->value = json_incref(rq->last.value);
+		return 0;
+	}
+	rc = cache_get(pop ? fs->pops : fs->conns, fs->conf.regions[n->region],
+		       id, rq, rq ? &rq->intr : NULL, it);
 	if (rc)
 		return rc;
 	/* Hand out the object, not the cache's compact text. */
 	obj = obj_of(fs, it->value);
 	json_decref(it->value);
 	it->value = obj;
-	return obj ? 0 : -ENOMEM;
+	if (!obj)
+		return -ENOMEM;
+	if (rq) {
+		cache_item_release(&rq->last);
+		rq->last = *it;
+		rq->last.value = json_incref(obj);
+		rq->last_pop = pop;
+		rq->last_region = n->region;
+		snprintf(rq->last_id, sizeof rq->last_id, "%s", id);
+	}
+	return 0;
 }
 
 /* by-name: the view of the current listing (rebuilt when it changed). */
