@@ -102,10 +102,14 @@ def cat_times(paths, samples, before=None):
     return out
 
 
-def reader_proc(paths, seconds, q):
+def reader_proc(paths, start, seconds, q):
     rnd = random.Random(os.getpid())
     n = err = 0
-    end = time.monotonic() + seconds
+    # Everyone starts and stops together: the total over the window is
+    # the rate, however long the processes took to start.
+    while time.monotonic() < start:
+        time.sleep(0.001)
+    end = start + seconds
     while time.monotonic() < end:
         p = rnd.choice(paths)
         try:
@@ -120,8 +124,9 @@ def reader_proc(paths, seconds, q):
 
 def readers(paths, k, seconds=2.0):
     q = multiprocessing.Queue()
-    ps = [multiprocessing.Process(target=reader_proc, args=(paths, seconds,
-                                                            q))
+    start = time.monotonic() + 1.0 + k * 0.02
+    ps = [multiprocessing.Process(target=reader_proc,
+                                  args=(paths, start, seconds, q))
           for _ in range(k)]
     for p in ps:
         p.start()
@@ -281,9 +286,10 @@ def report(rows, a, lat):
     p = out.append
     p("# interlinkfs benchmark")
     p("")
-    p("Machine: %s. interlink-sim on 127.0.0.1, +%d ms per API request, "
-      "page cap %d. Times in seconds: median (min–max)." % (
-          machine(), a.latency, CAP))
+    p("Machine: %s. Built in %s. interlink-sim on 127.0.0.1, +%d ms per "
+      "API request, page cap %d. Times in seconds: median (min–max)." % (
+          machine(), os.path.basename(os.path.abspath(a.build)), a.latency,
+          CAP))
     p("")
     p("## Full walk: `grep -rlx active regions/fr-par/connections`")
     p("")
