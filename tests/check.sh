@@ -49,7 +49,7 @@ fi
 # UndefinedBehaviorSanitizer; a report or a leak fails the test.
 step "all tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
 if build build-asan -Db_sanitize=address,undefined -Dwerror=true; then
-  suite build-asan --no-suite valgrind --no-suite bench
+  suite build-asan --no-suite valgrind
 else
   echo "check: sanitizer build failed" >&2
   failed_steps=$((failed_steps + 1))

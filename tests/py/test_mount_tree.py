@@ -55,8 +55,9 @@ def test_every_file_of_every_connection_has_the_expected_bytes():
             when = c.get("updated_at") or c.get("created_at")
             assert abs(st.st_mtime - rfc3339(when)) < 1e-3, (when,
                                                               st.st_mtime)
-            assert abs(lstat(os.path.join(d, "status")).st_mtime -
-                       rfc3339(when)) < 1e-3
+            fst = lstat(os.path.join(d, "status"))
+            assert abs(fst.st_mtime - rfc3339(when)) < 1e-3
+            assert fst.st_ctime == fst.st_mtime and st.st_ctime == st.st_mtime
             link = os.path.join(d, "pop")
             assert stat.S_ISLNK(lstat(link).st_mode)
             assert readlink(link) == "../../pops/" + c["pop_id"]
@@ -155,6 +156,29 @@ def test_walk_costs_list_pages_only_then_nothing():
         assert k in fields, k
     assert fields["api_requests"] == "4" and fields["connections"] == "35"
     assert fields["listing_age_pl-waw"] == "never"
+
+
+def kernel(m, key):
+    return int(m.stats()["kernel_" + key])
+
+
+def test_readdirplus_spares_lookups_for_ls_l_and_find():
+    sim = Sim("--regions", "fr-par", connections=30)
+    m = Mount(sim, "regions=fr-par", "ttl=300")
+    before = kernel(m, "lookups")
+    sh("ls -l regions/fr-par/connections > /dev/null", m.dir)
+    after_ls = kernel(m, "lookups")
+    # ls -l of 30 directories: their attributes came with the listing, no
+    # lookup per entry (the few are for the path itself, revalidated
+    # while the listing was not yet known).
+    assert after_ls - before <= 8, (before, after_ls)
+    sh("find regions/fr-par/connections -type f > /dev/null", m.dir)
+    after_find = kernel(m, "lookups")
+    # find over 30 directories and 480 files: no lookup per entry either.
+    assert after_find - after_ls <= 8, (after_ls, after_find)
+    assert kernel(m, "getattrs") <= 10
+    # and 30 connection directories of 16 entries each were listed
+    assert kernel(m, "readdirs") >= 30
 
 
 def test_a_never_listed_connection_costs_one_get():

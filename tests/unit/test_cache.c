@@ -220,23 +220,30 @@ static int get_v(struct cache *c, const char *id, int *v)
 	return rc;
 }
 
+/* Gets id0 .. id(n-1), each must succeed. */
+static void get_all(struct cache *c, int n)
+{
+	int v;
+
+	for (int i = 0; i < n; i++) {
+		char id[16];
+		snprintf(id, sizeof id, "id%d", i);
+		assert_int_equal(get_v(c, id, &v), 0);
+	}
+}
+
 /* 1 */
 static void test_listing_seeds_objects(void **st)
 {
 	struct cache *c = mk(30, NULL);
 	struct cache_item it;
 	struct cache_stats s;
-	int v;
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	assert_int_equal(json_array_size(it.value), 10);
 	cache_item_release(&it);
-	for (int i = 0; i < 10; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "id%d", i);
-		assert_int_equal(get_v(c, id, &v), 0);
-	}
+	get_all(c, 10);
 	assert_int_equal(F.list_calls, 1);
 	assert_int_equal(F.one_calls, 0);
 	cache_get_stats(c, &s);
@@ -302,17 +309,12 @@ static void test_expired_listed_object_is_refreshed_by_the_listing(void **st)
 {
 	struct cache *c = mk(30, NULL);
 	struct cache_item it;
-	int v;
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	cache_item_release(&it);
 	advance(31);
-	for (int i = 0; i < 10; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "id%d", i);
-		assert_int_equal(get_v(c, id, &v), 0);
-	}
+	get_all(c, 10);
 	/* one listing for all ten, no get */
 	assert_int_equal(F.list_calls, 2);
 	assert_int_equal(F.one_calls, 0);
@@ -602,24 +604,15 @@ static void small_budget(struct cache_conf *conf)
 static void test_many_gets_then_one_listing(void **st)
 {
 	struct cache *c = mk(30, NULL);
-	int v;
 
 	(void)st;
 	set_data(20);
-	for (int i = 0; i < 20; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "id%d", i);
-		assert_int_equal(get_v(c, id, &v), 0);
-	}
+	get_all(c, 20);
 	/* 8 gets, then the listing answered the rest. */
 	assert_int_equal(F.one_calls, 8);
 	assert_int_equal(F.list_calls, 1);
 	advance(31);
-	for (int i = 0; i < 20; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "id%d", i);
-		assert_int_equal(get_v(c, id, &v), 0);
-	}
+	get_all(c, 20);
 	assert_int_equal(F.one_calls, 8);
 	assert_int_equal(F.list_calls, 2);
 	cache_free(c);
@@ -655,11 +648,7 @@ static void test_byte_budget_evicts_unlisted_objects_lru(void **st)
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	cache_item_release(&it);
 	calls = F.one_calls + F.list_calls;
-	for (int i = 0; i < 200; i++) {
-		char id[16];
-		snprintf(id, sizeof id, "id%d", i);
-		assert_int_equal(get_v(c, id, &v), 0);
-	}
+	get_all(c, 200);
 	assert_int_equal(F.one_calls + F.list_calls, calls);
 	cache_get_stats(c, &s);
 	assert_true(s.bytes > 4096);

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
+#include "conn.h"
 #include "simdata.h"
 
 static const char *const documented[] = {
@@ -234,6 +235,45 @@ static int cmp_field(json_t *a, json_t *b, const char *f)
 	return strcmp(x ? x : "", y ? y : "");
 }
 
+static const char *const status_order[] = {
+	"unknown_status", "created", "configuring", "failed",
+	"active", "disabled", "deleted", "locked",
+};
+
+/* Where a connection goes in an order: compared with the plainest code
+ * (times parsed by the client's parser, statuses by the documented enum
+ * order), ties broken by id. */
+static int order_cmp(json_t *a, json_t *b, int order)
+{
+	int r = 0;
+
+	if (order / 2 <= 1) {
+		const char *f = order / 2 == 0 ? "created_at" : "updated_at";
+		struct timespec x = {-1, 0}, y = {-1, 0};
+		conn_time(a, f, &x);
+		conn_time(b, f, &y);
+		r = (x.tv_sec > y.tv_sec) - (x.tv_sec < y.tv_sec);
+		if (!r)
+			r = (x.tv_nsec > y.tv_nsec) - (x.tv_nsec < y.tv_nsec);
+	} else if (order / 2 == 2) {
+		r = cmp_field(a, b, "name");
+	} else {
+		int ra = -1, rb = -1;
+		for (int k = 0; k < 8; k++) {
+			if (!strcmp(status_order[k], json_string_value(
+					json_object_get(a, "status"))))
+				ra = k;
+			if (!strcmp(status_order[k], json_string_value(
+					json_object_get(b, "status"))))
+				rb = k;
+		}
+		r = ra - rb;
+	}
+	if (order % 2)
+		r = -r;
+	return r ? r : cmp_field(a, b, "id");
+}
+
 static void test_every_order(void **st)
 {
 	static const char *const orders[] = {
@@ -244,7 +284,7 @@ static void test_every_order(void **st)
 	struct simdata *d = gen(120, 5);
 
 	(void)st;
-	for (size_t o = 0; o < 8; o++) {
+	for (int o = 0; o < 8; o++) {
 		char qs[64];
 		struct sim_reply r;
 		json_t *arr;
@@ -256,30 +296,14 @@ static void test_every_order(void **st)
 		arr = json_object_get(r.body, "connections");
 		assert_int_equal(json_array_size(arr), 120);
 		for (size_t i = 1; i < json_array_size(arr); i++) {
-			json_t *a = json_array_get(arr, i - 1);
-			json_t *b = json_array_get(arr, i);
-			int c;
-			if (o == 4 || o == 5) {
-				c = cmp_field(a, b, "name");
-				if (o == 5)
-					c = -c;
-				assert_true(c <= 0);
-				changes += c != 0;
-			}
+			int c = order_cmp(json_array_get(arr, i - 1),
+					  json_array_get(arr, i), o);
+			if (c >= 0)
+				fail_msg("%s: entries %zu and %zu out of order",
+					 orders[o], i - 1, i);
+			changes++;
 		}
-		if (o == 4 || o == 5)
-			assert_true(changes > 100);
-		/* Different orders give different sequences. */
-		if (o > 0) {
-			char prev[64];
-			struct sim_reply p;
-			snprintf(prev, sizeof prev, "page_size=1000&order_by=%s",
-				 orders[o - 1]);
-			p = list_q(d, prev, 1000);
-			assert_false(json_equal(json_object_get(p.body,
-							"connections"), arr));
-			json_decref(p.body);
-		}
+		assert_true(changes == 119);
 		json_decref(r.body);
 	}
 	simdata_free(d);
