@@ -96,7 +96,8 @@ struct ifs {
 	bool no_open, no_opendir;
 
 	/* Requests from the kernel: how much the kernel caches spare us. */
-	atomic_uint_fast64_t n_lookup, n_getattr, n_read, n_readdir, n_store;
+	atomic_uint_fast64_t n_lookup, n_getattr, n_read, n_readdir, n_store,
+			     n_resync;
 
 	/* Connections are cached as compact text (see blob_of); the last
 	 * few parsed back are kept here, keyed by the cached value. */
@@ -682,6 +683,8 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 			atomic_load(&fs->n_readdir));
 		fprintf(f, "pages_pushed: %" PRIu64 "\n",
 			atomic_load(&fs->n_store));
+		fprintf(f, "size_resyncs: %" PRIu64 "\n",
+			atomic_load(&fs->n_resync));
 		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
 			double age;
 			if (cache_listing_age(fs->conns, fs->conf.regions[r],
@@ -715,6 +718,7 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 			{"kernel_reads", "counter", "reads the kernel sent"},
 			{"kernel_readdirs", "counter", "readdirs the kernel sent"},
 			{"pages_pushed", "counter", "files handed to the page cache ahead of reads"},
+			{"size_resyncs", "counter", "reads of a value newer than the size the kernel held"},
 		};
 		uint64_t v[] = {a.requests, a.errors, a.retries, a.rate_limited,
 				a.bytes, c.hits + p.hits, c.misses + p.misses,
@@ -726,7 +730,8 @@ static int render_meta(struct ifs *fs, unsigned slot, char **out,
 				atomic_load(&fs->n_getattr),
 				atomic_load(&fs->n_read),
 				atomic_load(&fs->n_readdir),
-				atomic_load(&fs->n_store)};
+				atomic_load(&fs->n_store),
+				atomic_load(&fs->n_resync)};
 		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
 			const char *suffix = strcmp(m[i].type, "counter") == 0 ?
 					     "_total" : "";
@@ -1017,9 +1022,12 @@ static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
 			 * nor read can give an honest size or content: EIO
 			 * (connection.json shows what the API sent). */
 			rc = render_node(n, it.value, &buf, &len);
-			if (!rc)
+			if (!rc) {
 				base_attr(fs, &a->st, ino, S_IFREG | 0444, 1,
 					  (off_t)len, obj_mtime(fs, &it));
+				objtab_size_told(fs->objs, n->obj, n->slot,
+						 len);
+			}
 		}
 		break;
 	case NK_BYNAME_LINK:
@@ -1306,6 +1314,24 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = get_obj(rq.fs, &rq, &n, id, &it);
 		if (!rc)
 			rc = render_node(&n, it.value, &buf, &len);
+		/*
+		 * The kernel cuts what we return at the size it holds for the
+		 * file. If that is smaller than these bytes (the value grew,
+		 * and the keeper has not told the kernel yet, or this read
+		 * raced with the change), make it ask again: this read may
+		 * still come out short, but the next one asks for the size
+		 * first and returns the rest, instead of an early end of file.
+		 * Never when the value shrank: the kernel then shrinks its
+		 * size to what it got, unless attributes were invalidated
+		 * during the read. Attributes only (offset -1): no page lock
+		 * is taken, so this is safe from inside a read.
+		 */
+		if (!rc && objtab_size_read(rq.fs->objs, n.obj, n.slot, len,
+					    off >= 0 &&
+					    (size_t)off + size >= len)) {
+			fuse_lowlevel_notify_inval_inode(rq.fs->se, ino, -1, 0);
+			atomic_fetch_add(&rq.fs->n_resync, 1);
+		}
 		if (!rc && n.kind == NK_CONN_FILE && !it.stale &&
 		    rq.fs->conf.ttl > 0 &&
 		    objtab_claim(rq.fs->objs, n.obj, it.gen))
@@ -1781,10 +1807,18 @@ static void send_invalidations(struct ifs *fs)
 			    gen == q[i].gen) {
 				struct fuse_bufvec bv =
 					FUSE_BUFVEC_INIT(q[i].len);
+				struct node sn;
+
 				bv.buf[0].mem = q[i].data;
 				if (fuse_lowlevel_notify_store(fs->se, q[i].ino,
-							       0, &bv, 0) == 0)
+							       0, &bv, 0) == 0) {
 					atomic_fetch_add(&fs->n_store, 1);
+					if (node_from_ino(q[i].ino, 0, &sn) == 0)
+						objtab_size_stored(fs->objs,
+								   sn.obj,
+								   sn.slot,
+								   q[i].len);
+				}
 			}
 		} else {
 			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, 0, 0);

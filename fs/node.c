@@ -157,7 +157,10 @@ struct obj {
 	uint8_t kind;
 	uint64_t hnext;    /* next object number in the chain, 0 = end */
 	uint64_t claimed;  /* see objtab_claim */
+	uint32_t size[16]; /* see objtab_size_told; slot 0 unused */
 };
+
+#define SIZE_UNKNOWN UINT32_MAX
 
 struct objtab {
 	pthread_mutex_t lock;
@@ -273,6 +276,8 @@ uint64_t objtab_intern(struct objtab *t, enum obj_kind kind, uint32_t region,
 	o->region = region;
 	o->kind = (uint8_t)kind;
 	o->claimed = 0;
+	for (size_t k = 0; k < sizeof o->size / sizeof *o->size; k++)
+		o->size[k] = SIZE_UNKNOWN;
 	o->hnext = t->buckets[h % t->nbuckets];
 	t->buckets[h % t->nbuckets] = i;
 	if (t->n > t->nbuckets)
@@ -309,6 +314,61 @@ bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen)
 	}
 	pthread_mutex_unlock(&t->lock);
 	return fresh;
+}
+
+/* The size slot of obj, with the lock held; NULL if none. */
+static uint32_t *size_slot(struct objtab *t, uint64_t obj, unsigned slot)
+{
+	if (obj < 1 || obj >= t->n || slot < 1 ||
+	    slot >= sizeof t->v[obj].size / sizeof *t->v[obj].size)
+		return NULL;
+	return &t->v[obj].size[slot];
+}
+
+static uint32_t clamp_size(size_t size)
+{
+	return size < SIZE_UNKNOWN ? (uint32_t)size : SIZE_UNKNOWN - 1;
+}
+
+void objtab_size_told(struct objtab *t, uint64_t obj, unsigned slot,
+		      size_t size)
+{
+	uint32_t *s;
+
+	pthread_mutex_lock(&t->lock);
+	if ((s = size_slot(t, obj, slot)))
+		*s = clamp_size(size);
+	pthread_mutex_unlock(&t->lock);
+}
+
+void objtab_size_stored(struct objtab *t, uint64_t obj, unsigned slot,
+			size_t size)
+{
+	uint32_t *s;
+
+	pthread_mutex_lock(&t->lock);
+	/* A store only ever grows the kernel's size. */
+	if ((s = size_slot(t, obj, slot)) && *s != SIZE_UNKNOWN &&
+	    clamp_size(size) > *s)
+		*s = clamp_size(size);
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool objtab_size_read(struct objtab *t, uint64_t obj, unsigned slot,
+		      size_t size, bool to_end)
+{
+	uint32_t *s;
+	bool smaller = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((s = size_slot(t, obj, slot)) && *s != SIZE_UNKNOWN) {
+		smaller = clamp_size(size) > *s;
+		/* A short read shrinks the kernel's size to what it got. */
+		if (!smaller && to_end)
+			*s = clamp_size(size);
+	}
+	pthread_mutex_unlock(&t->lock);
+	return smaller;
 }
 
 uint64_t objtab_count(struct objtab *t)

@@ -120,6 +120,25 @@ int objtab_get(struct objtab *t, uint64_t obj, enum obj_kind *kind,
  * Thread-safe. */
 bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen);
 
+/*
+ * The size the kernel holds for each file of an object (slots 1..15).
+ * The kernel keeps a file's size between reads and cuts what a read
+ * returns at it, so bytes of a newer, longer value read against an older
+ * size come out cut short; and a read returning fewer bytes than that
+ * size makes the kernel shrink it. Sizes reach the kernel in attributes
+ * (told), and grow when bytes are pushed to its page cache (stored).
+ * objtab_size_read records that a read returned a file of `size` bytes
+ * (to_end: up to its end, so the kernel takes a shorter file's size),
+ * and says whether the kernel's size is smaller: then it must be told to
+ * ask again. Unknown sizes (never told) are never smaller. Thread-safe.
+ */
+void objtab_size_told(struct objtab *t, uint64_t obj, unsigned slot,
+		      size_t size);
+void objtab_size_stored(struct objtab *t, uint64_t obj, unsigned slot,
+			size_t size);
+bool objtab_size_read(struct objtab *t, uint64_t obj, unsigned slot,
+		      size_t size, bool to_end);
+
 /* How many objects exist (numbers 1..count). Thread-safe. */
 uint64_t objtab_count(struct objtab *t);
 
