@@ -1813,7 +1813,8 @@ static void send_invalidations(struct ifs *fs)
 				if (fuse_lowlevel_notify_store(fs->se, q[i].ino,
 							       0, &bv, 0) == 0) {
 					atomic_fetch_add(&fs->n_store, 1);
-					if (node_from_ino(q[i].ino, 0, &sn) == 0)
+					if (node_from_ino(q[i].ino, fs->conf.nregions,
+							  &sn) == 0)
 						objtab_size_stored(fs->objs,
 								   sn.obj,
 								   sn.slot,

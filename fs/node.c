@@ -276,8 +276,7 @@ uint64_t objtab_intern(struct objtab *t, enum obj_kind kind, uint32_t region,
 	o->region = region;
 	o->kind = (uint8_t)kind;
 	o->claimed = 0;
-	for (size_t k = 0; k < sizeof o->size / sizeof *o->size; k++)
-		o->size[k] = SIZE_UNKNOWN;
+	memset(o->size, 0xff, sizeof o->size); /* all SIZE_UNKNOWN */
 	o->hnext = t->buckets[h % t->nbuckets];
 	t->buckets[h % t->nbuckets] = i;
 	if (t->n > t->nbuckets)

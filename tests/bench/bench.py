@@ -76,14 +76,6 @@ def sh(cmd, cwd=None, env=None):
     return p.stdout
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
-
-
 def percentile(xs, p):
     xs = sorted(xs)
     k = max(0, min(len(xs) - 1, int(math.ceil(p / 100 * len(xs))) - 1))
@@ -202,7 +194,7 @@ def main():
                                    for x in cold_req)
             r["warm"] = med(warm)
             r["status_q"] = med(status_q)
-            r["rss_kib"] = rss_kib(m.proc.pid)
+            r["rss_kib"] = harness.proc_status_kib(m.proc.pid, "VmRSS")
             if a.smoke:
                 m.unmount()
                 sim.stop()

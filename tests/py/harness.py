@@ -348,6 +348,15 @@ def listdir(path, timeout=10):
     return bounded(os.listdir, path, timeout=timeout)
 
 
+def proc_status_kib(pid, field):
+    """A size from /proc/PID/status (VmRSS, VmHWM...), in KiB; 0 if none."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    return 0
+
+
 def lstat(path, timeout=10):
     return bounded(os.lstat, path, timeout=timeout)
 

@@ -7,8 +7,8 @@ import os
 import signal
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, lstat, read, readlink,
-                     run, wait_for)
+from harness import (Mount, Sim, errno_of, listdir, lstat, proc_status_kib,
+                     read, readlink, run, wait_for)
 
 UUIDS = ["6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f%02x" % i for i in range(64)]
 
@@ -125,14 +125,6 @@ def test_invalid_utf8_in_a_name_is_repaired_not_fatal():
     assert "invalid UTF-8" in m.log()
 
 
-def rss_peak_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return 0
-
-
 def refresh(m):
     """Drop the cache so the next access asks the API again."""
     m.proc.send_signal(signal.SIGHUP)
@@ -151,8 +143,8 @@ def test_bodies_huge_deep_and_out_of_range():
     assert "larger than 67108864 bytes refused" in m.log()
     sim.clear_faults()
     if not os.environ.get("SANITIZED"):
-        assert rss_peak_kib(m.proc.pid) < 256 * 1024, rss_peak_kib(
-            m.proc.pid)
+        peak = proc_status_kib(m.proc.pid, "VmHWM")
+        assert peak < 256 * 1024, peak
     # Chunked (no length announced) as well.
     refresh(m)
     sim.fault("huge", size=100 << 20, chunked=True, count=1)

@@ -8,7 +8,7 @@ import random
 import threading
 import time
 
-from harness import Mount, Sim, listdir, read, run
+from harness import Mount, Sim, listdir, proc_status_kib, run
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
 THREADS = 32
@@ -35,12 +35,39 @@ def read_whole(path, drop=False):
         os.close(fd)
 
 
-def rss_kib(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1])
-    return 0
+def judge(v, first, versions):
+    """What a read to the end (v, whose first read() gave `first` bytes)
+    returned: "whole" (one of the versions), "mixed" (the value changed
+    between two read() calls: one whole version, then the rest of
+    another, as with a file rewritten in place) or None (anything else:
+    cut short, padded)."""
+    if v in versions:
+        return "whole"
+    if any(v[:first] == a and b[first:] and v[first:] == b[first:]
+           for a in versions for b in versions):
+        return "mixed"
+    return None
+
+
+def run_threads(m, threads, stop, marks, at_mark=None):
+    """Start threads; at each mark (seconds from now, in order) check the
+    daemon is alive and call at_mark(mark); then stop them (stop event)
+    and join them, within a bound."""
+    t0 = time.monotonic()
+    for t in threads:
+        t.start()
+    try:
+        for mark in marks:
+            while time.monotonic() - t0 < mark:
+                time.sleep(0.2)
+                assert m.proc.poll() is None, m.log()
+            if at_mark:
+                at_mark(mark)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join(30)
+    assert not any(t.is_alive() for t in threads), "a reader hung"
 
 
 def test_soak():
@@ -78,12 +105,7 @@ def test_soak():
                 versions = [(x + "\n").encode()
                             for x in allowed[(c["id"], field)]]
                 reads[0] += 1
-            # A version, or (changed between two read() calls) one whole
-            # version and then the rest of another.
-            ok = v in versions or any(
-                v[:first] == a and b[first:] and v[first:] == b[first:]
-                for a in versions for b in versions)
-            if not ok:
+            if not judge(v, first, versions):
                 bad.append((p, v))
 
     def mutator():
@@ -117,23 +139,15 @@ def test_soak():
         threads.append(threading.Thread(target=mutator))
     if not os.environ.get("SOAK_NO_FAULTS"):
         threads.append(threading.Thread(target=faulter))
-    t0 = time.monotonic()
-    for t in threads:
-        t.start()
     rss = {}
-    try:
-        marks = os.environ.get("SOAK_MARKS")
-        marks = [int(x) for x in marks.split(",")] if marks else []
-        for mark in sorted(set(marks + [SECONDS // 3, SECONDS])):
-            while time.monotonic() - t0 < mark:
-                time.sleep(0.2)
-                assert m.proc.poll() is None, m.log()
-            rss[mark] = rss_kib(m.proc.pid)
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-        assert not any(t.is_alive() for t in threads), "a reader hung"
+    marks = os.environ.get("SOAK_MARKS")
+    marks = [int(x) for x in marks.split(",")] if marks else []
+
+    def at_mark(mark):
+        rss[mark] = proc_status_kib(m.proc.pid, "VmRSS")
+
+    run_threads(m, threads, stop, sorted(set(marks + [SECONDS // 3, SECONDS])),
+                at_mark)
     counters = sim.counters()
     print("reads %d, API requests %d (faults %d), RSS %s KiB"
           % (reads[0], counters["total"], counters["faults"], rss))
@@ -179,17 +193,13 @@ def test_growing_values():
                 continue
             seen[0] += 1
             versions = [(x + "\n").encode() for x in values + [c["status"]]]
-            if v in versions:
+            kind = judge(v, first, versions)
+            if kind == "whole":
                 short[0] += first < len(v)
-                continue
-            # Changed between two read() calls: the first returned one
-            # whole version, the next ones the rest of the other, as
-            # with a file rewritten in place.
-            if any(v[:first] == a and v[first:] == b[first:] and b[first:]
-                   for a in versions for b in versions):
+            elif kind == "mixed":
                 mixed[0] += 1
-                continue
-            bad.append((p, v, first))
+            else:
+                bad.append((p, v, first))
 
     def mutator():
         n = 0
@@ -204,19 +214,7 @@ def test_growing_values():
 
     threads = [threading.Thread(target=reader, args=(i,)) for i in range(8)]
     threads.append(threading.Thread(target=mutator))
-    for t in threads:
-        t.start()
-    try:
-        deadline = time.monotonic() + int(os.environ.get("GROW_SECONDS",
-                                                         "20"))
-        while time.monotonic() < deadline:
-            time.sleep(0.2)
-            assert m.proc.poll() is None, m.log()
-    finally:
-        stop.set()
-        for t in threads:
-            t.join(30)
-    assert not any(t.is_alive() for t in threads), "a reader hung"
+    run_threads(m, threads, stop, [int(os.environ.get("GROW_SECONDS", "20"))])
     st = m.stats()
     print("reads %d: cut short %d, completed by a second read() %d, "
           "changed between two read() calls %d; size resyncs %s"
