@@ -3,34 +3,56 @@
 # local stand-in for the InterLink API) with sample data on 127.0.0.1, mount
 # interlinkfs over it and take a short tour. From a terminal the mount stays
 # up until you press Enter; otherwise it is unmounted at once.
+#
+# Quiet while things work; a step that fails shows its own output, then one
+# line naming the step, and the demo exits non-zero.
 set -eu
 cd "$(dirname "$0")/.."
+prog=demo
+. tests/quiet.sh
+
 sh tests/deps.sh --build
-for p in curl fusermount3; do command -v $p >/dev/null || sh tests/deps.sh; done
-[ -f build/build.ninja ] || meson setup build >/dev/null
-ninja -C build >/dev/null
+if [ ! -f build/build.ninja ]; then
+  quiet "meson setup build" meson setup build
+fi
+quiet "ninja -C build" ninja -C build
 
 work=$(mktemp -d /tmp/interlinkfs-demo.XXXXXX)
 mnt=$work/mnt
 mkdir "$mnt"
-build/tests/sim/interlink-sim --listen 127.0.0.1:0 --connections 12 \
-  --regions fr-par,nl-ams --token demo-secret >"$work/sim.out" &
-sim=$!
+sim=
 cleanup() {
   if grep -qs " $mnt fuse.interlinkfs " /proc/mounts; then
     fusermount3 -u "$mnt"
   fi
-  kill "$sim" 2>/dev/null || true
-  wait "$sim" 2>/dev/null || true
+  if [ -n "$sim" ]; then
+    kill "$sim" 2>/dev/null || true
+    wait "$sim" 2>/dev/null || true
+  fi
   rm -rf "$work"
 }
 trap cleanup EXIT
-for _ in $(seq 100); do [ -s "$work/sim.out" ] && break; sleep 0.05; done
+build/tests/sim/interlink-sim --listen 127.0.0.1:0 --connections 12 \
+  --regions fr-par,nl-ams --token demo-secret >"$work/sim.out" \
+  2>"$work/sim.err" &
+sim=$!
+for _ in $(seq 100); do
+  [ -s "$work/sim.out" ] && break
+  kill -0 "$sim" 2>/dev/null || break
+  sleep 0.05
+done
 url=$(awk '{print $4; exit}' "$work/sim.out")
+if [ -z "$url" ]; then
+  cat "$work/sim.err" >&2
+  echo "demo: step failed: start interlink-sim" >&2
+  exit 1
+fi
 
 # Credentials the Scaleway way; the simulator accepts this demo key.
-SCW_SECRET_KEY=demo-secret SCW_API_URL=$url SCW_CONFIG_PATH=/nonexistent \
-  build/fs/interlinkfs "$mnt" -o regions=fr-par:nl-ams
+quiet "mount interlinkfs on $mnt" \
+  env SCW_SECRET_KEY=demo-secret SCW_API_URL="$url" \
+  SCW_CONFIG_PATH=/nonexistent build/fs/interlinkfs "$mnt" \
+  -o regions=fr-par:nl-ams
 
 run() { printf '\n$ %s\n' "$*"; (cd "$mnt" && eval "$@"); }
 run ls regions regions/fr-par

@@ -5,6 +5,8 @@
 # when anything failed or nothing ran.
 set -u
 cd "$(dirname "$0")/.." || exit 1
+prog=check
+. tests/quiet.sh
 
 logs=()
 failed_steps=0
@@ -12,13 +14,16 @@ failed_steps=0
 step() { printf '\n=== %s\n' "$*"; }
 
 # build DIR [meson options...]: configure (or reconfigure) and compile.
+# The tests are asked for explicitly: a missing test package fails here
+# instead of leaving the suites out.
 build() {
   local dir=$1; shift
   if [ -f "$dir/build.ninja" ]; then
-    meson setup --reconfigure "$dir" "$@" >/dev/null
+    quiet "meson setup --reconfigure $dir $*" \
+      meson setup --reconfigure "$dir" "$@"
   else
-    meson setup "$dir" "$@" >/dev/null
-  fi && ninja -C "$dir" >/dev/null
+    quiet "meson setup $dir $*" meson setup "$dir" "$@"
+  fi && quiet "ninja -C $dir" ninja -C "$dir"
 }
 
 # suite DIR [meson test options...]: run tests, remember the log.
@@ -37,7 +42,7 @@ if ! sh tests/deps.sh; then
 fi
 
 step "build (gcc, -Dwerror=true)"
-if build build-tests -Dwerror=true; then
+if build build-tests -Dtests=enabled -Dwerror=true; then
   step "tests"
   suite build-tests
 else
@@ -48,7 +53,7 @@ fi
 # Everything again (unit and mount tests) with AddressSanitizer and
 # UndefinedBehaviorSanitizer; a report or a leak fails the test.
 step "all tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
-if build build-asan -Db_sanitize=address,undefined -Dwerror=true; then
+if build build-asan -Dtests=enabled -Db_sanitize=address,undefined -Dwerror=true; then
   suite build-asan --no-suite valgrind
 else
   echo "check: sanitizer build failed" >&2
@@ -57,7 +62,7 @@ fi
 
 # The cache's concurrency under ThreadSanitizer (clang).
 step "cache under ThreadSanitizer (clang)"
-if CC=clang build build-tsan -Db_sanitize=thread -Db_lundef=false -Dwerror=true; then
+if CC=clang build build-tsan -Dtests=enabled -Db_sanitize=thread -Db_lundef=false -Dwerror=true; then
   suite build-tsan --suite cache
 else
   echo "check: ThreadSanitizer build failed" >&2
@@ -66,7 +71,7 @@ fi
 
 # libFuzzer targets, 60 s each, from the seed corpora in tests/fuzz/corpus.
 step "fuzzing (clang, libFuzzer + ASan + UBSan)"
-if CC=clang build build-fuzz -Dfuzz=true -Dtests=false -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true; then
+if CC=clang build build-fuzz -Dfuzz=true -Dtests=disabled -Db_sanitize=address,undefined -Db_lundef=false -Dwerror=true; then
   suite build-fuzz --suite fuzz
 else
   echo "check: fuzz build failed" >&2
