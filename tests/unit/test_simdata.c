@@ -54,7 +54,7 @@ static struct sim_reply list_q(struct simdata *d, const char *qs,
 			*eq++ = '\0';
 		kv[n++] = (struct sim_kv){tok, eq};
 	}
-	r = simdata_list(d, "fr-par", kv, n, cap);
+	r = simdata_list(d, SC_CONNS, "fr-par", kv, n, cap);
 	free(copy);
 	return r;
 }
@@ -400,13 +400,13 @@ static void test_get_and_not_found(void **st)
 	json_t *arr = conns(d, "nl-ams");
 	const char *id = json_string_value(json_object_get(json_array_get(arr,
 									  1), "id"));
-	struct sim_reply r = simdata_get(d, "nl-ams", id);
+	struct sim_reply r = simdata_get(d, SC_CONNS, "nl-ams", id);
 
 	(void)st;
 	assert_int_equal(r.status, 200);
 	assert_true(json_equal(r.body, json_array_get(arr, 1)));
 	json_decref(r.body);
-	r = simdata_get(d, "nl-ams", "nope");
+	r = simdata_get(d, SC_CONNS, "nl-ams", "nope");
 	assert_int_equal(r.status, 404);
 	assert_string_equal(json_string_value(json_object_get(r.body,
 							      "message")),
@@ -420,7 +420,7 @@ static void test_get_and_not_found(void **st)
 							      "resource_id")),
 			    "nope");
 	json_decref(r.body);
-	r = simdata_list(d, "xx-yyy", NULL, 0, 100);
+	r = simdata_list(d, SC_CONNS, "xx-yyy", NULL, 0, 100);
 	assert_int_equal(r.status, 404);
 	json_decref(r.body);
 	json_decref(arr);
@@ -438,15 +438,15 @@ static void test_mutations(void **st)
 	struct sim_reply r;
 
 	(void)st;
-	assert_int_equal(simdata_patch(d, "fr-par", first, patch), 0);
-	r = simdata_get(d, "fr-par", first);
+	assert_int_equal(simdata_patch(d, SC_CONNS, "fr-par", first, patch), 0);
+	r = simdata_get(d, SC_CONNS, "fr-par", first);
 	assert_string_equal(json_string_value(json_object_get(r.body,
 							      "status")), "failed");
 	json_decref(r.body);
-	assert_int_equal(simdata_delete(d, "fr-par", first), 0);
-	assert_int_equal(simdata_delete(d, "fr-par", first), -ENOENT);
+	assert_int_equal(simdata_delete(d, SC_CONNS, "fr-par", first), 0);
+	assert_int_equal(simdata_delete(d, SC_CONNS, "fr-par", first), -ENOENT);
 	assert_int_equal(count_q(d, "page_size=10"), 3);
-	assert_int_equal(simdata_add(d, "fr-par", patch, id, sizeof id), 0);
+	assert_int_equal(simdata_add(d, SC_CONNS, "fr-par", patch, id, sizeof id), 0);
 	assert_int_equal(strlen(id), 36);
 	assert_int_equal(count_q(d, "page_size=10"), 4);
 	json_decref(patch);
@@ -458,14 +458,14 @@ static void test_pops_are_consistent_with_connections(void **st)
 {
 	struct simdata *d = gen(12, 4);
 	json_t *arr = conns(d, "fr-par"), *c;
-	struct sim_reply r = simdata_pops(d, "fr-par", NULL, 0, 100);
+	struct sim_reply r = simdata_list(d, SC_POPS, "fr-par", NULL, 0, 100);
 	size_t i;
 
 	(void)st;
 	assert_int_equal(r.status, 200);
 	assert_int_equal(json_array_size(json_object_get(r.body, "pops")), 3);
 	json_array_foreach(arr, i, c) {
-		struct sim_reply p = simdata_pop(d, "fr-par", json_string_value(
+		struct sim_reply p = simdata_get(d, SC_POPS, "fr-par", json_string_value(
 			json_object_get(c, "pop_id")));
 		assert_int_equal(p.status, 200);
 		assert_non_null(json_object_get(p.body, "display_name"));
