@@ -67,6 +67,7 @@ struct digest {
 	json_int_t total;         /* the page's total_count */
 	size_t raw;               /* entries on the page, valid or not */
 	size_t skipped;           /* entries without a valid id */
+	size_t filtered;          /* valid entries that fail the filters */
 	size_t badtypes;
 };
 
@@ -97,13 +98,16 @@ struct api {
 	double tokens, refilled_at;
 	double cooldown_until;
 	uint64_t nworkers;
+	char unserved[64][33];    /* regions whose listing answered 404 */
+	size_t nunserved;
 	atomic_bool shutdown;
 
 	atomic_uint_fast64_t n_requests, n_errors, n_retries, n_429, n_bytes;
 };
 
 static struct digest *digest_page(json_t *page, const char *key,
-				  api_item_fn fn, void *ud);
+				  const struct api_filters *f, api_item_fn fn,
+				  void *ud);
 
 /* One operation: its worker, deadline and where its pages stop. */
 struct op {
@@ -113,6 +117,7 @@ struct op {
 	double started, deadline;
 	int last_page;
 	const char *key;          /* "connections", "pops"; NULL: one object */
+	const struct api_filters *filters; /* lists: what entries must pass */
 	api_item_fn fn;           /* lists: each entry's form; NULL: as is */
 	void *fn_ud;
 };
@@ -413,6 +418,11 @@ void api_free(struct api *a)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_destroy(&a->share_lock[i]);
 	free(a);
+}
+
+const char *api_base_url(const struct api *a)
+{
+	return a->base_url;
 }
 
 const char *api_user_agent(const struct api *a)
@@ -980,7 +990,8 @@ static void run_xfers(struct op *op, struct xfer *xs, size_t n)
 			xfer_finish(op, x, m->data.result);
 			running--;
 			if (x->state == X_DONE && !x->result && op->key) {
-				x->dg = digest_page(x->json, op->key, op->fn,
+				x->dg = digest_page(x->json, op->key,
+						    op->filters, op->fn,
 						    op->fn_ud);
 				json_decref(x->json);
 				x->json = NULL;
@@ -1048,6 +1059,33 @@ static void log_failure(struct op *op, const struct xfer *x)
 			a->key_source);
 }
 
+/*
+ * A listing answered 404: the API does not serve that region (the API
+ * documents no other reason for a list to be missing). Said once per
+ * region, at warning level, so that an empty-looking tree never goes
+ * unexplained; later 404s of that region are debug noise.
+ */
+static void note_unserved(struct api *a, const char *region,
+			  const struct xfer *x)
+{
+	const struct api_error *e = &x->err;
+	bool first = true;
+
+	pthread_mutex_lock(&a->lock);
+	for (size_t i = 0; i < a->nunserved; i++)
+		if (strcmp(a->unserved[i], region) == 0)
+			first = false;
+	if (first && a->nunserved < sizeof a->unserved / sizeof *a->unserved)
+		snprintf(a->unserved[a->nunserved++], sizeof *a->unserved,
+			 "%s", region);
+	pthread_mutex_unlock(&a->lock);
+	log_msg(first ? LOGL_WARNING : LOGL_DEBUG,
+		"region %s is not served by the InterLink API (HTTP 404%s%s%s%s"
+		"%s%s)", region, e->type[0] ? " " : "", e->type,
+		e->message[0] ? ": " : "", e->message,
+		e->request_id[0] ? ", request id " : "", e->request_id);
+}
+
 static int op_begin(struct op *op, struct api *a, struct api_call *call,
 		    struct api_call *local, const char *key)
 {
@@ -1085,8 +1123,8 @@ static void fill_err(struct api_error *out, const struct xfer *x, int rc)
 }
 
 static int get_one(struct api *a, const char *region, const char *kind,
-		   const char *id, struct api_call *call, json_t **obj,
-		   struct api_error *err)
+		   const char *id, const struct api_filters *f,
+		   struct api_call *call, json_t **obj, struct api_error *err)
 {
 	struct api_call local;
 	struct op op;
@@ -1116,6 +1154,10 @@ static int get_one(struct api *a, const char *region, const char *kind,
 		if (!got || strcasecmp(got, id) != 0) {
 			set_msg(&x, "the answer is for another id");
 			x.result = rc = -EIO;
+		} else if (!filter_match(f, x.json)) {
+			/* Hidden from the listings: not there by id either. */
+			set_msg(&x, "filtered out by the mount's filters");
+			x.result = rc = -ENOENT;
 		}
 	}
 	if (rc)
@@ -1131,31 +1173,17 @@ static int get_one(struct api *a, const char *region, const char *kind,
 }
 
 int api_get(struct api *a, const char *region, const char *id,
-	    struct api_call *call, json_t **obj, struct api_error *err)
+	    const struct api_filters *f, struct api_call *call, json_t **obj,
+	    struct api_error *err)
 {
-	return get_one(a, region, "dedicated-connections", id, call, obj, err);
+	return get_one(a, region, "dedicated-connections", id, f, call, obj,
+		       err);
 }
 
 int api_get_pop(struct api *a, const char *region, const char *id,
 		struct api_call *call, json_t **obj, struct api_error *err)
 {
-	return get_one(a, region, "pops", id, call, obj, err);
-}
-
-static int add_query(CURLU *u, const char *k, const char *v)
-{
-	char *kv = NULL;
-	int rc;
-
-	if (!v)
-		return 0;
-	if (asprintf(&kv, "%s=%s", k, v) < 0)
-		return -ENOMEM;
-	rc = curl_url_set(u, CURLUPART_QUERY, kv,
-			  CURLU_APPENDQUERY | CURLU_URLENCODE) == CURLUE_OK ?
-	     0 : -EINVAL;
-	free(kv);
-	return rc;
+	return get_one(a, region, "pops", id, NULL, call, obj, err);
 }
 
 /* The list URL of one page, with filters (values URL-encoded by curl). */
@@ -1163,35 +1191,21 @@ static int list_url(struct api *a, const char *region, const char *kind,
 		    const struct api_filters *f, int page, char **out)
 {
 	CURLU *u = curl_url();
-	char *base = NULL, pg[16], ps[16];
+	char *base = NULL;
 	int rc = -ENOMEM;
 
 	if (!u)
 		return -ENOMEM;
-	if (asprintf(&base, "%s" API_PATH "%s/%s", a->base_url, region,
-		     kind) < 0)
+	if (asprintf(&base, "%s" API_PATH "%s/%s?page=%d&page_size=%d",
+		     a->base_url, region, kind, page, PAGE_SIZE) < 0)
 		goto out;
 	rc = -EINVAL;
 	if (curl_url_set(u, CURLUPART_URL, base, 0) != CURLUE_OK)
 		goto out;
-	snprintf(pg, sizeof pg, "%d", page);
-	snprintf(ps, sizeof ps, "%d", PAGE_SIZE);
-	if (add_query(u, "page", pg) || add_query(u, "page_size", ps))
-		goto out;
-	if (f) {
-		if (add_query(u, "order_by", f->order_by) ||
-		    add_query(u, "project_id", f->project_id) ||
-		    add_query(u, "organization_id", f->organization_id) ||
-		    add_query(u, "name", f->name) ||
-		    add_query(u, "status", f->status) ||
-		    add_query(u, "bandwidth_mbps", f->bandwidth_mbps) ||
-		    add_query(u, "pop_id", f->pop_id))
-			goto out;
-		for (size_t i = 0; i < f->ntags; i++)
-			if (add_query(u, "tags", f->tags[i]))
-				goto out;
-	}
-	rc = curl_url_get(u, CURLUPART_URL, out, 0) == CURLUE_OK ? 0 : -EINVAL;
+	rc = filter_query(f, u);
+	if (!rc)
+		rc = curl_url_get(u, CURLUPART_URL, out, 0) == CURLUE_OK ?
+		     0 : -EINVAL;
 out:
 	free(base);
 	curl_url_cleanup(u);
@@ -1213,7 +1227,8 @@ static void digest_free(struct digest *d)
  * list never holds every page parsed at once. NULL when out of memory.
  */
 static struct digest *digest_page(json_t *page, const char *key,
-				  api_item_fn fn, void *ud)
+				  const struct api_filters *f, api_item_fn fn,
+				  void *ud)
 {
 	struct digest *d = calloc(1, sizeof *d);
 	json_t *arr = json_object_get(page, key), *c;
@@ -1238,6 +1253,10 @@ static struct digest *digest_page(json_t *page, const char *key,
 					 "UUID: %.60s", key, txt ? txt : "none");
 				free(txt);
 			}
+			continue;
+		}
+		if (!filter_match(f, c)) {
+			d->filtered++;
 			continue;
 		}
 		if (strcmp(key, "connections") == 0 &&
@@ -1300,7 +1319,7 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 {
 	const char *key = op->key;
 	json_t *seen = NULL;
-	size_t k, raw, skipped = 0, badtypes = 0;
+	size_t k, raw, skipped = 0, filtered = 0, badtypes = 0;
 	json_int_t total;
 	int rc;
 
@@ -1359,6 +1378,7 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 	 * many distinct entries. */
 	raw = k;
 	skipped = p->first.dg->skipped;
+	filtered = p->first.dg->filtered;
 	badtypes = p->first.dg->badtypes;
 	p->consistent = true;
 	merge_page(p->first.dg, p->items, seen);
@@ -1368,13 +1388,14 @@ static int fetch_pass(struct op *op, struct api *a, const char *region,
 			continue;
 		raw += d->raw;
 		skipped += d->skipped;
+		filtered += d->filtered;
 		badtypes += d->badtypes;
 		if (d->total != total)
 			p->consistent = false;
 		merge_page(d, p->items, seen);
 	}
 	if (raw != (size_t)total ||
-	    json_array_size(p->items) + skipped != raw)
+	    json_array_size(p->items) + skipped + filtered != raw)
 		p->consistent = false;
 	json_decref(seen);
 	if (skipped > 3)
@@ -1407,6 +1428,7 @@ static int list_common(struct api *a, const char *region, const char *kind,
 		goto out;
 	op.fn = fn;
 	op.fn_ud = ud;
+	op.filters = f;
 	for (int attempt = 1;; attempt++) {
 		rc = fetch_pass(&op, a, region, kind, f, &p);
 		if (rc || p.consistent)
@@ -1422,7 +1444,10 @@ static int list_common(struct api *a, const char *region, const char *kind,
 		pass_free(&p);
 	}
 out:
-	if (p.failed)
+	if (p.failed && p.failed->result == -ENOENT &&
+	    p.failed->err.http_status == 404)
+		note_unserved(a, region, p.failed);
+	else if (p.failed)
 		log_failure(&op, p.failed);
 	if (op.a)
 		op_end(&op, &local);
@@ -1447,7 +1472,7 @@ int api_parse_list(const char *body, size_t len, const char *key,
 		json_decref(page);
 		return rc;
 	}
-	d = digest_page(page, key, NULL, NULL);
+	d = digest_page(page, key, NULL, NULL, NULL);
 	json_decref(page);
 	out = json_array();
 	seen = json_object();

@@ -24,6 +24,8 @@
 
 #include <jansson.h>
 
+#include "filter.h"
+
 struct api;
 
 struct api_opts {
@@ -56,19 +58,6 @@ struct api_error {
 	char resource_id[80];
 	char request_id[80];      /* X-Request-Id */
 	int attempts;
-};
-
-/* Server-side filters and order of a list. Unset fields are NULL. */
-struct api_filters {
-	const char *project_id;
-	const char *organization_id;
-	const char *name;
-	const char *status;
-	const char *pop_id;
-	const char *bandwidth_mbps;
-	const char *const *tags;
-	size_t ntags;
-	const char *order_by;
 };
 
 /*
@@ -113,7 +102,9 @@ void api_free(struct api *a);
  * Every dedicated connection of a region, in the API's order, following
  * total_count across pages fetched concurrently. *items: new reference to
  * an array of objects as the API sent them, each with a valid id (others
- * are skipped with a log line), no id twice. call and err may be NULL.
+ * are skipped with a log line), no id twice, each passing f (sent to the
+ * API as query parameters, and checked here too). A region the API does not
+ * serve (404) is -ENOENT, logged once per region. call and err may be NULL.
  */
 int api_list(struct api *a, const char *region, const struct api_filters *f,
 	     struct api_call *call, json_t **items, struct api_error *err);
@@ -130,9 +121,11 @@ int api_list_map(struct api *a, const char *region,
 		 const struct api_filters *f, api_item_fn fn, void *ud,
 		 struct api_call *call, json_t **items, struct api_error *err);
 
-/* One dedicated connection. *obj: new reference. 404 is -ENOENT. */
+/* One dedicated connection. *obj: new reference. 404 is -ENOENT, and so
+ * is a connection that does not pass the filters f (may be NULL). */
 int api_get(struct api *a, const char *region, const char *id,
-	    struct api_call *call, json_t **obj, struct api_error *err);
+	    const struct api_filters *f, struct api_call *call, json_t **obj,
+	    struct api_error *err);
 
 /* The PoPs of a region, and one PoP, the same way. */
 int api_list_pops(struct api *a, const char *region, struct api_call *call,
@@ -152,6 +145,9 @@ void api_get_stats(struct api *a, struct api_stats *out);
 int api_parse_list(const char *body, size_t len, const char *key,
 		   json_t **items, json_int_t *total, char *why,
 		   size_t whylen);
+
+/* The base URL requests go to, without a trailing '/'. Borrowed. */
+const char *api_base_url(const struct api *a);
 
 /* "interlinkfs/VERSION (libcurl/X; OS; ARCH)". Borrowed. */
 const char *api_user_agent(const struct api *a);

@@ -110,7 +110,7 @@ int main(int argc, char **argv)
 	if (strcmp(argv[optind], "ls") == 0)
 		rc = api_list(a, argv[optind + 1], &f, NULL, &res, &e);
 	else
-		rc = api_get(a, argv[optind + 1], argv[optind + 2], NULL, &res,
+		rc = api_get(a, argv[optind + 1], argv[optind + 2], NULL, NULL, &res,
 			     &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc) {

@@ -192,53 +192,6 @@ static void rq_end(struct rq *r)
 
 /* ---- loaders: the cache's view of the API -------------------------------- */
 
-static bool has_tag(const json_t *c, const char *tag)
-{
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(json_object_get(c, "tags"), i, t)
-		if (json_is_string(t) && strcmp(json_string_value(t), tag) == 0)
-			return true;
-	return false;
-}
-
-static bool str_is(const json_t *c, const char *f, const char *want)
-{
-	const char *s;
-	return conn_str(c, f, &s, NULL) == 0 && strcmp(s, want) == 0;
-}
-
-/* A connection fetched alone must pass the mount's filters too, or it
- * would appear by its id while hidden from the listing. */
-static bool passes_filters(struct ifs *fs, const json_t *c)
-{
-	const struct api_filters *f = &fs->conf.filters;
-	const char *name;
-	uint64_t bw;
-
-	if (f->project_id && !str_is(c, "project_id", f->project_id))
-		return false;
-	if (f->organization_id &&
-	    !str_is(c, "organization_id", f->organization_id))
-		return false;
-	if (f->status && !str_is(c, "status", f->status))
-		return false;
-	if (f->pop_id && !str_is(c, "pop_id", f->pop_id))
-		return false;
-	if (f->name && *f->name &&
-	    (conn_str(c, "name", &name, NULL) || !strstr(name, f->name)))
-		return false;
-	if (f->bandwidth_mbps &&
-	    (conn_uint(c, "bandwidth_mbps", &bw) ||
-	     bw != strtoull(f->bandwidth_mbps, NULL, 10)))
-		return false;
-	for (size_t i = 0; i < f->ntags; i++)
-		if (!has_tag(c, f->tags[i]))
-			return false;
-	return true;
-}
-
 static struct api_call *call_of(void *ctx)
 {
 	return ctx ? &((struct rq *)ctx)->call : NULL;
@@ -341,10 +294,9 @@ static int load_conn(void *ud, const char *region, const char *id, void *ctx,
 {
 	struct ifs *fs = ud;
 	json_t *obj = NULL;
-	int rc = api_get(fs->api, region, id, call_of(ctx), &obj, NULL);
+	int rc = api_get(fs->api, region, id, &fs->conf.filters, call_of(ctx),
+			 &obj, NULL);
 
-	if (rc == 0 && !passes_filters(fs, obj))
-		rc = -ENOENT;
 	if (rc == 0 && !(*out = blob_of(obj)))
 		rc = -ENOMEM;
 	json_decref(obj);
@@ -983,9 +935,23 @@ static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
 	case NK_CONNS:
 	case NK_POPS:
 	case NK_BYNAME:
-		/* What the cache knows, without asking the API: looking a
-		 * directory up must not cost a listing (a cat of one file
-		 * costs one get). Unknown yet: revalidated at once. */
+		/* Does the API serve this region at all? Its PoP list (one
+		 * small request, kept for pop_ttl) says: a 404 makes every
+		 * directory of the region "No such file". It is asked here,
+		 * at lookup, because a failed readdir cannot say so: the C
+		 * library turns ENOENT from getdents into an empty
+		 * directory. Any other outcome leaves the answer to the
+		 * listing itself. */
+		rc = cache_list(fs->pops, fs->conf.regions[n->region], rq,
+				rq ? &rq->intr : NULL, &it);
+		cache_item_release(&it);
+		if (rc == -ENOENT || rc == -EINTR)
+			break;
+		rc = 0;
+		/* Otherwise what the cache knows, without asking the API:
+		 * looking a directory up must not cost a listing (a cat of
+		 * one file costs one get). Unknown yet: revalidated at
+		 * once. */
 		if (cache_peek_list(n->kind == NK_POPS ? fs->pops : fs->conns,
 				    fs->conf.regions[n->region], &it) == 0) {
 			base_attr(fs, &a->st, ino, S_IFDIR | 0555,
@@ -1547,8 +1513,9 @@ static int list_dir(struct ifs *fs, struct rq *rq, const struct node *d,
 #undef EMIT
 out:
 	cache_item_release(&it);
-	/* Whatever fitted is an answer; an error only if nothing did. */
-	return b->len ? 0 : rc;
+	/* A directory whose listing failed is an error, even though "." and
+	 * ".." fitted: an empty answer would look like an empty region. */
+	return rc;
 }
 
 static void do_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,

@@ -216,7 +216,8 @@ def test_metrics_are_valid_prometheus_text():
     n = check_exposition(text)
     assert n >= 14, text
     assert 'interlinkfs_listing_age_seconds{region="fr-par"}' in text
-    assert "interlinkfs_api_requests_total 1" in text
+    # The listing, and the region's PoP list (read when it is entered).
+    assert "interlinkfs_api_requests_total 2" in text
     # The checker is strict enough to fail on broken text.
     for broken in ("x_total 1\n", "# TYPE a counter\na 1\n",
                    text.replace("# TYPE", "# TYPO", 1), text + text,

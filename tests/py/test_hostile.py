@@ -136,7 +136,7 @@ def test_bodies_huge_deep_and_out_of_range():
     m = Mount(sim, "regions=fr-par", "stale=0")
     conns = m.path("regions", "fr-par", "connections")
     # 100 MiB answer: refused at the 64 MiB cap, quickly, without OOM.
-    sim.fault("huge", size=100 << 20)
+    sim.fault("huge", size=100 << 20, match="list")
     t0 = time.monotonic()
     assert errno_of(listdir, conns) == errno.EIO
     assert time.monotonic() - t0 < 15
@@ -147,7 +147,8 @@ def test_bodies_huge_deep_and_out_of_range():
         assert peak < 256 * 1024, peak
     # Chunked (no length announced) as well.
     refresh(m)
-    sim.fault("huge", size=100 << 20, chunked=True, count=1)
+    sim.fault("huge", size=100 << 20, chunked=True, count=1,
+              match="list")
     wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 20, "EIO")
     sim.clear_faults()
     # Deeply nested JSON, numbers out of range: refused, not a crash.
@@ -158,14 +159,14 @@ def test_bodies_huge_deep_and_out_of_range():
                  '{"connections": [], "total_count": '
                  '99999999999999999999999999}'):
         refresh(m)
-        sim.fault("body", body=body, count=1)
+        sim.fault("body", body=body, count=1, match="list")
         wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
         sim.clear_faults()
     # An absurd total_count: refused, no million requests.
     refresh(m)
     sim.reset()
     sim.fault("body", body='{"connections": [{"id": "%s"}], "total_count": '
-              '999999999999}' % UUIDS[31], count=1)
+              '999999999999}' % UUIDS[31], count=1, match="list")
     wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
     assert sim.counters()["total"] < 10
     sim.clear_faults()

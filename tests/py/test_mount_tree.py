@@ -11,7 +11,7 @@ import time
 from harness import (Mount, Sim, errno_of, expected_files, listdir, lstat,
                      read, readlink, rfc3339, run)
 
-REGIONS = ["fr-par", "it-mil", "nl-ams", "pl-waw"]
+REGIONS = ["fr-par", "nl-ams", "pl-waw"]
 CONN_FILES = sorted(["id", "name", "status", "bandwidth_mbps",
                      "demarcation_info", "tags", "pop_id", "project_id",
                      "organization_id", "available_link_bandwidths",
@@ -84,7 +84,7 @@ def test_static_tree_and_attributes():
     assert sorted(listdir(m.path(".interlinkfs"))) == [
         "metrics", "stats", "version"]
     assert lstat(m.dir).st_nlink == 4
-    assert lstat(m.path("regions")).st_nlink == 6
+    assert lstat(m.path("regions")).st_nlink == 5
     assert lstat(m.path("regions", "fr-par")).st_nlink == 5
     for p in ("", "regions", "regions/fr-par"):
         st = lstat(m.path(p))
@@ -117,7 +117,7 @@ def test_shell_tools_work():
     assert sh("stat -c %%s %s/name" % d, m.dir).strip() == \
         str(len(want["name"])).encode()
     n = int(sh("find regions -type f | wc -l", m.dir))
-    assert n == 4 * 8 * 15 + 4 * 3 * 8  # connections and PoPs
+    assert n == 3 * 8 * 15 + 3 * 3 * 8  # connections and PoPs
     tmp = m.home + "/copy"
     sh("cp -r %s %s" % (d, tmp), m.dir)
     for name, data in want.items():
@@ -142,8 +142,10 @@ def test_walk_costs_list_pages_only_then_nothing():
     sim.reset()
     sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
     c = sim.counters()
-    # 35 connections, 10 per page: 4 list requests, no get.
-    assert (c["list"], c["get"], c["total"]) == (4, 0, 4), c
+    # 35 connections, 10 per page: 4 list requests, no get; and the
+    # region's PoP list, read once to know the API serves the region.
+    assert (c["list"], c["get"], c["pops_list"], c["total"]) == \
+        (4, 0, 1, 5), c
     sim.reset()
     sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
     sh("ls -lR regions/fr-par/connections > /dev/null", m.dir)
@@ -154,7 +156,7 @@ def test_walk_costs_list_pages_only_then_nothing():
               "coalesced", "stale_served", "negative_hits", "bytes_cached",
               "connections", "listing_age_fr-par", "listing_age_pl-waw"):
         assert k in fields, k
-    assert fields["api_requests"] == "4" and fields["connections"] == "35"
+    assert fields["api_requests"] == "5" and fields["connections"] == "35"
     assert fields["listing_age_pl-waw"] == "never"
 
 
@@ -190,18 +192,21 @@ def test_a_never_listed_connection_costs_one_get():
     assert read(os.path.join(d, "status")) == expected_files(c)["status"]
     assert read(os.path.join(d, "name")) == expected_files(c)["name"]
     c = sim.counters()
-    assert (c["get"], c["list"]) == (1, 0), (c, sim.requests())
+    # One get, and the region's PoP list, read once when the region is
+    # first entered (does the API serve it?).
+    assert (c["get"], c["list"], c["pops_list"]) == (1, 0, 1), \
+        (c, sim.requests())
     # An id that is not a UUID costs nothing at all.
     assert errno_of(lstat, m.path("regions", "nl-ams", "connections",
                                   "HEAD")) == errno.ENOENT
-    assert sim.counters()["total"] == 1
+    assert sim.counters()["total"] == 2
 
 
 def test_by_name_for_every_awkward_name():
     sim = Sim(connections=20, seed=9)
     m = Mount(sim)
-    conns = sim.list_all("it-mil")
-    byname = m.path("regions", "it-mil", "by-name")
+    conns = sim.list_all("nl-ams")
+    byname = m.path("regions", "nl-ams", "by-name")
     names = listdir(byname)
     assert len(names) == len(conns) == len(set(names))
     targets = {}

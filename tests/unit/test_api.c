@@ -420,11 +420,11 @@ static void test_get_one_and_unknown_id(void **st)
 	a = client(15000, NULL);
 	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
 	id = conn_id(json_array_get(items, 3));
-	assert_int_equal(api_get(a, FR, id, NULL, &c, &e), 0);
+	assert_int_equal(api_get(a, FR, id, NULL, NULL, &c, &e), 0);
 	assert_true(json_equal(c, json_array_get(items, 3)));
 	json_decref(c);
 	assert_int_equal(api_get(a, FR, "00000000-0000-4000-8000-000000000000",
-				 NULL, &c, &e), -ENOENT);
+				 NULL, NULL, &c, &e), -ENOENT);
 	assert_int_equal(e.http_status, 404);
 	assert_string_equal(e.type, "not_found");
 	assert_string_equal(e.resource, "dedicated_connection");
@@ -433,7 +433,7 @@ static void test_get_one_and_unknown_id(void **st)
 	assert_true(e.request_id[0] != '\0');
 	/* An id that cannot exist costs no request. */
 	simctl_reset(&sim);
-	assert_int_equal(api_get(a, FR, "../../etc", NULL, &c, &e), -ENOENT);
+	assert_int_equal(api_get(a, FR, "../../etc", NULL, NULL, &c, &e), -ENOENT);
 	assert_int_equal(simctl_counter(&sim, "total"), 0);
 	json_decref(items);
 	api_free(a);
@@ -820,21 +820,21 @@ static void test_fixture_answers(void **st)
 	assert_true(log_has("invalid UTF-8"));
 	json_decref(items);
 	serve_file("invalid_utf8_get.json", 200);
-	assert_int_equal(api_get(a, FR, id17, NULL, &c, NULL), 0);
+	assert_int_equal(api_get(a, FR, id17, NULL, NULL, &c, NULL), 0);
 	json_decref(c);
 	/* Wrong types: kept as sent, reported per field. */
 	serve_file("wrong_types.json", 200);
 	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f13",
-				 NULL, &c, NULL), 0);
+				 NULL, NULL, &c, NULL), 0);
 	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), -EINVAL);
 	json_decref(c);
 	/* The answer for another id than asked is refused. */
 	serve_file("full.json", 200);
-	assert_int_equal(api_get(a, FR, id17, NULL, &c, NULL), -EIO);
+	assert_int_equal(api_get(a, FR, id17, NULL, NULL, &c, NULL), -EIO);
 	/* Numbers out of range, truncated JSON, a gateway page. */
 	serve_file("too_big_number.json", 200);
 	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f19",
-				 NULL, &c, NULL), -EIO);
+				 NULL, NULL, &c, NULL), -EIO);
 	serve_file("truncated.json", 200);
 	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EIO);
 	serve_file("gateway_error.html", 400);
@@ -862,7 +862,7 @@ static void test_huge_strings_and_deep_nesting(void **st)
 	simctl_fault(&sim, spec);
 	a = client(5000, NULL);
 	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
-				 NULL, &c, NULL), 0);
+				 NULL, NULL, &c, NULL), 0);
 	assert_int_equal(conn_str(c, "name", &name, &len), 0);
 	assert_int_equal(len, (2u << 20) - 1);
 	json_decref(c);
@@ -881,7 +881,7 @@ static void test_huge_strings_and_deep_nesting(void **st)
 				  1, "body", deep));
 	simctl_fault(&sim, spec);
 	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
-				 NULL, &c, NULL), -EIO);
+				 NULL, NULL, &c, NULL), -EIO);
 	free(spec);
 	free(deep);
 	free(body);
@@ -936,7 +936,7 @@ static void test_rate_limit_token_bucket(void **st)
 	a = client(10000, slow_rate);
 	for (int i = 0; i < 12; i++)
 		assert_int_equal(api_get(a, FR, "00000000-0000-4000-8000-"
-					 "000000000000", NULL, &c, NULL),
+					 "000000000000", NULL, NULL, &c, NULL),
 				 -ENOENT);
 	span = gap_ms(0, 11);
 	/* 2 at once, then 10 more at 10 per second. */
@@ -1010,7 +1010,7 @@ static void test_headers_and_connection_reuse(void **st)
 	a = client(10000, NULL);
 	simctl_reset(&sim);
 	for (int k = 0; k < 10; k++)
-		api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, &c,
+		api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c,
 			NULL);
 	snprintf(pat, sizeof pat, "^interlinkfs/%s \\(libcurl/%s; [a-z]+; "
 		 "[a-z0-9_]+\\)$", INTERLINKFS_VERSION,
@@ -1085,7 +1085,7 @@ static void test_secret_never_logged_even_at_debug(void **st)
 	log_clear();
 	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
 	json_decref(items);
-	api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, &c, NULL);
+	api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c, NULL);
 	simctl_fault(&sim, "{\"kind\": \"status\", \"status\": 503}");
 	api_list(a, FR, NULL, NULL, &items, NULL);
 	simctl_clear_faults(&sim);
