@@ -82,6 +82,31 @@ struct api_stats {
 	uint64_t retries;
 	uint64_t rate_limited;    /* 429 answers */
 	uint64_t bytes;           /* body bytes received */
+	uint64_t fast_failures;   /* requests failed unsent: API in back-off */
+	uint64_t records_skipped; /* list entries not shown: no valid id, or
+				   * unreadable */
+};
+
+/* A kind of object the API serves under /regions/{region}/: the path of
+ * its endpoints ("dedicated-connections") and the array member of its list
+ * answers ("connections"). */
+struct api_kind {
+	const char *path;
+	const char *key;
+};
+
+/*
+ * Where the entries of a list go, as each page arrives (the page is freed
+ * then, so a long list never exists whole as jansson objects): make()
+ * turns an entry (borrowed) into the caller's form, NULL when out of
+ * memory; drop() frees one that is not handed out (it is given NULL too).
+ * A NULL sink keeps entries as jansson objects (new references).
+ * Called from the thread of the operation.
+ */
+struct api_sink {
+	void *(*make)(const json_t *obj, void *ud);
+	void (*drop)(void *item, void *ud);
+	void *ud;
 };
 
 /* curl_global_init, once, before threads start. 0 or -EIO. */
@@ -89,8 +114,15 @@ int api_global_init(void);
 void api_global_cleanup(void);
 
 /*
- * A new client. -EINVAL (with a logged message) for a base URL that is not
- * http(s), or plain http to a non-loopback host without insecure.
+ * Is url a base URL requests can go to: scheme://host[:port] with an
+ * optional trailing '/', http(s), plain http only to this machine unless
+ * insecure? 0, or -EINVAL with the reason (one line) in why. Pure.
+ */
+int api_check_url(const char *url, bool insecure, char *why, size_t whylen);
+
+/*
+ * A new client. -EINVAL (with a logged message) for a base URL that
+ * api_check_url() refuses.
  */
 int api_new(const struct api_opts *o, struct api **out);
 
@@ -120,6 +152,28 @@ typedef json_t *(*api_item_fn)(const json_t *obj, void *ud);
 int api_list_map(struct api *a, const char *region,
 		 const struct api_filters *f, api_item_fn fn, void *ud,
 		 struct api_call *call, json_t **items, struct api_error *err);
+
+/*
+ * Every object of kind k in a region, in the API's order, following
+ * total_count across pages fetched concurrently, each made by sink: *items
+ * (malloc'ed, *n of them; free with api_items_free()). Entries without a
+ * valid id, entries that cannot be read, and entries that fail f are not
+ * among them (logged); no id twice. A region the API does not serve (404)
+ * is -ENOENT, logged once per region. call and err may be NULL.
+ */
+int api_list_items(struct api *a, const struct api_kind *k,
+		   const char *region, const struct api_filters *f,
+		   const struct api_sink *sink, struct api_call *call,
+		   void ***items, size_t *n, struct api_error *err);
+void api_items_free(void **items, size_t n, const struct api_sink *sink);
+
+/* One object of kind k. *obj: new reference. 404 is -ENOENT, and so is an
+ * object that does not pass f (may be NULL). An id that is not a UUID is
+ * -ENOENT without a request. */
+int api_get_object(struct api *a, const struct api_kind *k,
+		   const char *region, const char *id,
+		   const struct api_filters *f, struct api_call *call,
+		   json_t **obj, struct api_error *err);
 
 /* One dedicated connection. *obj: new reference. 404 is -ENOENT, and so
  * is a connection that does not pass the filters f (may be NULL). */

@@ -3,6 +3,8 @@
  */
 #include "conn.h"
 
+#include "jsontext.h"
+
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,12 +51,46 @@ int conn_str(const json_t *obj, const char *field, const char **out,
 	return 0;
 }
 
+bool conn_num_text(const json_t *v, const char **text, size_t *len)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (!s || n <= JT_NUM_PREFIX_LEN ||
+	    memcmp(s, JT_NUM_PREFIX, JT_NUM_PREFIX_LEN) != 0 ||
+	    strspn(s + JT_NUM_PREFIX_LEN, "0123456789+-.eE") !=
+	    n - JT_NUM_PREFIX_LEN)
+		return false;
+	*text = s + JT_NUM_PREFIX_LEN;
+	*len = n - JT_NUM_PREFIX_LEN;
+	return true;
+}
+
+/* An unsigned 64-bit integer past json_int_t, kept as its text. */
+static int big_uint(const json_t *v, uint64_t *out)
+{
+	const char *t;
+	size_t n;
+	char buf[32], *end;
+
+	if (!conn_num_text(v, &t, &n) || n >= sizeof buf ||
+	    strspn(t, "0123456789") != n)
+		return -EINVAL;
+	memcpy(buf, t, n);
+	buf[n] = '\0';
+	errno = 0;
+	*out = strtoull(buf, &end, 10);
+	return errno || *end ? -EINVAL : 0;
+}
+
 int conn_uint(const json_t *obj, const char *field, uint64_t *out)
 {
 	const json_t *v = json_object_get(obj, field);
 
 	if (!v || json_is_null(v))
 		return -ENOENT;
+	if (json_is_string(v))
+		return big_uint(v, out);
 	if (!json_is_integer(v) || json_integer_value(v) < 0)
 		return -EINVAL;
 	*out = (uint64_t)json_integer_value(v);
@@ -218,67 +254,67 @@ int conn_check(const json_t *obj, char *why, size_t whylen)
 	return bad;
 }
 
-/* Length of the valid UTF-8 sequence at p (RFC 3629), or 0 if invalid. */
-static size_t utf8_seq(const unsigned char *p, size_t left)
-{
-	unsigned c = p[0];
-	size_t n;
-	unsigned cp, min;
+/* The dump callback: the text, with every marked number written back as
+ * the number it was. */
+struct dumpbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
 
-	if (c < 0x80)
-		return 1;
-	if (c >= 0xc2 && c <= 0xdf) {
-		n = 2;
-		cp = c & 0x1f;
-		min = 0x80;
-	} else if (c >= 0xe0 && c <= 0xef) {
-		n = 3;
-		cp = c & 0x0f;
-		min = 0x800;
-	} else if (c >= 0xf0 && c <= 0xf4) {
-		n = 4;
-		cp = c & 0x07;
-		min = 0x10000;
-	} else {
-		return 0;
+static int dump_put(const char *buf, size_t n, void *ud)
+{
+	struct dumpbuf *d = ud;
+
+	if (d->len + n + 1 > d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		char *np;
+		while (cap < d->len + n + 1)
+			cap *= 2;
+		if (!(np = realloc(d->p, cap))) {
+			d->oom = true;
+			return -1;
+		}
+		d->p = np;
+		d->cap = cap;
 	}
-	if (left < n)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return n;
+	memcpy(d->p + d->len, buf, n);
+	d->len += n;
+	d->p[d->len] = '\0';
+	return 0;
 }
 
-int conn_utf8_repair(const char *in, size_t len, char **out,
-		     size_t *outlen, size_t *nbad)
+/* "\u0000#123..." with its quotes becomes 123...: in place. */
+static void unmark_numbers(struct dumpbuf *d)
 {
-	const unsigned char *p = (const unsigned char *)in;
-	char *buf = malloc(len * 3 + 1); /* each bad byte may become 3 */
-	size_t o = 0, i = 0;
+	static const char mark[] = "\"" JT_NUM_MARK;
+	size_t ml = sizeof mark - 1, r = 0, w = 0;
 
-	if (!buf)
-		return -ENOMEM;
-	*nbad = 0;
-	while (i < len) {
-		size_t n = utf8_seq(p + i, len - i);
-		if (n) {
-			memcpy(buf + o, p + i, n);
-			o += n;
-			i += n;
-		} else {
-			memcpy(buf + o, "\xef\xbf\xbd", 3);
-			o += 3;
-			i++;
-			(*nbad)++;
+	while (r < d->len) {
+		if (d->len - r > ml && memcmp(d->p + r, mark, ml) == 0) {
+			size_t n = strspn(d->p + r + ml, "0123456789+-.eE");
+			if (n && r + ml + n < d->len && d->p[r + ml + n] == '"') {
+				memmove(d->p + w, d->p + r + ml, n);
+				w += n;
+				r += ml + n + 1;
+				continue;
+			}
 		}
+		d->p[w++] = d->p[r++];
 	}
-	buf[o] = '\0';
-	*out = buf;
-	*outlen = o;
-	return 0;
+	d->len = w;
+	d->p[w] = '\0';
+}
+
+char *conn_dump(const json_t *obj, size_t flags, size_t *len)
+{
+	struct dumpbuf d = {0};
+
+	if (json_dump_callback(obj, dump_put, &d, flags) || d.oom || !d.p) {
+		free(d.p);
+		return NULL;
+	}
+	unmark_numbers(&d);
+	*len = d.len;
+	return d.p;
 }

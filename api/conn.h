@@ -35,8 +35,8 @@ const char *conn_id(const json_t *obj);
 int conn_str(const json_t *obj, const char *field, const char **out,
 	     size_t *len);
 
-/* Unsigned integer field (bandwidth_mbps ...): -EINVAL when negative, a
- * real number, or not a number. */
+/* Unsigned integer field (bandwidth_mbps ...), up to 2^64 - 1: -EINVAL
+ * when negative, a real number, or not a number. */
 int conn_uint(const json_t *obj, const char *field, uint64_t *out);
 
 /* RFC 3339 time field, to seconds + nanoseconds since the epoch. */
@@ -56,11 +56,15 @@ int conn_parse_time(const char *s, struct timespec *out);
 int conn_check(const json_t *obj, char *why, size_t whylen);
 
 /*
- * Copy of in[0..len) where every invalid UTF-8 sequence is replaced by
- * U+FFFD. *out is malloc'ed (caller frees); *nbad counts replacements.
- * Returns 0 or -ENOMEM.
+ * Is v a number the API sent that jansson cannot hold (see jsontext.h)?
+ * true with its text (borrowed) when it is.
  */
-int conn_utf8_repair(const char *in, size_t len, char **out,
-		     size_t *outlen, size_t *nbad);
+bool conn_num_text(const json_t *v, const char **text, size_t *len);
+
+/*
+ * obj as JSON text (json_dumps flags), with such numbers written back as
+ * the API sent them. malloc'ed, *len its length; NULL when out of memory.
+ */
+char *conn_dump(const json_t *obj, size_t flags, size_t *len);
 
 #endif

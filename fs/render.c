@@ -143,11 +143,12 @@ static int array_field(struct out *o, const json_t *obj, const char *f,
 
 static int json_file(struct out *o, const json_t *obj)
 {
-	char *s = json_dumps(obj, JSON_INDENT(2));
+	size_t n;
+	char *s = conn_dump(obj, JSON_INDENT(2), &n);
 
 	if (!s)
 		return -ENOMEM;
-	put(o, s, strlen(s));
+	put(o, s, n);
 	put(o, "\n", 1);
 	free(s);
 	return 0;

@@ -35,6 +35,10 @@ static void check_names(json_t *items)
 			if (len == 0 || len > NAMES_MAX || strchr(names[i], '/') ||
 			    !strcmp(names[i], ".") || !strcmp(names[i], ".."))
 				abort();
+			for (size_t k = 0; k < len; k++)
+				if ((unsigned char)names[i][k] < 0x20 ||
+				    names[i][k] == 0x7f)
+					abort(); /* not shell-safe */
 			for (size_t k = 0; k < i; k++)
 				if (!strcmp(names[i], names[k]))
 					abort();

@@ -831,10 +831,23 @@ static void test_fixture_answers(void **st)
 	/* The answer for another id than asked is refused. */
 	serve_file("full.json", 200);
 	assert_int_equal(api_get(a, FR, id17, NULL, NULL, &c, NULL), -EIO);
-	/* Numbers out of range, truncated JSON, a gateway page. */
+	/* A number past every integer type is kept as sent (the field is
+	 * -EINVAL); the largest u64 is read exactly; a lone surrogate is
+	 * U+FFFD. */
 	serve_file("too_big_number.json", 200);
 	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f19",
-				 NULL, NULL, &c, NULL), -EIO);
+				 NULL, NULL, &c, NULL), 0);
+	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), -EINVAL);
+	json_decref(c);
+	serve_file("u64_max.json", 200);
+	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f1a",
+				 NULL, NULL, &c, NULL), 0);
+	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), 0);
+	assert_true(u == UINT64_MAX);
+	assert_int_equal(conn_str(c, "name", &name, NULL), 0);
+	assert_string_equal(name, "\xef\xbf\xbd lone");
+	json_decref(c);
+	/* Truncated JSON, a gateway page. */
 	serve_file("truncated.json", 200);
 	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EIO);
 	serve_file("gateway_error.html", 400);

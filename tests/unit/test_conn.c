@@ -189,35 +189,6 @@ static void test_ids_that_could_escape_a_directory_are_invalid(void **st)
 	json_decref(o);
 }
 
-static void check_repair(const char *in, size_t len, const char *want,
-			 size_t want_bad)
-{
-	char *out;
-	size_t olen, nbad;
-
-	assert_int_equal(conn_utf8_repair(in, len, &out, &olen, &nbad), 0);
-	assert_int_equal(nbad, want_bad);
-	assert_int_equal(olen, strlen(want));
-	assert_memory_equal(out, want, olen);
-	free(out);
-}
-
-static void test_utf8_repair(void **st)
-{
-	(void)st;
-	check_repair("plain", 5, "plain", 0);
-	check_repair("caf\xc3\xa9 \xe6\x9d\xb1 \xf0\x9f\x98\x80", 14,
-		     "caf\xc3\xa9 \xe6\x9d\xb1 \xf0\x9f\x98\x80", 0);
-	check_repair("a\xff" "b", 3, "a\xef\xbf\xbd" "b", 1);
-	check_repair("\xc3\x28", 2, "\xef\xbf\xbd(", 1);           /* bad tail */
-	check_repair("\xc0\xaf", 2, "\xef\xbf\xbd\xef\xbf\xbd", 2); /* overlong */
-	check_repair("\xed\xa0\x80", 3,                             /* surrogate */
-		     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 3);
-	check_repair("\xe6\x9d", 2, "\xef\xbf\xbd\xef\xbf\xbd", 2); /* cut */
-	check_repair("\xf4\x90\x80\x80", 4,                         /* > U+10FFFF */
-		     "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,7 +199,6 @@ int main(void)
 		cmocka_unit_test(test_unknown_fields_are_kept),
 		cmocka_unit_test(test_time_formats),
 		cmocka_unit_test(test_ids_that_could_escape_a_directory_are_invalid),
-		cmocka_unit_test(test_utf8_repair),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,143 @@
+/*
+ * api_i.h: what the files of the API client share. api.c holds the
+ * operations (pagination, gets, logging a failure); transport.c the
+ * workers, transfers, retries, rate limit, 429 cool-down and back-off;
+ * outcome.c the classification of an attempt and the errno table; page.c
+ * the pure reading of answers. No other module includes this header.
+ */
+#ifndef INTERLINKFS_API_I_H
+#define INTERLINKFS_API_I_H
+
+#include <curl/curl.h>
+
+#include "api.h"
+
+#define MAXPAR 16
+#define API_PATH "/interlink/v1beta1/regions/"
+
+enum xstate { X_WAIT, X_RUN, X_DONE };
+
+/* What a list page holds, kept instead of its parsed JSON: the entries
+ * with a valid id, each in the caller's form, and counts to check the
+ * pages against each other. */
+struct digest {
+	json_t *ids;              /* array of id strings, page order */
+	void **items;             /* the entries, as the sink made them */
+	size_t nitems;
+	json_int_t total;         /* the page's total_count */
+	size_t raw;               /* entries on the page, valid or not */
+	size_t skipped;           /* entries without a valid id */
+	size_t unreadable;        /* entries that were not JSON objects */
+	size_t filtered;          /* valid entries that fail the filters */
+	size_t badtypes;
+};
+
+/* One HTTP request (a page, or a single object) and its attempts. */
+struct xfer {
+	char *url;
+	CURL *easy;               /* while running */
+	char *body;
+	size_t len, cap;
+	bool too_big;
+	char request_id[80];
+	char retry_after[64];
+	char errbuf[CURL_ERROR_SIZE];
+	int page;                 /* 0 for a single object */
+	int attempts;
+	int last_err;
+	double deadline;          /* set at the first attempt: + timeout */
+	double next_at;
+	enum xstate state;
+	int result;
+	bool skipped;             /* past an empty page: ignored */
+	bool fast;                /* failed without being sent */
+	json_t *json;             /* a single object's answer, on success */
+	struct digest *dg;        /* a list page, read on arrival */
+	struct api_error err;
+};
+
+struct worker {
+	CURLM *multi;
+	CURL *easy[MAXPAR];
+	int nfree;
+	CURL *freeh[MAXPAR];
+	uint64_t rng;
+	struct worker *next;                /* free list */
+	struct worker *aprev, *anext;       /* active list */
+};
+
+struct api {
+	struct api_opts o;
+	char *base_url;
+	char *secret;
+	char *key_source;
+	char ua[192];
+	struct curl_slist *headers;
+	CURLSH *share;
+	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
+	bool debug;
+
+	pthread_mutex_t lock;     /* everything below */
+	struct worker *free_workers;
+	struct worker *active;
+	double tokens, refilled_at;
+	double cooldown_until;    /* a 429 asked everyone to wait */
+	double down_until;        /* the API did not answer: fail fast */
+	int down_err, down_fails;
+	uint64_t nworkers;
+	char unserved[64][33];    /* regions whose listing answered 404 */
+	size_t nunserved;
+	atomic_bool shutdown;
+
+	atomic_uint_fast64_t n_requests, n_errors, n_retries, n_429, n_bytes,
+			     n_fast_failures, n_records_skipped;
+};
+
+/* One operation: its worker, its time limit and where its pages stop. */
+struct op {
+	struct api *a;
+	struct worker *w;
+	struct api_call *call;
+	double started;
+	int last_page;
+	const char *key;          /* the list's array member; NULL: one object */
+	const struct api_filters *filters; /* lists: what entries must pass */
+	const struct api_sink *sink;       /* lists: each entry's form */
+};
+
+double api_mono(void);
+
+/* transport.c */
+int transport_checkout(struct api *a, struct api_call *call,
+		       struct worker **out);
+void transport_checkin(struct api *a, struct api_call *call,
+		       struct worker *w);
+void transport_worker_free(struct worker *w);
+/* Runs the transfers until each is done, failed, cancelled or out of
+ * time. Pages beyond op->last_page are skipped. */
+void transport_run(struct op *op, struct xfer *xs, size_t n);
+/* The reason of a failure, for the log line. */
+void transport_set_msg(struct xfer *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* outcome.c: what one attempt came to. */
+struct outcome {
+	int err;                  /* 0 or -errno (the errno table) */
+	bool retry;               /* worth another attempt */
+	bool no_answer;           /* the API did not answer in time */
+};
+struct outcome outcome_of(int curl_code, long http_status);
+
+/* page.c: answers, read without HTTP. */
+/* A list page: its entries with a valid id that pass f, each made by sink
+ * (NULL: kept as they are). 0 with *out, or -EIO with the reason in why
+ * (-ENOMEM). Entries that cannot be read are skipped with a log line. */
+int page_read_list(const char *body, size_t len, const char *key,
+		   const struct api_filters *f, const struct api_sink *sink,
+		   struct digest **out, char *why, size_t whylen);
+/* A single object. 0 with *out (new reference), or -EIO with why. */
+int page_read_object(const char *body, size_t len, json_t **out, char *why,
+		     size_t whylen);
+void page_digest_free(struct digest *d, const struct api_sink *sink);
+
+#endif
