@@ -10,6 +10,10 @@
  */
 #include "cache.h"
 
+/* Threads for background loads: enough that one slow region does not hold
+ * up the others' refreshes. */
+#define BG_WORKERS 4
+
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
@@ -33,6 +37,8 @@ struct centry {
 	int fails;
 	double retry_at;
 	bool loading;
+	double grace_until;           /* real clock: how long readers with an
+				       * old value wait for this load */
 	int pins;                     /* lookups waiting on this entry */
 	uint64_t load_seq;            /* completed loads */
 	int last_rc;
@@ -46,12 +52,26 @@ struct cache {
 	struct cache_conf conf;
 	struct cache_ops ops;
 	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_cond_t cond;          /* on CLOCK_MONOTONIC (grace waits) */
+	/* Loads nobody waits for to the end (refresh-ahead, refreshes past
+	 * their grace) run on a few threads of the cache's own. */
+	struct bgload *jobs, *jobs_tail;
+	unsigned bg_running;          /* queued or running */
+	pthread_cond_t bg_cond;       /* workers wait for jobs on it */
+	pthread_t workers[BG_WORKERS];
+	unsigned nworkers, idle;
+	bool quitting;
 	struct centry **buckets;
 	size_t nbuckets, count;
 	struct centry *lru_head, *lru_tail;
 	uint64_t gen_counter;
 	struct cache_stats st;
+};
+
+struct bgload {
+	struct centry *e;
+	char *id;
+	struct bgload *next;
 };
 
 struct changes {
@@ -69,6 +89,7 @@ void cache_conf_default(struct cache_conf *c)
 	c->retry_max = 30;
 	c->budget = 256u << 20;
 	c->gets_before_list = 8;
+	c->grace = 1;
 }
 
 static double mono_now(void)
@@ -520,11 +541,12 @@ static int apply_one(struct cache *c, struct centry *e, int rc, json_t *obj,
 }
 
 /*
- * Runs the loader for e (a listing when id is NULL). Called and returns
- * with the lock held; drops it while the loader and the change callback
- * run. Returns the loader's result.
+ * Runs the loader for e (a listing when id is NULL), which the caller has
+ * marked loading. Called and returns with the lock held; drops it while
+ * the loader and the change callback run. Returns the loader's result.
  */
-static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
+static int load_run(struct cache *c, struct centry *e, const char *id,
+		    void *ctx)
 {
 	struct changes ch = {0};
 	json_t *v = NULL;
@@ -532,9 +554,11 @@ static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
 	double started = cache_now(c);
 	int rc;
 
-	if (!region)
+	if (!region) {
+		e->loading = false;
+		pthread_cond_broadcast(&c->cond);
 		return -ENOMEM;
-	e->loading = true;
+	}
 	c->st.loads++;
 	pthread_mutex_unlock(&c->lock);
 	rc = id ? c->ops.load_one(c->ops.ud, region, id, ctx, &v)
@@ -578,6 +602,86 @@ static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
 	return rc;
 }
 
+/* Marks e loading from now: readers with an old value wait for this load
+ * at most the grace, counted from its start. */
+static void load_begin(struct cache *c, struct centry *e)
+{
+	e->loading = true;
+	e->grace_until = mono_now() + c->conf.grace;
+}
+
+/* Runs the loader for e in this thread. Lock held, as load_run(). */
+static int load(struct cache *c, struct centry *e, const char *id, void *ctx)
+{
+	load_begin(c, e);
+	return load_run(c, e, id, ctx);
+}
+
+/* A worker: runs queued loads until the cache is freed. Their results
+ * update the cache and the owner (through `changed`) when they come. */
+static void *bg_main(void *arg)
+{
+	struct cache *c = arg;
+
+	pthread_mutex_lock(&c->lock);
+	for (;;) {
+		struct bgload *b = c->jobs;
+
+		if (!b) {
+			if (c->quitting)
+				break;
+			c->idle++;
+			pthread_cond_wait(&c->bg_cond, &c->lock);
+			c->idle--;
+			continue;
+		}
+		c->jobs = b->next;
+		if (!c->jobs)
+			c->jobs_tail = NULL;
+		load_run(c, b->e, b->id, NULL);
+		c->bg_running--;
+		pthread_cond_broadcast(&c->cond);
+		free(b->id);
+		free(b);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return NULL;
+}
+
+/*
+ * Queues a load of e (a listing when id is NULL) for a worker and returns
+ * at once: 0, or -ENOMEM / -EAGAIN (then nothing was queued). Lock held.
+ * e is marked loading before this returns, so that others wait for this
+ * load instead of starting theirs.
+ */
+static int load_bg(struct cache *c, struct centry *e, const char *id)
+{
+	struct bgload *b = calloc(1, sizeof *b);
+
+	if (!b || (id && !(b->id = strdup(id)))) {
+		free(b);
+		return -ENOMEM;
+	}
+	if (!c->idle && c->nworkers < BG_WORKERS &&
+	    pthread_create(&c->workers[c->nworkers], NULL, bg_main, c) == 0)
+		c->nworkers++;
+	if (!c->nworkers) {
+		free(b->id);
+		free(b);
+		return -EAGAIN;
+	}
+	b->e = e;
+	if (c->jobs_tail)
+		c->jobs_tail->next = b;
+	else
+		c->jobs = b;
+	c->jobs_tail = b;
+	load_begin(c, e);
+	c->bg_running++;
+	pthread_cond_signal(&c->bg_cond);
+	return 0;
+}
+
 /* Waits for e's load to end. Returns 1 with *rc when a load completed, 0
  * when it was cancelled (try again), -EINTR when intr was raised. */
 static int wait_load(struct cache *c, struct centry *e, const atomic_int *intr,
@@ -596,6 +700,77 @@ static int wait_load(struct cache *c, struct centry *e, const atomic_int *intr,
 		return 0;
 	*rc = e->last_rc;
 	return 1;
+}
+
+/*
+ * Waits for e's load to end, but not past `until` (CLOCK_MONOTONIC
+ * seconds). As wait_load(), and -ETIMEDOUT when until came first.
+ */
+static int wait_until(struct cache *c, struct centry *e,
+		      const atomic_int *intr, double until, int *rc)
+{
+	uint64_t seq = e->load_seq;
+	struct timespec ts;
+	int w = 0;
+
+	ts.tv_sec = (time_t)until;
+	ts.tv_nsec = (long)((until - (double)ts.tv_sec) * 1e9);
+	c->st.coalesced++;
+	e->pins++;
+	while (e->loading && !(intr && atomic_load(intr)) && w != ETIMEDOUT)
+		w = pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+	e->pins--;
+	if (intr && atomic_load(intr))
+		return -EINTR;
+	if (e->load_seq != seq) {
+		*rc = e->last_rc;
+		return 1;
+	}
+	return e->loading ? -ETIMEDOUT : 0;
+}
+
+/* Can v (an entry's value) stand in while a refresh runs? */
+static bool can_stand_in(struct cache *c, struct centry *v, double now)
+{
+	return v && v->val && c->conf.stale > 0 &&
+	       now - v->loaded_at < c->conf.stale;
+}
+
+enum grace { G_DONE, G_AGAIN, G_STALE, G_INTR, G_HERE };
+
+/*
+ * Refreshes T while v holds a value young enough to be served instead: the
+ * refresh runs on a thread of its own, and readers wait for it at most
+ * conf.grace seconds from its start (one who comes later gets the old
+ * value at once, instead of each waiting a grace of their own). G_DONE with *rc when the refresh ended in time
+ * (its result is the reader's); G_STALE with the old value in *out when it
+ * did not (the refresh goes on, and its result comes to the cache and the
+ * owner later); G_AGAIN when it was cancelled; G_INTR; G_HERE when no
+ * thread could start (then load in this one).
+ */
+static enum grace refresh_in_grace(struct cache *c, struct centry *T,
+				   struct centry *v, const char *id,
+				   const atomic_int *intr,
+				   struct cache_item *out, int *rc)
+{
+	int w;
+
+	if (!T->loading && load_bg(c, T, id))
+		return G_HERE;
+	w = wait_until(c, T, intr, T->grace_until, rc);
+	switch (w) {
+	case 1:
+		return G_DONE;
+	case -EINTR:
+		return G_INTR;
+	case -ETIMEDOUT:
+		c->st.grace_stale++;
+		c->st.stale_served++;
+		fill(out, v, true);
+		return G_STALE;
+	default:
+		return G_AGAIN;
+	}
 }
 
 #define NO_RESULT 1
@@ -673,6 +848,17 @@ int cache_get(struct cache *c, const char *region, const char *id,
 			rc = stale_or_err(c, C, T->err, now, out);
 			break;
 		}
+		if (can_stand_in(c, C, now)) {
+			enum grace g = refresh_in_grace(c, T, C, via_list ?
+						       NULL : id, intr, out,
+						       &pending);
+			if (g == G_STALE || g == G_INTR) {
+				rc = g == G_STALE ? 0 : -EINTR;
+				break;
+			}
+			if (g != G_HERE)
+				continue;
+		}
 		if (T->loading) {
 			int w = wait_load(c, T, intr, &pending);
 			if (w == -EINTR) {
@@ -735,6 +921,17 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 			L->last_used = now;
 			break;
 		}
+		if (can_stand_in(c, L, now)) {
+			enum grace g = refresh_in_grace(c, L, L, NULL, intr,
+						       out, &pending);
+			if (g == G_STALE || g == G_INTR) {
+				rc = g == G_STALE ? 0 : -EINTR;
+				L->last_used = now;
+				break;
+			}
+			if (g != G_HERE)
+				continue;
+		}
 		if (L->loading) {
 			int w = wait_load(c, L, intr, &pending);
 			if (w == -EINTR) {
@@ -762,10 +959,11 @@ int cache_refresh_list(struct cache *c, const char *region, void *ctx)
 	L = find(c, region, NULL);
 	if (!L)
 		L = entry_new(c, region, NULL);
+	(void)ctx;
 	if (!L)
 		rc = -ENOMEM;
 	else if (!L->loading && L->retry_at <= cache_now(c))
-		rc = load(c, L, NULL, ctx);
+		rc = load_bg(c, L, NULL);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
 }
@@ -890,6 +1088,7 @@ int cache_new(const struct cache_conf *conf, const struct cache_ops *ops,
 	      struct cache **out)
 {
 	struct cache *c = calloc(1, sizeof *c);
+	pthread_condattr_t ca;
 
 	if (!c)
 		return -ENOMEM;
@@ -902,15 +1101,37 @@ int cache_new(const struct cache_conf *conf, const struct cache_ops *ops,
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
-	pthread_cond_init(&c->cond, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&c->bg_cond, NULL);
 	*out = c;
 	return 0;
+}
+
+void cache_wait_background(struct cache *c)
+{
+	pthread_mutex_lock(&c->lock);
+	while (c->bg_running)
+		pthread_cond_wait(&c->cond, &c->lock);
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cache_free(struct cache *c)
 {
 	if (!c)
 		return;
+	/* Background loads hold entries: wait for them (the owner made the
+	 * loaders return quickly, by shutting its client down), then for the
+	 * workers to end. */
+	cache_wait_background(c);
+	pthread_mutex_lock(&c->lock);
+	c->quitting = true;
+	pthread_cond_broadcast(&c->bg_cond);
+	pthread_mutex_unlock(&c->lock);
+	for (unsigned i = 0; i < c->nworkers; i++)
+		pthread_join(c->workers[i], NULL);
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct centry *e = c->buckets[b], *next;
 		for (; e; e = next) {
@@ -924,5 +1145,6 @@ void cache_free(struct cache *c)
 	free(c->buckets);
 	pthread_mutex_destroy(&c->lock);
 	pthread_cond_destroy(&c->cond);
+	pthread_cond_destroy(&c->bg_cond);
 	free(c);
 }

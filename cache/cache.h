@@ -23,12 +23,19 @@
  *    masked; after a failure the key is not loaded again before a back-off
  *    interval (retry_min doubling up to retry_max), so a failing API does
  *    not cost a request per read;
+ *  - while such a value exists, a refresh runs on a thread of its own and
+ *    readers wait for it at most `grace` seconds from its start, then get
+ *    the old value; the refresh goes on, and its result (and the change
+ *    callback) comes when it ends. An authoritative answer within the
+ *    grace wins;
  *  - non-listed objects beyond the byte budget are evicted, least recently
  *    used first.
  *
  * Thread-safety: every function is thread-safe except cache_new() and
  * cache_free(). One mutex guards the cache; it is never held while a
- * loader or the change callback runs.
+ * loader or the change callback runs. Loaders and the change callback may
+ * run on the cache's own threads (refreshes nobody waits for to the end),
+ * with ctx NULL; cache_free() waits for them.
  */
 #ifndef INTERLINKFS_CACHE_H
 #define INTERLINKFS_CACHE_H
@@ -98,6 +105,10 @@ struct cache_conf {
 	 * the region's listing instead (a script reading many connections
 	 * by id costs a few gets, then one listing for all): 8; 0 = never. */
 	unsigned gets_before_list;
+	/* Longest wait for a refresh when an old value (younger than stale)
+	 * could be served instead: 1 s; 0: serve it at once. Real seconds,
+	 * whatever the injected clock. */
+	double grace;
 };
 
 /* What a lookup returns. Release with cache_item_release(). */
@@ -120,6 +131,7 @@ struct cache_stats {
 	uint64_t coalesced;   /* lookups that waited for another's load */
 	uint64_t negative_hits; /* -ENOENT without a request */
 	uint64_t stale_served;
+	uint64_t grace_stale;   /* of which: a refresh took longer than grace */
 	uint64_t evictions;
 	uint64_t bytes;       /* estimated size of cached values */
 	uint64_t objects;     /* single entries holding a value */
@@ -146,9 +158,10 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 	       const atomic_int *intr, struct cache_item *out);
 
 /*
- * Reload a region's listing now even if fresh (refresh-ahead), unless a
- * load of it is already running or it is in its back-off interval.
- * 0, or the loader's -errno.
+ * Reload a region's listing now even if fresh (refresh-ahead), on a thread
+ * of its own, unless a load of it is already running or it is in its
+ * back-off interval. Returns at once: 0, or -ENOMEM / -EAGAIN when the
+ * load could not start. ctx is unused (the load belongs to no request).
  */
 int cache_refresh_list(struct cache *c, const char *region, void *ctx);
 
@@ -158,6 +171,10 @@ int cache_refresh_list(struct cache *c, const char *region, void *ctx);
  * frees). Returns how many were written.
  */
 size_t cache_due(struct cache *c, double lead, char **regions, size_t max);
+
+/* Waits until no background load (refresh-ahead, or a refresh that
+ * outlived its grace) is under way. Thread-safe. */
+void cache_wait_background(struct cache *c);
 
 /* Wake every waiting lookup so it re-checks its intr flag. */
 void cache_wake(struct cache *c);

@@ -820,11 +820,147 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	assert_int_equal(cache_due(c, 5, due, 4), 1); /* 4 s left */
 	assert_string_equal(due[0], R);
 	free(due[0]);
+	/* The refresh runs on a thread of its own. */
 	assert_int_equal(cache_refresh_list(c, R, NULL), 0);
+	cache_wait_background(c);
 	assert_int_equal(F.list_calls, 3);
 	/* Refreshed, and not used since: not due again. */
 	advance(27);
 	assert_int_equal(cache_due(c, 5, due, 4), 0);
+	cache_free(c);
+}
+
+static void grace_50ms(struct cache_conf *cf)
+{
+	cf->grace = 0.05;
+}
+
+static void grace_2s(struct cache_conf *cf)
+{
+	cf->grace = 2;
+}
+
+static void grace_0(struct cache_conf *cf)
+{
+	cf->grace = 0;
+}
+
+static double real_now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* Past ttl, with a slow refresh, and a value younger than stale: id1 read
+ * after d seconds of waiting at most; *stale says whether it was old. */
+static int timed_get(struct cache *c, double *took, bool *stale)
+{
+	struct cache_item it;
+	double t0 = real_now();
+	int v = -1;
+
+	assert_int_equal(cache_get(c, R, "id1", NULL, NULL, &it), 0);
+	*took = real_now() - t0;
+	*stale = it.stale;
+	v = (int)json_integer_value(json_object_get(it.value, "v"));
+	cache_item_release(&it);
+	return v;
+}
+
+/* 20 */
+static void test_a_slow_refresh_is_answered_after_the_grace(void **st)
+{
+	struct cache *c = mk(30, grace_50ms);
+	struct cache_stats s;
+	double took;
+	bool stale;
+	int v;
+
+	(void)st;
+	assert_int_equal(get_v(c, "id1", &v), 0);
+	get_all(c, 10); /* the listing, after 8 gets */
+	set_field("id1", 2);
+	advance(31);
+	F.delay_us = 300000;
+	assert_int_equal(timed_get(c, &took, &stale), 1);
+	assert_true(stale);
+	assert_true(took >= 0.04 && took < 0.25);
+	cache_get_stats(c, &s);
+	assert_int_equal(s.grace_stale, 1);
+	assert_int_equal(s.stale_served, 1);
+	/* The refresh went on, and landed, with its change event. */
+	cache_wait_background(c);
+	F.delay_us = 0;
+	pthread_mutex_lock(&F.lock);
+	assert_true(logged("~id1"));
+	pthread_mutex_unlock(&F.lock);
+	assert_int_equal(get_v(c, "id1", &v), 0);
+	assert_int_equal(v, 2);
+	cache_free(c);
+}
+
+/* 21 */
+static void test_a_refresh_within_the_grace_is_waited_for(void **st)
+{
+	struct cache *c = mk(30, grace_2s);
+	struct cache_stats s;
+	double took;
+	bool stale;
+
+	(void)st;
+	get_all(c, 10);
+	set_field("id1", 3);
+	advance(31);
+	F.delay_us = 50000;
+	assert_int_equal(timed_get(c, &took, &stale), 3);
+	assert_false(stale);
+	assert_true(took >= 0.04 && took < 1.5);
+	cache_get_stats(c, &s);
+	assert_int_equal(s.grace_stale, 0);
+	cache_free(c);
+}
+
+/* 22 */
+static void test_an_authoritative_answer_wins_within_the_grace(void **st)
+{
+	struct cache *c = mk(30, grace_2s);
+	struct cache_item it;
+
+	(void)st;
+	get_all(c, 10);
+	advance(31);
+	F.fail_list = F.fail_one = -EACCES;
+	F.fail_times = -1;
+	assert_int_equal(cache_get(c, R, "id1", NULL, NULL, &it), -EACCES);
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), -EACCES);
+	cache_free(c);
+}
+
+/* 23 */
+static void test_grace_zero_serves_the_old_value_at_once(void **st)
+{
+	struct cache *c = mk(30, grace_0);
+	struct cache_item it;
+	double took;
+	bool stale;
+
+	(void)st;
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(&it);
+	set_field("id1", 4);
+	advance(31);
+	F.delay_us = 200000;
+	assert_int_equal(timed_get(c, &took, &stale), 1);
+	assert_true(stale && took < 0.1);
+	/* The listing, too, while its refresh runs. */
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	assert_true(it.stale);
+	cache_item_release(&it);
+	cache_wait_background(c);
+	F.delay_us = 0;
+	assert_int_equal(timed_get(c, &took, &stale), 4);
+	assert_false(stale);
 	cache_free(c);
 }
 
@@ -1004,6 +1140,10 @@ int main(int argc, char **argv)
 		T(test_counters),
 		T(test_interrupts),
 		T(test_refresh_ahead_due_only_when_used),
+		T(test_a_slow_refresh_is_answered_after_the_grace),
+		T(test_a_refresh_within_the_grace_is_waited_for),
+		T(test_an_authoritative_answer_wins_within_the_grace),
+		T(test_grace_zero_serves_the_old_value_at_once),
 		T(test_concurrency_stress),
 #undef T
 	};
