@@ -83,8 +83,12 @@ static char *sanitize(const char *name, size_t len, bool *original)
 	if (!out)
 		return NULL;
 	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)name[i];
+
 		out[i] = name[i];
-		if (name[i] == '/' || name[i] == '\0') {
+		/* '/' cannot be in a name; control characters (NUL, newline,
+		 * tab, ...) break `ls | while read` and terminals. */
+		if (c == '/' || c < 0x20 || c == 0x7f) {
 			out[i] = '_';
 			*original = false;
 		}

@@ -5,8 +5,10 @@
  * pure function of the set of (name, id) pairs (so it does not depend on
  * the order the API lists them in):
  *  1. A name that is unique, non-empty, not "." or "..", holds no '/' and
- *     no NUL, and is at most 255 bytes appears unchanged.
- *  2. Otherwise it is made safe: '/' and NUL become '_'; an empty (or
+ *     no control character (U+0000-U+001F, U+007F), and is at most 255
+ *     bytes appears unchanged.
+ *  2. Otherwise it is made safe: '/' and control characters become '_'
+ *     (so names are shell-safe: no newline, tab or NUL); an empty (or
  *     missing) name becomes "_"; "." and ".." become "_." and "_..";
  *     more than 255 bytes is cut on a UTF-8 character boundary.
  *  3. A name that is still not unique gets "~" and the first 8 characters

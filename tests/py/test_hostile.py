@@ -32,7 +32,8 @@ def hostile_data():
         conn(10, "../../etc/passwd"), conn(11, "ok name"),
         conn(12, "neg", bandwidth_mbps=-5), conn(13, "float",
                                                 bandwidth_mbps=10.5),
-        conn(14, "\u00e9" * 200),
+        conn(14, "\u00e9" * 200), conn(15, "tab\there"),
+        conn(16, "cr\rhere\x7f"),
     ]
     good[4]["tags"] = ["t\u0000x", "multi\nline"]
     bad_ids = [
@@ -69,6 +70,9 @@ def test_names_and_ids_that_try_to_escape():
         for n in listdir(d):
             assert "/" not in n and n not in (".", "..") and \
                 0 < len(n.encode()) <= 255
+            # shell-safe: no control character, so `ls | while read`
+            # sees one name per line
+            assert not any(ord(ch) < 0x20 or ord(ch) == 0x7f for ch in n), n
             p = os.path.realpath(os.path.join(d, n))
             assert p.startswith(m.dir + "/"), p
     # Contents come through byte for byte: NUL, newlines, long names.
@@ -99,7 +103,8 @@ def test_names_and_ids_that_try_to_escape():
     targets = {readlink(os.path.join(byname, n))[len("../connections/"):]
                for n in names}
     assert targets == set(by_id)
-    for want in ("_~" + UUIDS[0][:8], "_~" + UUIDS[3], "_.", "_..", "a_b", "line1\nline2", "ok name",
+    for want in ("_~" + UUIDS[0][:8], "_~" + UUIDS[3], "_.", "_..", "a_b", "line1_line2", "tab_here",
+                 "cr_here_", "ok name",
                  "dup~" + UUIDS[7][:8], "dup~" + UUIDS[8],
                  ".._.._etc_passwd"):
         assert want in names, (want, names)
@@ -151,17 +156,34 @@ def test_bodies_huge_deep_and_out_of_range():
               match="list")
     wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 20, "EIO")
     sim.clear_faults()
-    # Deeply nested JSON, numbers out of range: refused, not a crash.
-    deep = '{"connections": [' + "[" * 50000 + "]" * 50000 + \
-        '], "total_count": 1}'
-    for body in (deep, '{"connections": [{"id": "%s", "bandwidth_mbps": '
-                 '1e999999}], "total_count": 1}' % UUIDS[30],
-                 '{"connections": [], "total_count": '
-                 '99999999999999999999999999}'):
-        refresh(m)
-        sim.fault("body", body=body, count=1, match="list")
-        wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
-        sim.clear_faults()
+    # Deeply nested JSON in a record: that record is skipped (logged), not
+    # a crash, and not the whole page.
+    refresh(m)
+    sim.fault("body", body='{"connections": [' + "[" * 50000 + "]" * 50000 +
+              '], "total_count": 1}', count=1, match="list")
+    wait_for(lambda: errno_of(listdir, conns) == 0 and
+             listdir(conns) == [], 5, "the record skipped")
+    assert "cannot be read" in m.log()
+    sim.clear_faults()
+    # A number out of every range is kept as the API sent it: that file is
+    # EIO (not an unsigned integer), connection.json shows it.
+    refresh(m)
+    sim.fault("body", body='{"connections": [{"id": "%s", "bandwidth_mbps": '
+              '1e999999}], "total_count": 1}' % UUIDS[30], count=1,
+              match="list")
+    wait_for(lambda: errno_of(listdir, conns) == 0 and
+             listdir(conns) == [UUIDS[30]], 5, "the odd number")
+    d = os.path.join(conns, UUIDS[30])
+    assert errno_of(read, os.path.join(d, "bandwidth_mbps")) == errno.EIO
+    assert b'"bandwidth_mbps": 1e999999' in read(os.path.join(
+        d, "connection.json"))
+    sim.clear_faults()
+    # A total_count beyond every range: the page is refused.
+    refresh(m)
+    sim.fault("body", body='{"connections": [], "total_count": '
+              '99999999999999999999999999}', count=1, match="list")
+    wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5, "EIO")
+    sim.clear_faults()
     # An absurd total_count: refused, no million requests.
     refresh(m)
     sim.reset()
