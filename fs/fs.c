@@ -95,6 +95,10 @@ struct ifs {
 
 	bool no_open, no_opendir;
 
+	/* Per region: when the connection and PoP listings last expired, as
+	 * the keeper told the kernel (see invalidate_expired). Keeper only. */
+	double *conns_expired, *pops_expired;
+
 	/* Requests from the kernel: how much the kernel caches spare us. */
 	atomic_uint_fast64_t n_lookup, n_getattr, n_read, n_readdir, n_store,
 			     n_resync;
@@ -590,129 +594,53 @@ static void on_pop_changes(void *ud, const char *region,
 static int render_meta(struct ifs *fs, unsigned slot, char **out,
 		       size_t *len)
 {
-	struct api_stats a;
-	struct cache_stats c, p;
-	char *buf = NULL;
-	size_t sz = 0;
-	FILE *f;
+	struct meta_snapshot s;
+	struct cache_stats p;
+	struct cache *caches[2] = {fs->conns, fs->pops};
+	double *ages = calloc(2 * (fs->conf.nregions + 1), sizeof *ages);
+	int rc;
 
-	if (slot == MF_VERSION) {
-		*out = strdup(INTERLINKFS_VERSION "\n");
-		*len = *out ? strlen(*out) : 0;
-		return *out ? 0 : -ENOMEM;
-	}
-	f = open_memstream(&buf, &sz);
-	if (!f)
+	if (!ages)
 		return -ENOMEM;
-	api_get_stats(fs->api, &a);
-	cache_get_stats(fs->conns, &c);
+	memset(&s, 0, sizeof s);
+	api_get_stats(fs->api, &s.api);
+	cache_get_stats(fs->conns, &s.cache);
 	cache_get_stats(fs->pops, &p);
-	if (slot == MF_STATS) {
-		fprintf(f, "api_requests: %" PRIu64 "\n", a.requests);
-		fprintf(f, "api_errors: %" PRIu64 "\n", a.errors);
-		fprintf(f, "api_retries: %" PRIu64 "\n", a.retries);
-		fprintf(f, "api_rate_limited: %" PRIu64 "\n", a.rate_limited);
-		fprintf(f, "api_bytes: %" PRIu64 "\n", a.bytes);
-		fprintf(f, "cache_hits: %" PRIu64 "\n", c.hits + p.hits);
-		fprintf(f, "cache_misses: %" PRIu64 "\n", c.misses + p.misses);
-		fprintf(f, "cache_loads: %" PRIu64 "\n", c.loads + p.loads);
-		fprintf(f, "coalesced: %" PRIu64 "\n", c.coalesced + p.coalesced);
-		fprintf(f, "negative_hits: %" PRIu64 "\n",
-			c.negative_hits + p.negative_hits);
-		fprintf(f, "stale_served: %" PRIu64 "\n",
-			c.stale_served + p.stale_served);
-		fprintf(f, "evictions: %" PRIu64 "\n", c.evictions + p.evictions);
-		fprintf(f, "bytes_cached: %" PRIu64 "\n", c.bytes + p.bytes);
-		fprintf(f, "connections: %" PRIu64 "\n", c.objects);
-		fprintf(f, "pops: %" PRIu64 "\n", p.objects);
-		fprintf(f, "kernel_lookups: %" PRIu64 "\n",
-			atomic_load(&fs->n_lookup));
-		fprintf(f, "kernel_getattrs: %" PRIu64 "\n",
-			atomic_load(&fs->n_getattr));
-		fprintf(f, "kernel_reads: %" PRIu64 "\n",
-			atomic_load(&fs->n_read));
-		fprintf(f, "kernel_readdirs: %" PRIu64 "\n",
-			atomic_load(&fs->n_readdir));
-		fprintf(f, "pages_pushed: %" PRIu64 "\n",
-			atomic_load(&fs->n_store));
-		fprintf(f, "size_resyncs: %" PRIu64 "\n",
-			atomic_load(&fs->n_resync));
-		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
-			double age;
-			if (cache_listing_age(fs->conns, fs->conf.regions[r],
-					      &age) == 0)
-				fprintf(f, "listing_age_%s: %.0f\n",
-					fs->conf.regions[r], age);
-			else
-				fprintf(f, "listing_age_%s: never\n",
-					fs->conf.regions[r]);
-		}
-	} else {
-		static const struct {
-			const char *name, *type, *help;
-		} m[] = {
-			{"api_requests", "counter", "HTTP requests sent to the API"},
-			{"api_errors", "counter", "failed API requests (404 excluded)"},
-			{"api_retries", "counter", "API requests retried"},
-			{"api_rate_limited", "counter", "429 answers from the API"},
-			{"api_bytes", "counter", "bytes received from the API"},
-			{"cache_hits", "counter", "lookups answered from fresh data"},
-			{"cache_misses", "counter", "lookups that needed the API"},
-			{"cache_loads", "counter", "loads from the API"},
-			{"cache_coalesced", "counter", "lookups that shared a load"},
-			{"cache_negative_hits", "counter", "not found, without a request"},
-			{"cache_stale_served", "counter", "old values served while the API failed"},
-			{"cache_evictions", "counter", "values evicted by the memory budget"},
-			{"cache_bytes", "gauge", "estimated bytes of cached values"},
-			{"connections", "gauge", "connections in the cache"},
-			{"kernel_lookups", "counter", "lookups the kernel sent"},
-			{"kernel_getattrs", "counter", "getattrs the kernel sent"},
-			{"kernel_reads", "counter", "reads the kernel sent"},
-			{"kernel_readdirs", "counter", "readdirs the kernel sent"},
-			{"pages_pushed", "counter", "files handed to the page cache ahead of reads"},
-			{"size_resyncs", "counter", "reads of a value newer than the size the kernel held"},
-		};
-		uint64_t v[] = {a.requests, a.errors, a.retries, a.rate_limited,
-				a.bytes, c.hits + p.hits, c.misses + p.misses,
-				c.loads + p.loads, c.coalesced + p.coalesced,
-				c.negative_hits + p.negative_hits,
-				c.stale_served + p.stale_served,
-				c.evictions + p.evictions, c.bytes + p.bytes,
-				c.objects, atomic_load(&fs->n_lookup),
-				atomic_load(&fs->n_getattr),
-				atomic_load(&fs->n_read),
-				atomic_load(&fs->n_readdir),
-				atomic_load(&fs->n_store),
-				atomic_load(&fs->n_resync)};
-		for (size_t i = 0; i < sizeof m / sizeof *m; i++) {
-			const char *suffix = strcmp(m[i].type, "counter") == 0 ?
-					     "_total" : "";
-			fprintf(f, "# HELP interlinkfs_%s%s %s\n", m[i].name,
-				suffix, m[i].help);
-			fprintf(f, "# TYPE interlinkfs_%s%s %s\n", m[i].name,
-				suffix, m[i].type);
-			fprintf(f, "interlinkfs_%s%s %" PRIu64 "\n", m[i].name,
-				suffix, v[i]);
-		}
-		fprintf(f, "# HELP interlinkfs_listing_age_seconds age of a "
-			"region's listing\n# TYPE interlinkfs_listing_age_seconds"
-			" gauge\n");
-		for (uint32_t r = 0; r < fs->conf.nregions; r++) {
-			double age;
-			if (cache_listing_age(fs->conns, fs->conf.regions[r],
-					      &age) == 0)
-				fprintf(f, "interlinkfs_listing_age_seconds"
-					"{region=\"%s\"} %.3f\n",
-					fs->conf.regions[r], age);
-		}
+	s.kinds[0].name = "connections";
+	s.kinds[0].objects = s.cache.objects;
+	s.kinds[1].name = "pops";
+	s.kinds[1].objects = p.objects;
+	s.cache.hits += p.hits;
+	s.cache.misses += p.misses;
+	s.cache.loads += p.loads;
+	s.cache.load_errors += p.load_errors;
+	s.cache.coalesced += p.coalesced;
+	s.cache.negative_hits += p.negative_hits;
+	s.cache.stale_served += p.stale_served;
+	s.cache.grace_stale += p.grace_stale;
+	s.cache.evictions += p.evictions;
+	s.cache.bytes += p.bytes;
+	s.cache.objects += p.objects;
+	s.kernel_lookups = atomic_load(&fs->n_lookup);
+	s.kernel_getattrs = atomic_load(&fs->n_getattr);
+	s.kernel_reads = atomic_load(&fs->n_read);
+	s.kernel_readdirs = atomic_load(&fs->n_readdir);
+	s.pages_pushed = atomic_load(&fs->n_store);
+	s.size_resyncs = atomic_load(&fs->n_resync);
+	s.nkinds = 2;
+	for (size_t k = 0; k < 2; k++) {
+		double *a = ages + k * (fs->conf.nregions + 1);
+		for (uint32_t r = 0; r < fs->conf.nregions; r++)
+			if (cache_listing_age(caches[k], fs->conf.regions[r],
+					      &a[r]))
+				a[r] = -1;
+		s.kinds[k].listing_age = a;
 	}
-	if (fclose(f) != 0) {
-		free(buf);
-		return -ENOMEM;
-	}
-	*out = buf;
-	*len = sz;
-	return 0;
+	s.regions = fs->conf.regions;
+	s.nregions = fs->conf.nregions;
+	rc = meta_render(slot, &s, out, len);
+	free(ages);
+	return rc;
 }
 
 /* ---- attributes ---------------------------------------------------------------------- */
@@ -1025,7 +953,7 @@ static int node_of_ino(struct ifs *fs, fuse_ino_t ino, struct node *n,
 	id[0] = '\0';
 	if (!rc && n->obj)
 		rc = resolve_obj(fs, n, id);
-	if (!rc && n->kind == NK_META_FILE && !node_meta_name(n->slot))
+	if (!rc && n->kind == NK_META_FILE && !meta_name(n->slot))
 		rc = -ENOENT;
 	return rc;
 }
@@ -1406,7 +1334,7 @@ static int list_dir(struct ifs *fs, struct rq *rq, const struct node *d,
 			c.kind = NK_META_FILE;
 			c.slot = s;
 			bare(&a, node_ino(&c), S_IFREG);
-			EMIT(node_meta_name(s), &a);
+			EMIT(meta_name(s), &a);
 		}
 		break;
 	case NK_REGION: {
@@ -1830,6 +1758,33 @@ static void drop_everything(struct ifs *fs)
 	}
 }
 
+/*
+ * A plain `ls` is answered from the kernel's readdir cache, which only an
+ * invalidation ends: when a listing expires, used or not, its directories
+ * are invalidated, so the next readdir asks (and the listing is reloaded
+ * then, not before: an idle region costs nothing).
+ */
+static void invalidate_expired(struct ifs *fs, struct cache *c,
+			       double *expired, enum node_kind dir,
+			       enum node_kind dir2)
+{
+	double now = cache_now(c);
+
+	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+		struct cache_item it;
+
+		if (cache_peek_list(c, fs->conf.regions[r], &it))
+			continue;
+		if (it.expires <= now && expired[r] != it.expires) {
+			expired[r] = it.expires;
+			queue(fs, 0, ino_of(dir, r, 0, 0), NULL);
+			if (dir2 != NK_NONE)
+				queue(fs, 0, ino_of(dir2, r, 0, 0), NULL);
+		}
+		cache_item_release(&it);
+	}
+}
+
 static void refresh_ahead(struct ifs *fs, struct cache *c, double lead)
 {
 	char *due[NODE_MAX_REGIONS];
@@ -1874,9 +1829,15 @@ static void *keeper(void *arg)
 		}
 		/* Woken for each batch of work, but the refresh check (a walk
 		 * over the cache) runs five times a second at most. */
-		if (ttl > 0 && mono() - refreshed >= 0.2) {
-			refresh_ahead(fs, fs->conns, lead);
-			refresh_ahead(fs, fs->pops, lead);
+		if (mono() - refreshed >= 0.2) {
+			if (ttl > 0) {
+				refresh_ahead(fs, fs->conns, lead);
+				refresh_ahead(fs, fs->pops, lead);
+			}
+			invalidate_expired(fs, fs->conns, fs->conns_expired,
+					   NK_CONNS, NK_BYNAME);
+			invalidate_expired(fs, fs->pops, fs->pops_expired,
+					   NK_POPS, NK_NONE);
 			refreshed = mono();
 		}
 		send_invalidations(fs);
@@ -1950,7 +1911,9 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 			      mono(); /* the caches' clock */
 	fs->views = calloc(conf->nregions ? conf->nregions : 1,
 			   sizeof *fs->views);
-	if (!fs->views)
+	fs->conns_expired = calloc(conf->nregions + 1, sizeof(double));
+	fs->pops_expired = calloc(conf->nregions + 1, sizeof(double));
+	if (!fs->views || !fs->conns_expired || !fs->pops_expired)
 		goto fail;
 	for (uint32_t r = 0; r < conf->nregions; r++)
 		pthread_mutex_init(&fs->views[r].lock, NULL);
@@ -1964,6 +1927,7 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	cache_conf_default(&cc);
 	cc.ttl = conf->ttl;
 	cc.stale = conf->stale;
+	cc.grace = conf->grace;
 	if (conf->budget)
 		cc.budget = conf->budget;
 	co.ud = po.ud = fs;
@@ -1991,6 +1955,8 @@ void fs_free(struct ifs *fs)
 		pthread_mutex_destroy(&fs->views[r].lock);
 	}
 	free(fs->views);
+	free(fs->conns_expired);
+	free(fs->pops_expired);
 	for (unsigned s = 0; s <= MF_COUNT; s++)
 		free(fs->meta[s]);
 	for (unsigned m = 0; m < MEMO_SLOTS; m++) {

@@ -24,6 +24,8 @@ struct fs_conf {
 	uint32_t nregions;
 	double ttl;                   /* seconds; 0 = ask the API every time */
 	double stale;                 /* seconds stale data may be served */
+	double grace;                 /* longest wait for a refresh that could
+				       * be answered with stale data */
 	double pop_ttl;               /* PoPs change rarely: 3600 */
 	size_t budget;                /* cache bytes */
 	struct api_filters filters;   /* applied to every listing (borrowed) */

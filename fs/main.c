@@ -191,7 +191,8 @@ static int make_fs(struct mount *m)
 	fc.nregions = (uint32_t)m->opt.nregions;
 	fc.ttl = m->opt.ttl;
 	fc.stale = m->opt.stale;
-	fc.pop_ttl = 3600;
+	fc.grace = m->opt.grace;
+	fc.pop_ttl = m->opt.catalog_ttl;
 	fc.budget = (size_t)(m->opt.cache_mib * 1024 * 1024);
 	fc.filters = m->opt.filters;
 	/* Pages of a list ordered by creation do not shift when connections

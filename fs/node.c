@@ -19,15 +19,6 @@
 #define OBJ_BASE (1ULL << 20)
 #define OBJ_SLOTS 32
 
-static const char *const meta_names[MF_COUNT + 1] = {
-	NULL, "stats", "version", "metrics",
-};
-
-const char *node_meta_name(unsigned slot)
-{
-	return slot >= 1 && slot <= MF_COUNT ? meta_names[slot] : NULL;
-}
-
 uint64_t node_ino(const struct node *n)
 {
 	switch (n->kind) {
@@ -97,7 +88,7 @@ int node_child(const struct node *p, const char *name,
 		break;
 	case NK_META:
 		for (slot = 1; slot <= MF_COUNT; slot++) {
-			if (strcmp(meta_names[slot], name) == 0) {
+			if (strcmp(meta_name(slot), name) == 0) {
 				out->kind = NK_META_FILE;
 				out->slot = slot;
 			}

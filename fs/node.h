@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "meta.h"
+
 enum node_kind {
 	NK_NONE,
 	NK_ROOT,
@@ -45,8 +47,6 @@ enum node_kind {
 	NK_POP,
 	NK_POP_FILE,
 };
-
-enum meta_file { MF_STATS = 1, MF_VERSION, MF_METRICS, MF_COUNT = MF_METRICS };
 
 enum obj_kind { OBJ_CONN, OBJ_POP };
 
@@ -87,9 +87,6 @@ int node_child(const struct node *parent, const char *name,
 /* Is this node a directory / a symlink? */
 bool node_is_dir(const struct node *n);
 bool node_is_link(const struct node *n);
-
-/* Name of a meta file slot, or NULL. */
-const char *node_meta_name(unsigned slot);
 
 /* ---- the object table ------------------------------------------------ */
 

@@ -23,37 +23,43 @@ static const struct optdef {
 	double min, max;
 } defs[OPT_COUNT] = {
 	[OPT_REGIONS] = {"regions", "LIST", "fr-par:nl-ams:pl-waw",
-		"regions shown under regions/ (separate with ':')", T_REGIONS},
+		"regions shown under regions/ (separate with ':')", T_REGIONS, 0, 0},
 	[OPT_TTL] = {"ttl", "SECONDS", "30",
 		"how long data is fresh, 0 to 86400; 0 asks the API every time",
+		T_NUM, 0, 86400},
+	[OPT_CATALOG_TTL] = {"catalog_ttl", "SECONDS", "3600",
+		"how long Scaleway's catalogue (PoPs) is fresh, 0 to 86400",
 		T_NUM, 0, 86400},
 	[OPT_STALE] = {"stale", "SECONDS", "600",
 		"how old data may be served when the API fails, 0 (never) "
 		"to 604800", T_NUM, 0, 604800},
+	[OPT_GRACE] = {"grace", "SECONDS", "1",
+		"longest wait for a refresh when data younger than stale can "
+		"be served instead, 0 to 60", T_NUM, 0, 60},
 	[OPT_TIMEOUT] = {"timeout", "SECONDS", "15",
 		"longest time one API request may take, 0.1 to 3600",
 		T_NUM, 0.1, 3600},
 	[OPT_API_URL] = {"api_url", "URL",
 		"SCW_API_URL, the scw config, https://api.scaleway.com",
-		"the API to talk to (scheme://host[:port])", T_STR},
+		"the API to talk to (scheme://host[:port])", T_STR, 0, 0},
 	[OPT_PROFILE] = {"profile", "NAME",
 		"SCW_PROFILE, the scw config's active_profile",
-		"scw config profile to use", T_STR},
+		"scw config profile to use", T_STR, 0, 0},
 	[OPT_PROJECT_ID] = {"project_id", "UUID", "none",
-		"only connections of this project", T_FILTER},
+		"only connections of this project", T_FILTER, 0, 0},
 	[OPT_ORGANIZATION_ID] = {"organization_id", "UUID", "none",
-		"only connections of this organization", T_FILTER},
+		"only connections of this organization", T_FILTER, 0, 0},
 	[OPT_NAME] = {"name", "TEXT", "none",
-		"only connections whose name contains TEXT", T_FILTER},
+		"only connections whose name contains TEXT", T_FILTER, 0, 0},
 	[OPT_TAGS] = {"tags", "LIST", "none",
 		"only connections with all these tags (separate with ':')",
-		T_TAGS},
+		T_TAGS, 0, 0},
 	[OPT_STATUS] = {"status", "STATUS", "none",
-		"only connections with this status", T_FILTER},
+		"only connections with this status", T_FILTER, 0, 0},
 	[OPT_BANDWIDTH_MBPS] = {"bandwidth_mbps", "N", "none",
-		"only connections of this bandwidth, in Mbps", T_FILTER},
+		"only connections of this bandwidth, in Mbps", T_FILTER, 0, 0},
 	[OPT_POP_ID] = {"pop_id", "UUID", "none",
-		"only connections landing in this PoP", T_FILTER},
+		"only connections landing in this PoP", T_FILTER, 0, 0},
 	[OPT_RATE] = {"rate", "N", "20",
 		"at most N API requests per second, 0 (no limit) to 10000",
 		T_NUM, 0, 10000},
@@ -61,7 +67,7 @@ static const struct optdef {
 		"memory for cached connections, in MiB, 1 to 65536",
 		T_NUM, 1, 65536},
 	[OPT_LOG_LEVEL] = {"log_level", "LEVEL", "warning",
-		"error, warning, info or debug (-d also sets debug)", T_LEVEL},
+		"error, warning, info or debug (-d also sets debug)", T_LEVEL, 0, 0},
 };
 
 enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEBUG, KEY_SECRET };
@@ -264,7 +270,9 @@ static double *num_slot(struct options *o, enum opt_id id)
 {
 	switch (id) {
 	case OPT_TTL: return &o->ttl;
+	case OPT_CATALOG_TTL: return &o->catalog_ttl;
 	case OPT_STALE: return &o->stale;
+	case OPT_GRACE: return &o->grace;
 	case OPT_TIMEOUT: return &o->timeout;
 	case OPT_RATE: return &o->rate;
 	case OPT_CACHE_SIZE: return &o->cache_mib;

@@ -22,7 +22,8 @@
 #define OPTIONS_MAX_REGIONS 64
 
 enum opt_id {
-	OPT_REGIONS, OPT_TTL, OPT_STALE, OPT_TIMEOUT, OPT_API_URL,
+	OPT_REGIONS, OPT_TTL, OPT_CATALOG_TTL, OPT_STALE, OPT_GRACE,
+	OPT_TIMEOUT, OPT_API_URL,
 	OPT_PROFILE, OPT_PROJECT_ID, OPT_ORGANIZATION_ID, OPT_NAME,
 	OPT_TAGS, OPT_STATUS, OPT_BANDWIDTH_MBPS, OPT_POP_ID, OPT_RATE,
 	OPT_CACHE_SIZE, OPT_LOG_LEVEL,
@@ -36,7 +37,7 @@ struct options {
 	size_t nregions;
 	char **tags;
 	size_t ntags;
-	double ttl, stale, timeout, rate, cache_mib;
+	double ttl, catalog_ttl, stale, grace, timeout, rate, cache_mib;
 	enum log_level level;
 	const char *api_url;          /* borrowed from raw, NULL: not given */
 	const char *profile;
