@@ -13,6 +13,7 @@
 
 #include <yaml.h>
 
+#include "conn.h"
 #include "log.h"
 
 extern char **environ;
@@ -183,6 +184,31 @@ static int set_str(char **dst, const char *src)
 	return src && !*dst ? -ENOMEM : 0;
 }
 
+/*
+ * A key read from a file often ends with a newline: surrounding blanks are
+ * dropped. What is left must be a UUID, as Scaleway's secret keys are: a
+ * key of any other form fails every request (a newline even makes libcurl
+ * send a broken header), so it is refused here, naming where it came from
+ * and never showing it.
+ */
+static int check_key(struct scw_settings *s, char *err, size_t errlen)
+{
+	char *k = s->secret_key;
+	size_t n = strlen(k), start = strspn(k, " \t\r\n\v\f");
+
+	while (n > start && strchr(" \t\r\n\v\f", k[n - 1]))
+		n--;
+	memmove(k, k + start, n - start);
+	explicit_bzero(k + (n - start), strlen(k + (n - start)));
+	k[n - start] = '\0';
+	if (conn_id_valid(k, strlen(k)))
+		return 0;
+	snprintf(err, errlen, "the secret key from %s is not a Scaleway secret "
+		 "key (a UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); it is not "
+		 "shown here", s->key_source);
+	return -EINVAL;
+}
+
 int scwcfg_load(const char *profile, const char *const *envp,
 		struct scw_settings **out, char *err, size_t errlen)
 {
@@ -285,6 +311,9 @@ int scwcfg_load(const char *profile, const char *const *envp,
 		rc = -ENOMEM;
 		goto fail;
 	}
+	rc = check_key(s, err, errlen);
+	if (rc)
+		goto fail;
 	if (!s->api_url && set_str(&s->api_url, SCW_DEFAULT_API_URL)) {
 		rc = -ENOMEM;
 		goto fail;

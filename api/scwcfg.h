@@ -40,10 +40,13 @@ struct scw_settings {
 /*
  * Resolve settings. profile: explicit profile name or NULL. envp: the
  * environment to read ("NAME=value" strings, NULL-terminated), or NULL for
- * the process environment. On error returns -errno (-ENOENT no secret key,
- * -EACCES unreadable file, -EINVAL bad file or unknown profile) and writes a
- * one-line message for the user to err. Warnings (config file readable by
- * others) are logged. *out is a new object for scwcfg_free().
+ * the process environment. The secret key loses surrounding blanks (a key
+ * read from a file ends with a newline) and must then be a UUID. On error
+ * returns -errno (-ENOENT no secret key, -EACCES unreadable file, -EINVAL
+ * bad file, unknown profile, or a key that is not a UUID) and writes a
+ * one-line message for the user to err, never the key. Warnings (config
+ * file readable by others) are logged. *out is a new object for
+ * scwcfg_free().
  * Thread-safe (reads only its arguments and the file).
  */
 int scwcfg_load(const char *profile, const char *const *envp,

@@ -122,6 +122,36 @@ static void test_environment_only(void **st)
 	scwcfg_free(s);
 }
 
+static void test_the_key_is_trimmed_and_must_be_a_uuid(void **st)
+{
+	const char *trimmed[] = {"SCW_SECRET_KEY= \t" SECRET_ENV "\n",
+				 "HOME=/nonexistent-home", NULL};
+	const char *bad[][3] = {
+		{"SCW_SECRET_KEY=not-a-key\n", "HOME=/nonexistent-home", NULL},
+		{"SCW_SECRET_KEY=" SECRET_ENV "x", "HOME=/nonexistent-home",
+		 NULL},
+		{"SCW_SECRET_KEY=" SECRET_ENV " " SECRET_ENV,
+		 "HOME=/nonexistent-home", NULL},
+	};
+	struct scw_settings *s = load_ok(NULL, trimmed);
+	char err[512];
+
+	(void)st;
+	assert_string_equal(s->secret_key, SECRET_ENV);
+	scwcfg_free(s);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		s = NULL;
+		assert_int_equal(scwcfg_load(NULL, bad[i], &s, err, sizeof err),
+				 -EINVAL);
+		assert_null(s);
+		assert_non_null(strstr(err, "the SCW_SECRET_KEY environment "
+				       "variable is not a Scaleway secret key"));
+		/* The key is never shown. */
+		assert_null(strstr(err, "not-a-key"));
+		assert_null(strstr(err, SECRET_ENV));
+	}
+}
+
 static void test_file_only_top_level(void **st)
 {
 	char e1[400];
@@ -365,6 +395,7 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unreadable_config_fails,
 						setup, teardown),
+		cmocka_unit_test(test_the_key_is_trimmed_and_must_be_a_uuid),
 		cmocka_unit_test(test_truthy),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
