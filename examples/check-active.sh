@@ -1,16 +1,42 @@
 #!/bin/sh
-# Exit 1 and print the culprits when any connection is not active (for
-# cron or a monitoring check).   usage: check-active.sh [MOUNTPOINT]
-set -eu
+# Is every connection active? For cron or a monitoring check.
+#   usage: check-active.sh [MOUNTPOINT]
+# Exit 0 and "OK: ..." when every connection is active (a region with none
+# is fine, and said); 1 with one line per culprit (region, id, status,
+# name) when one is not; 2 with "UNKNOWN: ..." when the connections could
+# not be read (API down with nothing cached, a revoked key, a region refused
+# or not served, no interlinkfs mount there). Never OK when blind.
+set -u
 mnt=${1:-/mnt/interlink}
-bad=$(grep -rLx active "$mnt"/regions/*/connections/*/status || true)
-if [ -z "$bad" ]; then
-  echo "OK: every connection is active"
-  exit 0
+if [ ! -r "$mnt/.interlinkfs/version" ]; then
+  echo "UNKNOWN: $mnt is not an interlinkfs mount"
+  exit 2
 fi
-echo "$bad" | while read -r f; do
-  d=$(dirname "$f")
-  printf '%s %s %s "%s"\n' "$(cat "$d/region")" "$(cat "$d/id")" \
-    "$(cat "$f")" "$(tr '\n' ' ' < "$d/name")"
+unknown=0 bad=0 total=0 empty=
+for rdir in "$mnt"/regions/*/; do
+  region=$(basename "$rdir")
+  # ls, not a glob: a glob hides a directory that cannot be read.
+  if ! ids=$(ls "$rdir/connections" 2>&1); then
+    echo "UNKNOWN: cannot read the connections of $region: ${ids##*: }"
+    unknown=1
+    continue
+  fi
+  [ -n "$ids" ] || empty="$empty $region"
+  for id in $ids; do
+    d=$rdir/connections/$id
+    if ! status=$(cat "$d/status" 2>&1); then
+      echo "UNKNOWN: cannot read $region/connections/$id: ${status##*: }"
+      unknown=1
+      continue
+    fi
+    total=$((total + 1))
+    [ "$status" = active ] && continue
+    bad=$((bad + 1))
+    printf '%s %s %s "%s"\n' "$region" "$id" "$status" \
+      "$(tr '\n' ' ' < "$d/name")"
+  done
 done
-exit 1
+[ "$unknown" = 0 ] || exit 2
+[ "$bad" = 0 ] || exit 1
+echo "OK: every connection is active ($total connections${empty:+; none in$empty})"
+exit 0

@@ -17,6 +17,9 @@ if [ ! -f build/build.ninja ]; then
 fi
 quiet "ninja -C build" ninja -C build
 
+# The key the simulator accepts: made up, shaped like a Scaleway secret
+# key (a UUID).
+key=de305d54-75b4-431b-adb2-eb6b9e546014
 work=$(mktemp -d /tmp/interlinkfs-demo.XXXXXX)
 mnt=$work/mnt
 mkdir "$mnt"
@@ -33,7 +36,7 @@ cleanup() {
 }
 trap cleanup EXIT
 build/tests/sim/interlink-sim --listen 127.0.0.1:0 --connections 12 \
-  --regions fr-par,nl-ams --token demo-secret >"$work/sim.out" \
+  --regions fr-par,nl-ams --token "$key" >"$work/sim.out" \
   2>"$work/sim.err" &
 sim=$!
 for _ in $(seq 100); do
@@ -50,7 +53,7 @@ fi
 
 # Credentials the Scaleway way; the simulator accepts this demo key.
 quiet "mount interlinkfs on $mnt" \
-  env SCW_SECRET_KEY=demo-secret SCW_API_URL="$url" \
+  env SCW_SECRET_KEY="$key" SCW_API_URL="$url" \
   SCW_CONFIG_PATH=/nonexistent build/fs/interlinkfs "$mnt" \
   -o regions=fr-par:nl-ams
 

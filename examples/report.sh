@@ -1,16 +1,38 @@
 #!/bin/sh
 # Every connection with its status and bandwidth, per region, as an
 # aligned table.   usage: report.sh [MOUNTPOINT]
-set -eu
+# Exit 0; 2 (after the table of what could be read) when a region or a
+# connection could not be read, said on standard error.
+set -u
 mnt=${1:-/mnt/interlink}
+if [ ! -r "$mnt/.interlinkfs/version" ]; then
+  echo "report: $mnt is not an interlinkfs mount" >&2
+  exit 2
+fi
+errs=$(mktemp)
+trap 'rm -f "$errs"' EXIT
 {
   printf 'REGION\tNAME\tSTATUS\tMBPS\tID\n'
-  for d in "$mnt"/regions/*/connections/*/; do
-    [ -d "$d" ] || continue
-    region=$(cat "$d/region")
-    # names may hold tabs or newlines: keep the table one line per row
-    name=$(tr '\t\n' '  ' < "$d/name")
-    printf '%s\t%s\t%s\t%s\t%s\n' "${region:-?}" "${name:--}" \
-      "$(cat "$d/status")" "$(cat "$d/bandwidth_mbps")" "$(cat "$d/id")"
-  done | sort -t "$(printf '\t')" -k1,1 -k2,2
+  for rdir in "$mnt"/regions/*/; do
+    region=$(basename "$rdir")
+    if ! ids=$(ls "$rdir/connections" 2>&1); then
+      echo "report: cannot read the connections of $region: ${ids##*: }" >>"$errs"
+      continue
+    fi
+    for id in $ids; do
+      d=$rdir/connections/$id
+      # names may hold tabs or newlines: keep the table one line per row
+      if ! name=$(tr '\t\n' '  ' < "$d/name" 2>>"$errs") ||
+         ! status=$(cat "$d/status" 2>>"$errs") ||
+         ! mbps=$(cat "$d/bandwidth_mbps" 2>>"$errs"); then
+        continue
+      fi
+      printf '%s\t%s\t%s\t%s\t%s\n' "$region" "${name:--}" "$status" \
+        "$mbps" "$id"
+    done | sort -t "$(printf '\t')" -k1,1 -k2,2
+  done
 } | column -t -s "$(printf '\t')"
+if [ -s "$errs" ]; then
+  cat "$errs" >&2
+  exit 2
+fi

@@ -14,7 +14,7 @@ ctl="$build/examples/interlinkctl"
 
 out=$(mktemp)
 "$sim" --listen 127.0.0.1:0 --connections $n --max-page-size $cap \
-  --latency $latency --token bench --regions fr-par >"$out" &
+  --latency $latency --token be9c4000-0000-4000-8000-00000000be9c --regions fr-par >"$out" &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -f "$out"' EXIT
 for _ in $(seq 100); do [ -s "$out" ] && break; sleep 0.05; done
@@ -22,7 +22,7 @@ url=$(awk '{print $4; exit}' "$out")
 
 measure() { # PARALLEL -> "ms requests" per run, one per line
   for _ in $(seq "$runs"); do
-    SCW_SECRET_KEY=bench SCW_API_URL=$url SCW_CONFIG_PATH=/nonexistent \
+    SCW_SECRET_KEY=be9c4000-0000-4000-8000-00000000be9c SCW_API_URL=$url SCW_CONFIG_PATH=/nonexistent \
       "$ctl" --time --parallel "$1" ls fr-par 2>&1 >/dev/null |
       awk '/^elapsed_ms/ {print $2, $4}'
   done

@@ -38,7 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 
 CAP = 100
-TOKEN = "bench-token"
+TOKEN = "be9c4000-0000-4000-8000-00000000be9c"
 
 CURL_JQ = r'''
 page=1

@@ -17,6 +17,9 @@ import time
 import traceback
 
 SKIP = 77
+# The simulator's default key: a UUID, as Scaleway secret keys are (a key
+# of any other form is refused before mounting).
+TOKEN = "7e57c0de-0000-4000-8000-00000000c0de"
 DOCUMENTED_FIELDS = [
     "id", "project_id", "organization_id", "status", "name", "tags",
     "pop_id", "bandwidth_mbps", "available_link_bandwidths", "created_at",
@@ -93,7 +96,7 @@ def read_line(stream, timeout):
 class Sim:
     """A running interlink-sim on 127.0.0.1 with a random port."""
 
-    def __init__(self, *args, token="T", connections=20, seed=1, listen=None,
+    def __init__(self, *args, token=TOKEN, connections=20, seed=1, listen=None,
                  extra_env=None):
         self.token = token
         argv = [os.environ["INTERLINK_SIM"], "--listen",
@@ -270,7 +273,7 @@ def errno_of(fn, *args):
     return 0
 
 
-__all__ = ["Sim", "Skip", "run", "wait_for", "errno_of", "spawn",
+__all__ = ["Sim", "Skip", "TOKEN", "run", "wait_for", "errno_of", "spawn",
            "stop_process", "read_line", "DOCUMENTED_FIELDS", "API", "errno"]
 
 

@@ -28,7 +28,8 @@ def test_demo_runs_and_cleans_up():
     assert demo_mounts() == before
     left = subprocess.run(["pgrep", "-f", "interlink-sim --listen "
                            "127.0.0.1:0 --connections 12 --regions "
-                           "fr-par,nl-ams --token demo-secret"],
+                           "fr-par,nl-ams --token de305d54-75b4-431b-adb2-"
+                           "eb6b9e546014"],
                           capture_output=True)
     assert left.returncode == 1, left.stdout
 

@@ -218,6 +218,16 @@ def test_metrics_are_valid_prometheus_text():
     assert 'interlinkfs_listing_age_seconds{region="fr-par"}' in text
     # The listing, and the region's PoP list (read when it is entered).
     assert "interlinkfs_api_requests_total 2" in text
+    # stats and metrics: the same counters, under the same names.
+    stats = m.stats()
+    for name, value in stats.items():
+        if "listing_age" in name:
+            continue
+        assert ("interlinkfs_%s_total %s\n" % (name, value) in text or
+                "interlinkfs_%s %s\n" % (name, value) in text), name
+    assert len([l for l in text.splitlines() if l.startswith("# TYPE")]) \
+        == len([k for k in stats if "listing_age" not in k]) + \
+        len({k.rsplit("_", 2)[0] for k in stats if "listing_age" in k})
     # The checker is strict enough to fail on broken text.
     for broken in ("x_total 1\n", "# TYPE a counter\na 1\n",
                    text.replace("# TYPE", "# TYPO", 1), text + text,

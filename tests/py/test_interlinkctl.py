@@ -45,10 +45,11 @@ def test_get_and_filters():
 
 def test_errors_are_one_clear_line():
     sim = Sim()
-    p = ctl(sim, "ls", "fr-par", env={"SCW_SECRET_KEY": "wrong"})
+    p = ctl(sim, "ls", "fr-par",
+            env={"SCW_SECRET_KEY": "0badc0de-0000-4000-8000-000000000000"})
     assert p.returncode == 1
     assert b"Permission denied" in p.stderr, p.stderr
-    assert b"wrong" not in p.stderr
+    assert b"0badc0de" not in p.stderr
     p = ctl(sim, "ls", "fr-par", env={"SCW_SECRET_KEY": ""})
     assert p.returncode == 1
     assert b"SCW_SECRET_KEY" in p.stderr, p.stderr

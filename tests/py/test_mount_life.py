@@ -207,8 +207,9 @@ def test_missing_credentials_and_secret_option_fail_clearly():
         err = p.stderr.decode()
         assert err.count("\n") == 1 and "SCW_SECRET_KEY" in err, err
         assert mounted_at(d) is None
-        env["SCW_SECRET_KEY"] = "T"
-        p = subprocess.run([FS, d, "-f", "-o", "secret_key=T"], env=env,
+        env["SCW_SECRET_KEY"] = sim.token
+        p = subprocess.run([FS, d, "-f", "-o", "secret_key=" + sim.token],
+                           env=env,
                            capture_output=True, timeout=10)
         assert p.returncode != 0
         assert b"SCW_SECRET_KEY" in p.stderr and mounted_at(d) is None

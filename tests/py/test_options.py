@@ -13,16 +13,17 @@ from harness import (Mount, Sim, errno_of, listdir, mounted_at, read,
 FS = os.environ["INTERLINKFS"]
 
 
-def refused(sim, opts, want):
+def refused(sim, opts, want, env=None):
     """Mounting with opts fails before mounting: non-zero status, one line
-    on stderr that contains want."""
+    on stderr that contains want, no mount. Returns stderr."""
     require_fuse()
     d = tempfile.mkdtemp(prefix="interlinkfs-refused-")
-    env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent",
-           "SCW_CONFIG_PATH": "/nonexistent", "SCW_SECRET_KEY": sim.token,
-           "SCW_API_URL": sim.url}
+    e = {"PATH": os.environ["PATH"], "HOME": "/nonexistent",
+         "SCW_CONFIG_PATH": "/nonexistent", "SCW_SECRET_KEY": sim.token,
+         "SCW_API_URL": sim.url}
+    e.update(env or {})
     try:
-        p = subprocess.run([FS, d, "-f", "-o", opts], env=env,
+        p = subprocess.run([FS, d, "-f", "-o", opts], env=e,
                            capture_output=True, timeout=10)
         err = p.stderr.decode()
         assert p.returncode != 0, (opts, p.returncode)
@@ -30,6 +31,7 @@ def refused(sim, opts, want):
         assert mounted_at(d) is None
     finally:
         os.rmdir(d)
+    return err
 
 
 def test_a_region_the_api_does_not_serve_is_enoent_and_said_once():

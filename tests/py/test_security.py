@@ -9,7 +9,7 @@ import signal
 import subprocess
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, mounted_at, read,
+from harness import (TOKEN, Mount, Sim, errno_of, listdir, mounted_at, read,
                      require_fuse, run, wait_for)
 
 SECRET = "5ec2e7e5-1234-4abc-8def-5ec2e7e5ec2e"
@@ -145,7 +145,7 @@ def test_plain_http_and_tls_verification():
                      "interlinkfs-tls-%d" % os.getpid())
     os.makedirs(d, exist_ok=True)
     env = {"PATH": os.environ["PATH"], "HOME": "/nonexistent",
-           "SCW_CONFIG_PATH": "/nonexistent", "SCW_SECRET_KEY": "T",
+           "SCW_CONFIG_PATH": "/nonexistent", "SCW_SECRET_KEY": TOKEN,
            "SCW_API_URL": "http://192.0.2.1"}
     try:
         # Plain http to a host that is not this machine: refused.
@@ -166,7 +166,7 @@ def test_plain_http_and_tls_verification():
         os.rmdir(d)
     # Only Scaleway's "insecure" does, with a warning. The mount makes no
     # request (it is lazy), so nothing goes to that address.
-    m = Mount(None, env={"SCW_SECRET_KEY": "T", "SCW_INSECURE": "true",
+    m = Mount(None, env={"SCW_SECRET_KEY": TOKEN, "SCW_INSECURE": "true",
                          "SCW_API_URL": "http://192.0.2.1"})
     wait_for(lambda: "not verified" in m.log(), 5, "the warning")
     assert m.unmount() == 0
