@@ -130,9 +130,16 @@ static void copy_escape(const char *in, size_t len, size_t *i, struct out *o,
 		*i += 6;
 		return;
 	}
-	/* Any other escape: copied (a bad one is jansson's to refuse). */
-	put(o, in + *i, *i + 1 < len ? 2 : 1);
-	*i += *i + 1 < len ? 2 : 1;
+	/* Any other escape: copied (a bad one is jansson's to refuse), but
+	 * a byte past ASCII after the backslash is left to the caller's
+	 * UTF-8 check, as any other such byte. */
+	if (*i + 1 < len && (unsigned char)in[*i + 1] < 0x80) {
+		put(o, in + *i, 2);
+		*i += 2;
+	} else {
+		put(o, in + *i, 1);
+		*i += 1;
+	}
 }
 
 int jt_repair(const char *in, size_t len, char **outp, size_t *outlen,

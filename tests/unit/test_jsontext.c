@@ -55,6 +55,11 @@ static void test_invalid_utf8_becomes_replacement_characters(void **st)
 	/* Inside a JSON string as well. */
 	check_repair("{\"n\": \"bad \xff\xfe x\"}", 17,
 		     "{\"n\": \"bad \xef\xbf\xbd\xef\xbf\xbd x\"}", 2, 0, 0);
+	/* After a backslash too (found by fuzz_jsontext): the escape is
+	 * jansson's to refuse, the bytes are UTF-8 either way. */
+	check_repair("\"\\\x8b\"", 4, "\"\\\xef\xbf\xbd\"", 1, 0, 0);
+	check_repair("\"\\\xc3\xa9\"", 5, "\"\\\xc3\xa9\"", 0, 0, 0);
+	check_repair("\"\\\xc3\"", 4, "\"\\\xef\xbf\xbd\"", 1, 0, 0);
 }
 
 static void test_lone_surrogate_escapes_become_ufffd(void **st)
