@@ -209,66 +209,51 @@ static int check_key(struct scw_settings *s, char *err, size_t errlen)
 	return -EINVAL;
 }
 
-int scwcfg_load(const char *profile, const char *const *envp,
-		struct scw_settings **out, char *err, size_t errlen)
+/* The profile in use (argument, SCW_PROFILE, then active_profile): its
+ * keys into prof. "default" names the top level when no profile has that
+ * name, as in the scw CLI. */
+static int read_profile(const char *profile, const char *const *envp,
+			yaml_document_t *doc, bool found, const char *path,
+			char **top, char **prof, struct scw_settings *s,
+			char *err, size_t errlen)
 {
-	char *top[K_COUNT] = {0}, *prof[K_COUNT] = {0};
-	char *path = config_path(envp);
-	const char *active, *src_env;
-	struct scw_settings *s = calloc(1, sizeof *s);
-	yaml_document_t doc;
-	bool found = false;
+	const char *env = env_get(envp, "SCW_PROFILE");
+	const char *active = profile && *profile ? profile :
+			     env && *env ? env : top[K_ACTIVE];
+	yaml_node_t *profiles, *p;
 	int rc;
 
-	memset(&doc, 0, sizeof doc);
-	if (!s) {
-		rc = -ENOMEM;
-		goto fail;
+	if (!active)
+		return 0;
+	profiles = found ? map_get(doc, yaml_document_get_root_node(doc),
+				   "profiles") : NULL;
+	p = map_get(doc, profiles, active);
+	if (p && p->type == YAML_MAPPING_NODE) {
+		if ((rc = read_keys(doc, p, prof)))
+			return rc;
+		return set_str(&s->profile, active) ? -ENOMEM : 0;
 	}
-	if (path) {
-		rc = read_file(path, top, &doc, &found, err, errlen);
-		if (rc)
-			goto fail;
-	}
+	if (strcmp(active, "default") == 0)
+		return 0;
+	if (path)
+		snprintf(err, errlen, "scw profile '%s' not found in %s%s",
+			 active, path, found ? "" : " (no such file)");
+	else
+		snprintf(err, errlen, "scw profile '%s' given but there is no "
+			 "scw config file (HOME is not set)", active);
+	return -EINVAL;
+}
 
-	active = profile && *profile ? profile :
-		 env_get(envp, "SCW_PROFILE") && *env_get(envp, "SCW_PROFILE") ?
-		 env_get(envp, "SCW_PROFILE") : top[K_ACTIVE];
-	if (active) {
-		yaml_node_t *profiles = found ? map_get(&doc,
-			yaml_document_get_root_node(&doc), "profiles") : NULL;
-		yaml_node_t *p = map_get(&doc, profiles, active);
-
-		if (p && p->type == YAML_MAPPING_NODE) {
-			rc = read_keys(&doc, p, prof);
-			if (rc)
-				goto fail;
-			if (set_str(&s->profile, active)) {
-				rc = -ENOMEM;
-				goto fail;
-			}
-		} else if (strcmp(active, "default") != 0) {
-			/* "default" names the top level when no profile has
-			 * that name, as in the scw CLI. */
-			if (path)
-				snprintf(err, errlen, "scw profile '%s' not "
-					 "found in %s%s", active, path,
-					 found ? "" : " (no such file)");
-			else
-				snprintf(err, errlen, "scw profile '%s' given but"
-					 " there is no scw config file (HOME is "
-					 "not set)", active);
-			rc = -EINVAL;
-			goto fail;
-		}
-	}
-
-	/* Named profile over top level, environment over both. */
+/* Named profile over top level, environment over both. */
+static int merge(const char *const *envp, char **top, char **prof,
+		 struct scw_settings *s)
+{
 	char **dst[K_COUNT] = {
 		&s->access_key, &s->secret_key, &s->api_url,
 		&s->default_project_id, &s->default_organization_id,
 		&s->default_region, &s->default_zone, NULL, NULL,
 	};
+
 	for (int k = 0; k < K_ACTIVE; k++) {
 		const char *v = prof[k] ? prof[k] : top[k];
 		const char *e = env_keys[k] ? env_get(envp, env_keys[k]) : NULL;
@@ -279,59 +264,84 @@ int scwcfg_load(const char *profile, const char *const *envp,
 			s->insecure = scwcfg_truthy(v);
 			continue;
 		}
-		if (v && *v && set_str(dst[k], v)) {
-			rc = -ENOMEM;
-			goto fail;
-		}
+		if (v && *v && set_str(dst[k], v))
+			return -ENOMEM;
 	}
+	return 0;
+}
 
-	/* Where the key that won came from (empty values do not count). */
-	src_env = env_get(envp, "SCW_SECRET_KEY");
+/* Where the key that won came from (empty values do not count). */
+static int key_source(const char *const *envp, const char *path,
+		      char **prof, struct scw_settings *s, char *err,
+		      size_t errlen)
+{
+	const char *env = env_get(envp, "SCW_SECRET_KEY");
+	int rc;
+
 	if (!s->secret_key) {
 		snprintf(err, errlen, "no secret key found: set SCW_SECRET_KEY, "
 			 "or secret_key in %s (as 'scw init' does)",
 			 path ? path : "~/.config/scw/config.yaml");
-		rc = -ENOENT;
-		goto fail;
-	} else if (src_env && *src_env) {
+		return -ENOENT;
+	}
+	if (env && *env)
 		rc = set_str(&s->key_source,
 			     "the SCW_SECRET_KEY environment variable");
-	} else if (prof[K_SECRET] && *prof[K_SECRET]) {
-		char *d = NULL;
-		rc = asprintf(&d, "profile '%s' of %s", s->profile, path) < 0 ?
+	else if (prof[K_SECRET] && *prof[K_SECRET])
+		rc = asprintf(&s->key_source, "profile '%s' of %s", s->profile,
+			      path) < 0 ? -ENOMEM : 0;
+	else
+		rc = asprintf(&s->key_source, "%s%s", path,
+			      s->profile ? " (top level)" : "") < 0 ?
 		     -ENOMEM : 0;
-		s->key_source = d;
-	} else {
-		char *d = NULL;
-		rc = asprintf(&d, "%s%s", path,
-			      s->profile ? " (top level)" : "") < 0 ? -ENOMEM : 0;
-		s->key_source = d;
-	}
 	if (rc || !s->key_source) {
-		rc = -ENOMEM;
-		goto fail;
+		s->key_source = NULL;
+		return -ENOMEM;
 	}
-	rc = check_key(s, err, errlen);
-	if (rc)
-		goto fail;
-	if (!s->api_url && set_str(&s->api_url, SCW_DEFAULT_API_URL)) {
-		rc = -ENOMEM;
-		goto fail;
-	}
-	/* The base URL must not end with '/'. */
+	return 0;
+}
+
+/* The API URL (the default when none; no trailing '/'). */
+static int api_url(struct scw_settings *s)
+{
+	if (!s->api_url && set_str(&s->api_url, SCW_DEFAULT_API_URL))
+		return -ENOMEM;
 	for (size_t n = strlen(s->api_url); n > 0 && s->api_url[n - 1] == '/';
 	     n--)
 		s->api_url[n - 1] = '\0';
-	if (found && set_str(&s->config_path, path)) {
+	return 0;
+}
+
+int scwcfg_load(const char *profile, const char *const *envp,
+		struct scw_settings **out, char *err, size_t errlen)
+{
+	char *top[K_COUNT] = {0}, *prof[K_COUNT] = {0};
+	char *path = config_path(envp);
+	struct scw_settings *s = calloc(1, sizeof *s);
+	yaml_document_t doc;
+	bool found = false;
+	int rc = s ? 0 : -ENOMEM;
+
+	memset(&doc, 0, sizeof doc);
+	if (!rc && path)
+		rc = read_file(path, top, &doc, &found, err, errlen);
+	if (!rc)
+		rc = read_profile(profile, envp, &doc, found, path, top, prof,
+				  s, err, errlen);
+	if (!rc)
+		rc = merge(envp, top, prof, s);
+	if (!rc)
+		rc = key_source(envp, path, prof, s, err, errlen);
+	if (!rc)
+		rc = check_key(s, err, errlen);
+	if (!rc)
+		rc = api_url(s);
+	if (!rc && found && set_str(&s->config_path, path))
 		rc = -ENOMEM;
-		goto fail;
-	}
-	*out = s;
-	rc = 0;
-	goto done;
-fail:
-	scwcfg_free(s);
-done:
+	if (rc)
+		scwcfg_free(s);
+	else
+		*out = s;
 	free_vals(top);
 	free_vals(prof);
 	if (found)

@@ -2,7 +2,8 @@
  * interlinkctl: list InterLink dedicated connections with the api/ library
  * alone (no FUSE, no cache). An example of using api/ on its own.
  *
- *   interlinkctl [--profile NAME] [--status S] [--time] [--parallel N] ls REGION
+ *   interlinkctl [--profile NAME] [--status S] [--time] [--parallel N]
+ *                [--rate R] ls REGION
  *   interlinkctl [--profile NAME] get REGION ID
  *
  * Credentials come from SCW_* variables or the scw config file.
@@ -23,7 +24,7 @@
 static void usage(FILE *f)
 {
 	fputs("usage: interlinkctl [--profile NAME] [--status S] [--time] "
-	      "[--parallel N] [--debug] ls REGION\n"
+	      "[--parallel N] [--rate R] [--debug] ls REGION\n"
 	      "       interlinkctl [--profile NAME] get REGION ID\n", f);
 }
 
@@ -46,53 +47,112 @@ static void print_conn(const json_t *c)
 	putchar('\n');
 }
 
-int main(int argc, char **argv)
+struct args {
+	const char *profile;
+	struct api_filters f;
+	bool timing;
+	int parallel;             /* 0: the default */
+	double rate;              /* < 0: the default; 0: unlimited */
+	char **cmd;               /* "ls" REGION, or "get" REGION ID */
+};
+
+/* 0, or the exit status (usage). */
+static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"profile", required_argument, NULL, 'p'},
 		{"status", required_argument, NULL, 's'},
 		{"time", no_argument, NULL, 't'},
 		{"parallel", required_argument, NULL, 'P'},
+		{"rate", required_argument, NULL, 'r'},
 		{"debug", no_argument, NULL, 'd'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
-	const char *profile = NULL;
-	struct api_filters f = {0};
-	struct scw_settings *cfg = NULL;
-	struct api_opts o;
-	struct api *a = NULL;
-	struct api_error e;
-	struct api_stats st;
-	struct timespec t0, t1;
-	json_t *res = NULL;
-	bool timing = false;
-	int parallel = 0;
-	char err[512];
-	int c, rc, status = 1;
+	int c, n;
 
+	memset(a, 0, sizeof *a);
+	a->rate = -1;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': profile = optarg; break;
-		case 's': f.status = optarg; break;
-		case 't': timing = true; break;
-		case 'P': parallel = atoi(optarg); break;
+		case 'p': a->profile = optarg; break;
+		case 's': a->f.status = optarg; break;
+		case 't': a->timing = true; break;
+		case 'P': a->parallel = atoi(optarg); break;
+		case 'r': a->rate = atof(optarg); break;
 		case 'd': log_setup(LOGL_DEBUG, false); break;
-		case 'h': usage(stdout); return 0;
+		case 'h': usage(stdout); return -1;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (argc - optind < 2 ||
-	    (strcmp(argv[optind], "ls") == 0 && argc - optind != 2) ||
-	    (strcmp(argv[optind], "get") == 0 && argc - optind != 3) ||
-	    (strcmp(argv[optind], "ls") && strcmp(argv[optind], "get"))) {
+	n = argc - optind;
+	a->cmd = argv + optind;
+	if (n < 2 || (strcmp(a->cmd[0], "ls") == 0 && n != 2) ||
+	    (strcmp(a->cmd[0], "get") == 0 && n != 3) ||
+	    (strcmp(a->cmd[0], "ls") && strcmp(a->cmd[0], "get"))) {
 		usage(stderr);
 		return 2;
 	}
+	return 0;
+}
+
+static double ms_between(struct timespec t0, struct timespec t1)
+{
+	return (double)(t1.tv_sec - t0.tv_sec) * 1e3 +
+	       (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+}
+
+/* The command, against a; 0 or 1. */
+static int run(struct api *a, const struct args *args)
+{
+	struct api_error e;
+	struct api_stats st;
+	struct timespec t0, t1;
+	json_t *res = NULL, *x;
+	size_t i;
+	int rc;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if (strcmp(args->cmd[0], "ls") == 0)
+		rc = api_list(a, args->cmd[1], &args->f, NULL, &res, &e);
+	else
+		rc = api_get(a, args->cmd[1], args->cmd[2], NULL, NULL, &res,
+			     &e);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (rc) {
+		fprintf(stderr, "interlinkctl: %s%s%s\n", strerror(-rc),
+			e.message[0] ? ": " : "", e.message);
+		return 1;
+	}
+	if (json_is_array(res))
+		json_array_foreach(res, i, x)
+			print_conn(x);
+	else
+		print_conn(res);
+	json_decref(res);
+	if (args->timing) {
+		api_get_stats(a, &st);
+		fprintf(stderr, "elapsed_ms %.1f requests %" PRIu64 "\n",
+			ms_between(t0, t1), st.requests);
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct scw_settings *cfg = NULL;
+	struct api_opts o;
+	struct api *a = NULL;
+	struct args args;
+	char err[512];
+	int status = parse(argc, argv, &args);
+
+	if (status)
+		return status < 0 ? 0 : status;
 	if (api_global_init())
 		return 1;
-	rc = scwcfg_load(profile, NULL, &cfg, err, sizeof err);
-	if (rc) {
+	status = 1;
+	if (scwcfg_load(args.profile, NULL, &cfg, err, sizeof err)) {
 		fprintf(stderr, "interlinkctl: %s\n", err);
 		goto out;
 	}
@@ -102,39 +162,13 @@ int main(int argc, char **argv)
 	o.secret_key = cfg->secret_key;
 	o.key_source = cfg->key_source;
 	o.insecure = cfg->insecure;
-	if (parallel > 0)
-		o.max_parallel = parallel;
-	if (api_new(&o, &a))
-		goto out;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	if (strcmp(argv[optind], "ls") == 0)
-		rc = api_list(a, argv[optind + 1], &f, NULL, &res, &e);
-	else
-		rc = api_get(a, argv[optind + 1], argv[optind + 2], NULL, NULL, &res,
-			     &e);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	if (rc) {
-		fprintf(stderr, "interlinkctl: %s%s%s\n", strerror(-rc),
-			e.message[0] ? ": " : "", e.message);
-		goto out;
-	}
-	if (json_is_array(res)) {
-		size_t i;
-		json_t *x;
-		json_array_foreach(res, i, x)
-			print_conn(x);
-	} else {
-		print_conn(res);
-	}
-	if (timing) {
-		api_get_stats(a, &st);
-		fprintf(stderr, "elapsed_ms %.1f requests %" PRIu64 "\n",
-			(double)(t1.tv_sec - t0.tv_sec) * 1e3 +
-			(double)(t1.tv_nsec - t0.tv_nsec) / 1e6, st.requests);
-	}
-	status = 0;
+	if (args.parallel > 0)
+		o.max_parallel = args.parallel;
+	if (args.rate >= 0)
+		o.rate = args.rate;
+	if (api_new(&o, &a) == 0)
+		status = run(a, &args);
 out:
-	json_decref(res);
 	api_free(a);
 	scwcfg_free(cfg);
 	log_redact_clear();
