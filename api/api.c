@@ -385,11 +385,11 @@ static void note_unserved(struct api *a, const char *region,
 }
 
 static int op_begin(struct op *op, struct api *a, struct api_call *call,
-		    struct api_call *local, const char *key)
+		    struct api_call *local, const struct api_kind *kind)
 {
 	memset(op, 0, sizeof *op);
 	op->a = a;
-	op->key = key;
+	op->kind = kind;
 	if (!call) {
 		api_call_init(local);
 		call = local;
@@ -619,10 +619,10 @@ static int merge_pages(struct op *op, const char *region, struct pass *p)
 	json_decref(seen);
 	if (skipped > 3)
 		log_warn("skipped %zu %s entries with an invalid id in %s",
-			 skipped, op->key, region);
+			 skipped, op->kind->key, region);
 	if (badtypes > 3)
-		log_warn("%zu connections in %s have fields of the wrong type",
-			 badtypes, region);
+		log_warn("%zu %s in %s have fields of the wrong type",
+			 badtypes, op->kind->key, region);
 	return 0;
 }
 
@@ -663,7 +663,7 @@ int api_list_items(struct api *a, const struct api_kind *k,
 		fill_err(err, NULL, -ENOENT);
 		return -ENOENT;
 	}
-	rc = op_begin(&op, a, call, &local, k->key);
+	rc = op_begin(&op, a, call, &local, k);
 	if (rc)
 		goto out;
 	op.sink = sink;
@@ -713,7 +713,7 @@ void api_items_free(void **items, size_t n, const struct api_sink *sink)
 	free(items);
 }
 
-int api_parse_list(const char *body, size_t len, const char *key,
+int api_parse_list(const char *body, size_t len, const struct api_kind *k,
 		   json_t **items, json_int_t *total, char *why, size_t whylen)
 {
 	struct digest *d = NULL;
@@ -723,7 +723,7 @@ int api_parse_list(const char *body, size_t len, const char *key,
 
 	if (!out || !seen)
 		goto fail;
-	rc = page_read_list(body, len, key, NULL, NULL, &d, why, whylen);
+	rc = page_read_list(body, len, k, NULL, NULL, &d, why, whylen);
 	if (rc)
 		goto fail;
 	json_array_foreach(d->ids, i, id) {
@@ -746,8 +746,7 @@ fail:
 /* ---- the connections and PoPs, as arrays of objects ----------------- */
 
 static const struct api_kind connections = {"dedicated-connections",
-					    "connections"};
-static const struct api_kind pops = {"pops", "pops"};
+					    "connections", conn_check};
 
 /* The items of a list (each a json_t *) as one JSON array. */
 static int as_array(int rc, void **items, size_t n, json_t **out)
@@ -777,58 +776,9 @@ int api_list(struct api *a, const char *region, const struct api_filters *f,
 	return as_array(rc, items, n, out);
 }
 
-/* api_list_map's sink: fn makes a json_t, dropped with json_decref. */
-struct map_ud {
-	api_item_fn fn;
-	void *ud;
-};
-
-static void *map_make(const json_t *obj, void *ud)
-{
-	struct map_ud *m = ud;
-	return m->fn(obj, m->ud);
-}
-
-static void map_drop(void *item, void *ud)
-{
-	(void)ud;
-	json_decref(item);
-}
-
-int api_list_map(struct api *a, const char *region,
-		 const struct api_filters *f, api_item_fn fn, void *ud,
-		 struct api_call *call, json_t **out, struct api_error *err)
-{
-	struct map_ud m = {fn, ud};
-	struct api_sink sink = {map_make, map_drop, &m};
-	void **items = NULL;
-	size_t n = 0;
-	int rc = api_list_items(a, &connections, region, f, &sink, call,
-				&items, &n, err);
-
-	return as_array(rc, items, n, out);
-}
-
-int api_list_pops(struct api *a, const char *region, struct api_call *call,
-		  json_t **out, struct api_error *err)
-{
-	void **items = NULL;
-	size_t n = 0;
-	int rc = api_list_items(a, &pops, region, NULL, NULL, call, &items, &n,
-				err);
-
-	return as_array(rc, items, n, out);
-}
-
 int api_get(struct api *a, const char *region, const char *id,
 	    const struct api_filters *f, struct api_call *call, json_t **obj,
 	    struct api_error *err)
 {
 	return api_get_object(a, &connections, region, id, f, call, obj, err);
-}
-
-int api_get_pop(struct api *a, const char *region, const char *id,
-		struct api_call *call, json_t **obj, struct api_error *err)
-{
-	return api_get_object(a, &pops, region, id, NULL, call, obj, err);
 }

@@ -93,6 +93,10 @@ struct api_stats {
 struct api_kind {
 	const char *path;
 	const char *key;
+	/* Optional: checks the documented fields of an object for wrong
+	 * types, returning how many are wrong (the first described in why);
+	 * list entries that fail are kept, and logged. */
+	int (*check)(const json_t *obj, char *why, size_t whylen);
 };
 
 /*
@@ -142,18 +146,6 @@ int api_list(struct api *a, const char *region, const struct api_filters *f,
 	     struct api_call *call, json_t **items, struct api_error *err);
 
 /*
- * The same, each entry handed to fn as its page arrives (the page is freed
- * then): *items holds what fn returned (a new reference per entry; NULL
- * fails the list with -ENOMEM). For callers that keep a list in a more
- * compact form than jansson objects, so the whole list is never held
- * parsed. fn is called from this thread.
- */
-typedef json_t *(*api_item_fn)(const json_t *obj, void *ud);
-int api_list_map(struct api *a, const char *region,
-		 const struct api_filters *f, api_item_fn fn, void *ud,
-		 struct api_call *call, json_t **items, struct api_error *err);
-
-/*
  * Every object of kind k in a region, in the API's order, following
  * total_count across pages fetched concurrently, each made by sink: *items
  * (malloc'ed, *n of them; free with api_items_free()). Entries without a
@@ -181,12 +173,6 @@ int api_get(struct api *a, const char *region, const char *id,
 	    const struct api_filters *f, struct api_call *call, json_t **obj,
 	    struct api_error *err);
 
-/* The PoPs of a region, and one PoP, the same way. */
-int api_list_pops(struct api *a, const char *region, struct api_call *call,
-		  json_t **items, struct api_error *err);
-int api_get_pop(struct api *a, const char *region, const char *id,
-		struct api_call *call, json_t **obj, struct api_error *err);
-
 void api_get_stats(struct api *a, struct api_stats *out);
 
 /*
@@ -196,7 +182,7 @@ void api_get_stats(struct api *a, struct api_stats *out);
  * reference and *total the page's total_count; else -EIO with the reason
  * in why. Pure apart from warnings logged. Thread-safe.
  */
-int api_parse_list(const char *body, size_t len, const char *key,
+int api_parse_list(const char *body, size_t len, const struct api_kind *k,
 		   json_t **items, json_int_t *total, char *why,
 		   size_t whylen);
 

@@ -100,7 +100,7 @@ struct op {
 	struct api_call *call;
 	double started;
 	int last_page;
-	const char *key;          /* the list's array member; NULL: one object */
+	const struct api_kind *kind; /* of a list; NULL: one object */
 	const struct api_filters *filters; /* lists: what entries must pass */
 	const struct api_sink *sink;       /* lists: each entry's form */
 };
@@ -132,7 +132,7 @@ struct outcome outcome_of(int curl_code, long http_status);
 /* A list page: its entries with a valid id that pass f, each made by sink
  * (NULL: kept as they are). 0 with *out, or -EIO with the reason in why
  * (-ENOMEM). Entries that cannot be read are skipped with a log line. */
-int page_read_list(const char *body, size_t len, const char *key,
+int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		   const struct api_filters *f, const struct api_sink *sink,
 		   struct digest **out, char *why, size_t whylen);
 /* A single object. 0 with *out (new reference), or -EIO with why. */

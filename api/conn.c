@@ -83,10 +83,8 @@ static int big_uint(const json_t *v, uint64_t *out)
 	return errno || *end ? -EINVAL : 0;
 }
 
-int conn_uint(const json_t *obj, const char *field, uint64_t *out)
+int conn_uint_of(const json_t *v, uint64_t *out)
 {
-	const json_t *v = json_object_get(obj, field);
-
 	if (!v || json_is_null(v))
 		return -ENOENT;
 	if (json_is_string(v))
@@ -95,6 +93,11 @@ int conn_uint(const json_t *obj, const char *field, uint64_t *out)
 		return -EINVAL;
 	*out = (uint64_t)json_integer_value(v);
 	return 0;
+}
+
+int conn_uint(const json_t *obj, const char *field, uint64_t *out)
+{
+	return conn_uint_of(json_object_get(obj, field), out);
 }
 
 static int digits(const char *s, int n, int *out)

@@ -38,6 +38,8 @@ int conn_str(const json_t *obj, const char *field, const char **out,
 /* Unsigned integer field (bandwidth_mbps ...), up to 2^64 - 1: -EINVAL
  * when negative, a real number, or not a number. */
 int conn_uint(const json_t *obj, const char *field, uint64_t *out);
+/* The same for a value (borrowed) rather than a field. */
+int conn_uint_of(const json_t *v, uint64_t *out);
 
 /* RFC 3339 time field, to seconds + nanoseconds since the epoch. */
 int conn_time(const json_t *obj, const char *field, struct timespec *out);

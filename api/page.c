@@ -163,7 +163,8 @@ void page_digest_free(struct digest *d, const struct api_sink *sink)
 }
 
 /* One entry of a page into d: counted, checked, made by the sink. */
-static int take_entry(struct digest *d, const json_t *c, const char *key,
+static int take_entry(struct digest *d, const json_t *c,
+		      const struct api_kind *k,
 		      const struct api_filters *f, const struct api_sink *sink)
 {
 	const char *id = conn_id(c);
@@ -180,7 +181,7 @@ static int take_entry(struct digest *d, const json_t *c, const char *key,
 			char *txt = json_dumps(json_object_get(c, "id"),
 					       JSON_ENCODE_ANY);
 			log_warn("skipping a %s entry whose id is not a UUID: "
-				 "%.60s", key, txt ? txt : "none");
+				 "%.60s", k->key, txt ? txt : "none");
 			free(txt);
 		}
 		return 0;
@@ -189,9 +190,9 @@ static int take_entry(struct digest *d, const json_t *c, const char *key,
 		d->filtered++;
 		return 0;
 	}
-	if (strcmp(key, "connections") == 0 &&
-	    conn_check(c, why, sizeof why) && d->badtypes++ < LOG_FIRST)
-		log_warn("connection %s: %s", id, why);
+	if (k->check && k->check(c, why, sizeof why) &&
+	    d->badtypes++ < LOG_FIRST)
+		log_warn("%s entry %s: %s", k->key, id, why);
 	m = sink ? sink->make(c, sink->ud) : json_incref((json_t *)c);
 	if (!m)
 		return -ENOMEM;
@@ -201,7 +202,7 @@ static int take_entry(struct digest *d, const json_t *c, const char *key,
 	return 0;
 }
 
-int page_read_list(const char *body, size_t len, const char *key,
+int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		   const struct api_filters *f, const struct api_sink *sink,
 		   struct digest **out, char *why, size_t whylen)
 {
@@ -213,13 +214,13 @@ int page_read_list(const char *body, size_t len, const char *key,
 
 	if (!page)
 		page = read_by_record(fixed ? fixed : body, fixed ? flen : len,
-				      key, why, whylen);
+				      k->key, why, whylen);
 	free(fixed);
 	if (!page)
 		return -EIO;
-	if ((rc = shape_ok(page, key, why, whylen)))
+	if ((rc = shape_ok(page, k->key, why, whylen)))
 		goto out;
-	arr = json_object_get(page, key);
+	arr = json_object_get(page, k->key);
 	rc = -ENOMEM;
 	d = calloc(1, sizeof *d);
 	if (!d || !(d->ids = json_array()) ||
@@ -227,7 +228,7 @@ int page_read_list(const char *body, size_t len, const char *key,
 		goto out;
 	d->total = json_integer_value(json_object_get(page, "total_count"));
 	json_array_foreach(arr, i, c)
-		if ((rc = take_entry(d, c, key, f, sink)))
+		if ((rc = take_entry(d, c, k, f, sink)))
 			goto out;
 	rc = 0;
 out:

@@ -362,8 +362,8 @@ static int read_body(struct op *op, struct xfer *x)
 	char why[200] = "";
 	int rc;
 
-	if (op->key) {
-		rc = page_read_list(x->body ? x->body : "", x->len, op->key,
+	if (op->kind) {
+		rc = page_read_list(x->body ? x->body : "", x->len, op->kind,
 				    op->filters, op->sink, &x->dg, why,
 				    sizeof why);
 		if (!rc)

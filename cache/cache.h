@@ -1,13 +1,13 @@
 /*
  * cache: the TTL cache between the FUSE callbacks and the API client.
  *
- * It holds two kinds of entry per region: the region's listing (every
- * object, as one generation) and single objects keyed by id. Loading a
- * listing seeds the single entries. It knows nothing of HTTP or FUSE: it
- * calls the loaders and the clock it was given, and tells its owner what
- * changed. Values are refcounted jansson objects, handed out as new
- * references and never modified after they enter the cache, so readers
- * share them without copying.
+ * It holds, per region, the region's listing (every object of a kind, as
+ * one generation) and single objects fetched by id. It knows nothing of
+ * HTTP, FUSE or what the objects are: it calls the loaders and the clock
+ * it was given, handles values through the value operations it was given,
+ * and tells its owner what changed. Values are the owner's immutable,
+ * refcounted objects, handed out as new references and never modified
+ * once in the cache, so readers share them without copying.
  *
  * Semantics, in short (details at each function):
  *  - fresh for ttl seconds; ttl 0 asks the API on every lookup;
@@ -28,14 +28,19 @@
  *    the old value; the refresh goes on, and its result (and the change
  *    callback) comes when it ends. An authoritative answer within the
  *    grace wins;
- *  - non-listed objects beyond the byte budget are evicted, least recently
- *    used first.
+ *  - objects fetched alone (not in a listing) beyond the byte budget are
+ *    evicted, least recently used first.
+ *
+ * Memory: an object of a listing costs the listing 32 bytes besides the
+ * value itself (no per-object entry): a listing of 10,000 connections is
+ * one array. Objects fetched by id have an entry of their own.
  *
  * Thread-safety: every function is thread-safe except cache_new() and
  * cache_free(). One mutex guards the cache; it is never held while a
- * loader or the change callback runs. Loaders and the change callback may
- * run on the cache's own threads (refreshes nobody waits for to the end),
- * with ctx NULL; cache_free() waits for them.
+ * loader, a value operation that may free, or the change callback runs.
+ * Loaders and the change callback may run on the cache's own threads
+ * (refreshes nobody waits for to the end), with ctx NULL; cache_free()
+ * waits for them.
  */
 #ifndef INTERLINKFS_CACHE_H
 #define INTERLINKFS_CACHE_H
@@ -45,9 +50,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <jansson.h>
-
 struct cache;
+
+/* What the cache needs to know of a value (an opaque object of the
+ * owner's). Every operation is called without the cache's lock, may be
+ * called from any thread, and must be thread-safe on shared values. */
+struct cache_value_ops {
+	void (*hold)(void *v);                  /* one more reference */
+	void (*release)(void *v);               /* one fewer (may free) */
+	bool (*equal)(const void *a, const void *b);
+	size_t (*size)(const void *v);          /* bytes, for the budget */
+	const char *(*id)(const void *v);       /* borrowed; never NULL */
+};
 
 enum cache_change_kind {
 	CACHE_ADDED,
@@ -55,42 +69,61 @@ enum cache_change_kind {
 	CACHE_REMOVED,
 };
 
+/* One change, everything borrowed for the callback's duration. */
 struct cache_change {
-	const char *id;               /* borrowed for the callback's duration */
+	const char *id;
 	enum cache_change_kind kind;
+	const void *before;           /* the value shown before; NULL: added */
+	const void *after;            /* the value shown now; NULL: removed */
 };
+
+/*
+ * A region's listing: its objects in the API's order, each with the
+ * generation it has had since it last changed, and when the cache saw it
+ * change. Immutable; refcounted (cache_listing_hold/release). The
+ * accessors below are pure and thread-safe; their results are borrowed
+ * from the listing.
+ */
+struct cache_listing;
+
+size_t cache_listing_size(const struct cache_listing *l);
+void *cache_listing_value(const struct cache_listing *l, size_t i);
+uint64_t cache_listing_gen(const struct cache_listing *l, size_t i);
+/* 0 if the object never changed since it was first listed. */
+double cache_listing_changed_at(const struct cache_listing *l, size_t i);
+/* Grows with every new listing of the cache: a listing replaces the one
+ * before exactly when something in it changed (value, presence, order). */
+uint64_t cache_listing_seq(const struct cache_listing *l);
+/* The position of id in the listing, or -1. */
+long cache_listing_find(const struct cache_listing *l, const char *id);
+void cache_listing_hold(struct cache_listing *l);
+void cache_listing_release(struct cache_listing *l); /* NULL is a no-op */
 
 struct cache_ops {
 	/*
-	 * Load every object of a region. On success *items is a new reference
-	 * to an array of objects, each with a string member "id" (unique).
-	 * Returns 0 or -errno. ctx is the caller's, passed through.
+	 * Load every object of a region: 0 with *items (malloc'ed, *n values,
+	 * each a new reference, ids unique; the cache takes it all), or
+	 * -errno. ctx is the caller's, passed through (NULL on the cache's
+	 * own threads).
 	 */
 	int (*load_list)(void *ud, const char *region, void *ctx,
-			 json_t **items);
+			 void ***items, size_t *n);
 	/* Load one object: 0 with a new reference, -ENOENT, or -errno. */
 	int (*load_one)(void *ud, const char *region, const char *id,
-			void *ctx, json_t **obj);
+			void *ctx, void **obj);
 	/*
 	 * Optional. Called after a load replaced values, from the loading
 	 * thread, without the cache lock, before anyone waiting for that load
 	 * is released: which ids were added, changed or removed. After a
-	 * listing load, listing is the new listing (borrowed) and gen its
-	 * generation (as cache_list() would report it); NULL and 0 after a
+	 * listing load, listing is the new listing (borrowed); NULL after a
 	 * single object's load.
 	 */
 	void (*changed)(void *ud, const char *region,
 			const struct cache_change *changes, size_t n,
-			const json_t *listing, uint64_t gen);
+			const struct cache_listing *listing);
 	/* Optional: the clock, in seconds (monotonic). NULL: CLOCK_MONOTONIC. */
 	double (*now)(void *ud);
-	/*
-	 * Optional: the id of a listing item, written to buf (NUL-terminated);
-	 * 0, or -EINVAL if it has none. NULL: items are objects whose string
-	 * member "id" is the id. Lets an owner cache items in a compact form
-	 * of its own (a JSON string, say).
-	 */
-	int (*id_of)(void *ud, const json_t *item, char *buf, size_t len);
+	struct cache_value_ops values;
 	void *ud;
 };
 
@@ -100,7 +133,7 @@ struct cache_conf {
 	double neg_ttl;       /* cap on how long a 404 is remembered: 10 */
 	double retry_min;     /* back-off after a failed load: 1 s ... */
 	double retry_max;     /* ... doubling up to 30 s */
-	size_t budget;        /* bytes for non-listed objects: 256 MiB */
+	size_t budget;        /* bytes for objects fetched alone: 256 MiB */
 	/* Objects of a region loaded one by one before the next miss loads
 	 * the region's listing instead (a script reading many connections
 	 * by id costs a few gets, then one listing for all): 8; 0 = never. */
@@ -113,14 +146,15 @@ struct cache_conf {
 
 /* What a lookup returns. Release with cache_item_release(). */
 struct cache_item {
-	json_t *value;        /* new reference: an object, or for a listing an
-			       * array of objects */
+	void *value;          /* cache_get: the object (a new reference) */
+	struct cache_listing *list; /* cache_list: the listing (a reference) */
 	uint64_t gen;         /* changes whenever the value does */
 	double expires;       /* clock time it stops being fresh (may be past) */
 	double changed_at;    /* clock time the cache saw it change; 0 if it
 			       * never changed since it was first loaded */
 	double loaded_at;     /* clock time of the load it came from */
-	bool stale;           /* served past its TTL because a refresh failed */
+	bool stale;           /* served past its TTL because a refresh failed
+			       * or took longer than the grace */
 };
 
 struct cache_stats {
@@ -131,10 +165,10 @@ struct cache_stats {
 	uint64_t coalesced;   /* lookups that waited for another's load */
 	uint64_t negative_hits; /* -ENOENT without a request */
 	uint64_t stale_served;
-	uint64_t grace_stale;   /* of which: a refresh took longer than grace */
+	uint64_t grace_stale; /* of which: a refresh took longer than grace */
 	uint64_t evictions;
 	uint64_t bytes;       /* estimated size of cached values */
-	uint64_t objects;     /* single entries holding a value */
+	uint64_t objects;     /* objects held (listed or fetched alone) */
 };
 
 void cache_conf_default(struct cache_conf *c);
@@ -142,28 +176,30 @@ void cache_conf_default(struct cache_conf *c);
 /* A new cache; conf and ops are copied. 0 or -ENOMEM. */
 int cache_new(const struct cache_conf *conf, const struct cache_ops *ops,
 	      struct cache **out);
-/* Frees everything. Nothing may be using the cache. NULL is a no-op. */
+/* Frees everything, after waiting for background loads (the owner makes
+ * the loaders return quickly). Nothing else may be using the cache. NULL
+ * is a no-op. */
 void cache_free(struct cache *c);
 
 /*
- * One object. 0 with *out filled (new reference), -ENOENT, -EINTR when
- * *intr became non-zero while waiting or loading, or the loader's -errno.
- * intr may be NULL.
+ * One object. 0 with out->value filled (new reference), -ENOENT, -EINTR
+ * when *intr became non-zero while waiting or loading, or the loader's
+ * -errno. intr may be NULL.
  */
 int cache_get(struct cache *c, const char *region, const char *id,
 	      void *ctx, const atomic_int *intr, struct cache_item *out);
 
-/* A region's listing (an array). Same returns as cache_get(). */
+/* A region's listing, in out->list. Same returns as cache_get(). */
 int cache_list(struct cache *c, const char *region, void *ctx,
 	       const atomic_int *intr, struct cache_item *out);
 
 /*
  * Reload a region's listing now even if fresh (refresh-ahead), on a thread
- * of its own, unless a load of it is already running or it is in its
- * back-off interval. Returns at once: 0, or -ENOMEM / -EAGAIN when the
- * load could not start. ctx is unused (the load belongs to no request).
+ * of the cache's own, unless a load of it is already running or it is in
+ * its back-off interval. Returns at once: 0, or -ENOMEM / -EAGAIN when
+ * the load could not start.
  */
-int cache_refresh_list(struct cache *c, const char *region, void *ctx);
+int cache_refresh_list(struct cache *c, const char *region);
 
 /*
  * Listings that were used since they were loaded and stop being fresh
@@ -173,7 +209,7 @@ int cache_refresh_list(struct cache *c, const char *region, void *ctx);
 size_t cache_due(struct cache *c, double lead, char **regions, size_t max);
 
 /* Waits until no background load (refresh-ahead, or a refresh that
- * outlived its grace) is under way. Thread-safe. */
+ * outlived its grace) is under way. */
 void cache_wait_background(struct cache *c);
 
 /* Wake every waiting lookup so it re-checks its intr flag. */
@@ -181,8 +217,8 @@ void cache_wake(struct cache *c);
 
 /*
  * A region's listing if the cache holds one, fresh or not, without ever
- * loading it: 0 with *out (expires tells whether it is fresh), or -ENOENT.
- * Not counted as a hit or a miss.
+ * loading it: 0 with out->list (expires tells whether it is fresh), or
+ * -ENOENT. Not counted as a hit or a miss.
  */
 int cache_peek_list(struct cache *c, const char *region,
 		    struct cache_item *out);
@@ -194,8 +230,9 @@ int cache_peek_list(struct cache *c, const char *region,
 int cache_peek_gen(struct cache *c, const char *region, const char *id,
 		   uint64_t *gen);
 
-/* Forget: one object (id), a region's listing and objects (id NULL), or
- * everything (region NULL). */
+/* Forget: one object (id: the next lookup of it asks the API, through
+ * the region's listing when it is in it), a region's listing and objects
+ * (id NULL), or everything (region NULL). */
 void cache_drop(struct cache *c, const char *region, const char *id);
 
 /* Age in seconds of a region's listing: 0 or -ENOENT if never loaded. */
@@ -206,10 +243,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *out);
 /* The clock the cache uses (for callers converting times). */
 double cache_now(struct cache *c);
 
-/* Drops the reference in it; NULL value is fine. */
-void cache_item_release(struct cache_item *it);
-
-/* Estimated bytes a JSON value takes in memory. Pure, thread-safe. */
-size_t cache_json_size(const json_t *v);
+/* Drops the references in it; an empty item is fine. */
+void cache_item_release(struct cache *c, struct cache_item *it);
 
 #endif

@@ -1,10 +1,15 @@
 /*
- * fs: the FUSE low-level operations of interlinkfs, the keeper thread that
- * refreshes recently used regions before they expire and tells the kernel
- * what changed, and the .interlinkfs/ files.
+ * fs: the FUSE driver of interlinkfs: the low-level operations, the keeper
+ * thread that refreshes recently used listings before they expire and
+ * tells the kernel what changed, and the .interlinkfs/ files, for every
+ * kind of object in the table of kinds.h.
  *
  * One struct ifs per mount, built by main and handed to libfuse as the
  * session's userdata; every callback reads it back from the request.
+ *
+ * Thread-safety: fs_new(), fs_start(), fs_stop() and fs_free() are called
+ * by main, one after the other, from one thread; the operations run on
+ * libfuse's threads, at the same time.
  */
 #ifndef INTERLINKFS_FS_H
 #define INTERLINKFS_FS_H
@@ -26,9 +31,11 @@ struct fs_conf {
 	double stale;                 /* seconds stale data may be served */
 	double grace;                 /* longest wait for a refresh that could
 				       * be answered with stale data */
-	double pop_ttl;               /* PoPs change rarely: 3600 */
+	double catalog_ttl;           /* for Scaleway's catalogue (PoPs),
+				       * which changes rarely: 3600 */
 	size_t budget;                /* cache bytes */
-	struct api_filters filters;   /* applied to every listing (borrowed) */
+	struct api_filters filters;   /* the mount's (borrowed); each kind
+				       * takes those that apply to it */
 	uid_t uid;
 	gid_t gid;
 };

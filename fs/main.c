@@ -192,12 +192,9 @@ static int make_fs(struct mount *m)
 	fc.ttl = m->opt.ttl;
 	fc.stale = m->opt.stale;
 	fc.grace = m->opt.grace;
-	fc.pop_ttl = m->opt.catalog_ttl;
+	fc.catalog_ttl = m->opt.catalog_ttl;
 	fc.budget = (size_t)(m->opt.cache_mib * 1024 * 1024);
 	fc.filters = m->opt.filters;
-	/* Pages of a list ordered by creation do not shift when connections
-	 * are renamed (the API's default order is by name). */
-	fc.filters.order_by = "created_at_asc";
 	fc.uid = getuid();
 	fc.gid = getgid();
 	if (fs_new(&fc, m->api, &m->fs)) {

@@ -210,3 +210,82 @@ out:
 	names_free(final, n);
 	return rc;
 }
+
+/* ---- the index ---------------------------------------------------------- */
+
+struct names_index {
+	size_t n;
+	uint32_t *off;          /* n: where each name starts in text */
+	uint32_t *slot;         /* open addressing: name -> i + 1 */
+	size_t cap;             /* a power of two */
+	char *text;             /* the names, each NUL-terminated */
+};
+
+int names_index_new(const struct names_in *in, size_t n,
+		    struct names_index **out)
+{
+	struct names_index *x = calloc(1, sizeof *x);
+	char **names = NULL;
+	size_t len = 0, at = 0;
+
+	if (!x || n >= UINT32_MAX / 2 || names_assign(in, n, &names))
+		goto fail;
+	for (size_t i = 0; i < n; i++)
+		len += strlen(names[i]) + 1;
+	x->cap = 16;
+	while (x->cap < 2 * n + 1)
+		x->cap *= 2;
+	x->off = calloc(n ? n : 1, sizeof *x->off);
+	x->slot = calloc(x->cap, sizeof *x->slot);
+	x->text = malloc(len ? len : 1);
+	if (!x->off || !x->slot || !x->text || len >= UINT32_MAX)
+		goto fail;
+	x->n = n;
+	for (size_t i = 0; i < n; i++) {
+		size_t k = str_hash(names[i]) & (x->cap - 1);
+		size_t l = strlen(names[i]) + 1;
+
+		x->off[i] = (uint32_t)at;
+		memcpy(x->text + at, names[i], l);
+		at += l;
+		while (x->slot[k])
+			k = (k + 1) & (x->cap - 1);
+		x->slot[k] = (uint32_t)i + 1;
+	}
+	names_free(names, n);
+	*out = x;
+	return 0;
+fail:
+	names_free(names, n);
+	names_index_free(x);
+	return -ENOMEM;
+}
+
+void names_index_free(struct names_index *x)
+{
+	if (!x)
+		return;
+	free(x->off);
+	free(x->slot);
+	free(x->text);
+	free(x);
+}
+
+size_t names_index_size(const struct names_index *x)
+{
+	return x->n;
+}
+
+const char *names_index_name(const struct names_index *x, size_t i)
+{
+	return x->text + x->off[i];
+}
+
+long names_index_find(const struct names_index *x, const char *name)
+{
+	for (size_t k = str_hash(name) & (x->cap - 1); x->slot[k];
+	     k = (k + 1) & (x->cap - 1))
+		if (strcmp(names_index_name(x, x->slot[k] - 1), name) == 0)
+			return (long)x->slot[k] - 1;
+	return -1;
+}

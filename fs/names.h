@@ -31,10 +31,27 @@ struct names_in {
 #define NAMES_MAX 255
 
 /*
- * Entry names for n connections: (*out)[i] is the name of in[i],
- * malloc'ed, as is *out (free with names_free). 0 or -ENOMEM.
+ * Entry names for n objects: (*out)[i] is the name of in[i], malloc'ed,
+ * as is *out (free with names_free). 0 or -ENOMEM. Pure; thread-safe.
  */
 int names_assign(const struct names_in *in, size_t n, char ***out);
 void names_free(char **names, size_t n);
+
+/*
+ * The by-name directory of one listing: the entry names of n objects, by
+ * the rule above, and the object of each name. Immutable once built: the
+ * accessors are thread-safe; results are borrowed from the index.
+ */
+struct names_index;
+
+/* 0 with *out, or -ENOMEM. in is only read during the call. */
+int names_index_new(const struct names_in *in, size_t n,
+		    struct names_index **out);
+void names_index_free(struct names_index *x);   /* NULL is a no-op */
+size_t names_index_size(const struct names_index *x);
+/* The entry name of in[i]. */
+const char *names_index_name(const struct names_index *x, size_t i);
+/* The i whose entry name is name, or -1. */
+long names_index_find(const struct names_index *x, const char *name);
 
 #endif

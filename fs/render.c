@@ -1,81 +1,47 @@
 /*
- * render: file contents from API objects.
+ * render: file contents from API objects, one function per way a file is
+ * rendered (enum render_how).
  */
 #include "render.h"
 
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
 
-static const char *const conn_names[CF_COUNT + 1] = {
-	NULL, "id", "name", "status", "bandwidth_mbps", "demarcation_info",
-	"tags", "pop_id", "project_id", "organization_id",
-	"available_link_bandwidths", "created_at", "updated_at", "vlan_range",
-	"region", "connection.json",
-};
-
-static const char *const pop_names[PF_COUNT + 1] = {
-	NULL, "name", "display_name", "city", "address",
-	"hosting_provider_name", "available_link_bandwidths_mbps", "region",
-	"pop.json",
-};
-
-const char *render_conn_name(unsigned slot)
+int render_put(struct render_buf *b, const char *s, size_t n)
 {
-	return slot >= 1 && slot <= CF_COUNT ? conn_names[slot] : NULL;
-}
-
-const char *render_pop_name(unsigned slot)
-{
-	return slot >= 1 && slot <= PF_COUNT ? pop_names[slot] : NULL;
-}
-
-unsigned render_conn_slot(const char *name)
-{
-	for (unsigned i = 1; i <= CF_COUNT; i++)
-		if (strcmp(name, conn_names[i]) == 0)
-			return i;
+	if (n == 0)
+		return 0;
+	if (b->len + n > b->cap) {
+		size_t cap = b->cap ? b->cap : 64;
+		char *np;
+		while (cap < b->len + n)
+			cap *= 2;
+		if (!(np = realloc(b->p, cap)))
+			return -ENOMEM;
+		b->p = np;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, s, n);
+	b->len += n;
 	return 0;
 }
 
-unsigned render_pop_slot(const char *name)
-{
-	for (unsigned i = 1; i <= PF_COUNT; i++)
-		if (strcmp(name, pop_names[i]) == 0)
-			return i;
-	return 0;
-}
-
-/* A growable buffer; on allocation failure it stays failed. */
+/* Appending, with the first failure kept. */
 struct out {
-	char *p;
-	size_t len, cap;
+	struct render_buf *b;
 	int err;
 };
 
 static void put(struct out *o, const char *s, size_t n)
 {
-	if (o->err || n == 0)
-		return;
-	if (o->len + n > o->cap) {
-		size_t cap = o->cap ? o->cap : 64;
-		char *np;
-		while (cap < o->len + n)
-			cap *= 2;
-		np = realloc(o->p, cap);
-		if (!np) {
-			o->err = -ENOMEM;
-			return;
-		}
-		o->p = np;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
+	if (!o->err)
+		o->err = render_put(o->b, s, n);
 }
 
 static void put_u64(struct out *o, uint64_t v)
@@ -85,52 +51,64 @@ static void put_u64(struct out *o, uint64_t v)
 	put(o, num, (size_t)n);
 }
 
-/* A string field: value + newline; null/missing: empty. */
-static int string_field(struct out *o, const json_t *obj, const char *f)
+const json_t *render_field(const json_t *obj, const char *path)
 {
-	const char *s;
-	size_t len;
-	int rc = conn_str(obj, f, &s, &len);
+	const char *dot = strchr(path, '.');
+	char head[64];
 
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
+	if (!dot)
+		return json_object_get(obj, path);
+	if ((size_t)(dot - path) >= sizeof head)
+		return NULL;
+	memcpy(head, path, (size_t)(dot - path));
+	head[dot - path] = '\0';
+	return render_field(json_object_get(obj, head), dot + 1);
+}
+
+/* A string: value + newline. */
+static int str(struct out *o, const json_t *v)
+{
+	if (!json_is_string(v))
 		return -EIO;
-	put(o, s, len);
+	put(o, json_string_value(v), json_string_length(v));
 	put(o, "\n", 1);
 	return 0;
 }
 
-static int uint_field(struct out *o, const json_t *obj, const char *f)
+/* An unsigned integer, up to 2^64 - 1 (past json_int_t, jsontext keeps
+ * it as its text). */
+static int unsigned_int(struct out *o, const json_t *v)
 {
-	uint64_t v;
-	int rc = conn_uint(obj, f, &v);
+	uint64_t u;
 
-	if (rc == -ENOENT)
-		return 0;
-	if (rc)
+	if (conn_uint_of(v, &u))
 		return -EIO;
-	put_u64(o, v);
+	put_u64(o, u);
 	return 0;
 }
 
-/* An array: one element per line. Strings or unsigned integers. */
-static int array_field(struct out *o, const json_t *obj, const char *f,
-		       bool strings)
+static int boolean(struct out *o, const json_t *v)
 {
-	const json_t *arr = json_object_get(obj, f), *e;
+	if (!json_is_boolean(v))
+		return -EIO;
+	put(o, json_is_true(v) ? "true\n" : "false\n",
+	    json_is_true(v) ? 5 : 6);
+	return 0;
+}
+
+/* An array: one element per line, all strings or all unsigned ints. */
+static int array(struct out *o, const json_t *v, bool strings)
+{
+	const json_t *e;
 	size_t i;
 
-	if (!arr || json_is_null(arr))
-		return 0;
-	if (!json_is_array(arr))
+	if (!json_is_array(v))
 		return -EIO;
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(v, i, e)
 		if (strings ? !json_is_string(e) :
 		    !json_is_integer(e) || json_integer_value(e) < 0)
 			return -EIO;
-	}
-	json_array_foreach(arr, i, e) {
+	json_array_foreach(v, i, e) {
 		if (strings) {
 			put(o, json_string_value(e), json_string_length(e));
 			put(o, "\n", 1);
@@ -141,7 +119,30 @@ static int array_field(struct out *o, const json_t *obj, const char *f,
 	return 0;
 }
 
-static int json_file(struct out *o, const json_t *obj)
+static bool u32_of(const json_t *v, uint32_t *out)
+{
+	if (!json_is_integer(v) || json_integer_value(v) < 0 ||
+	    json_integer_value(v) > UINT32_MAX)
+		return false;
+	*out = (uint32_t)json_integer_value(v);
+	return true;
+}
+
+static int range(struct out *o, const json_t *v)
+{
+	uint32_t a, b;
+	char r[32];
+	int n;
+
+	if (!json_is_object(v) || !u32_of(json_object_get(v, "start"), &a) ||
+	    !u32_of(json_object_get(v, "end"), &b))
+		return -EIO;
+	n = snprintf(r, sizeof r, "%" PRIu32 "-%" PRIu32 "\n", a, b);
+	put(o, r, (size_t)n);
+	return 0;
+}
+
+static int whole(struct out *o, const json_t *obj)
 {
 	size_t n;
 	char *s = conn_dump(obj, JSON_INDENT(2), &n);
@@ -154,88 +155,56 @@ static int json_file(struct out *o, const json_t *obj)
 	return 0;
 }
 
-static int finish(struct out *o, int rc, char **buf, size_t *len)
+int render_file_to(const json_t *obj, const struct file_def *f,
+		   struct render_buf *b)
 {
+	struct out o = {b, 0};
+	const json_t *v = f->field ? render_field(obj, f->field) : obj;
+	size_t start = b->len;
+	int rc = 0;
+
+	if (!v || json_is_null(v))
+		return 0;
+	switch (f->how) {
+	case RH_STR: rc = str(&o, v); break;
+	case RH_UINT: rc = unsigned_int(&o, v); break;
+	case RH_BOOL: rc = boolean(&o, v); break;
+	case RH_STRS: rc = array(&o, v, true); break;
+	case RH_UINTS: rc = array(&o, v, false); break;
+	case RH_RANGE: rc = range(&o, v); break;
+	case RH_JSON: rc = whole(&o, obj); break;
+	}
 	if (!rc)
-		rc = o->err;
-	if (rc) {
-		free(o->p);
-		return rc;
+		rc = o.err;
+	if (rc)
+		b->len = start;
+	return rc;
+}
+
+int render_file(const json_t *obj, const struct file_def *f, char **buf,
+		size_t *len)
+{
+	struct render_buf b = {0};
+	int rc = render_file_to(obj, f, &b);
+
+	if (rc || !b.len) {
+		free(b.p);
+		b.p = NULL;
+		b.len = 0;
 	}
-	*buf = o->p;
-	*len = o->len;
+	*buf = b.p;
+	*len = b.len;
+	return rc;
+}
+
+int render_link(const json_t *obj, const struct link_def *l,
+		const char **id)
+{
+	const json_t *v = render_field(obj, l->field);
+
+	if (!json_is_string(v) ||
+	    !conn_id_valid(json_string_value(v), json_string_length(v)))
+		return -ENOENT;
+	*id = json_string_value(v);
 	return 0;
-}
-
-int render_conn(const json_t *c, unsigned slot, char **buf, size_t *len)
-{
-	struct out o = {0};
-	uint32_t a, b;
-	int rc;
-
-	switch (slot) {
-	case CF_ID:
-	case CF_NAME:
-	case CF_STATUS:
-	case CF_DEMARCATION:
-	case CF_POP_ID:
-	case CF_PROJECT_ID:
-	case CF_ORGANIZATION_ID:
-	case CF_CREATED_AT:
-	case CF_UPDATED_AT:
-	case CF_REGION:
-		rc = string_field(&o, c, conn_names[slot]);
-		break;
-	case CF_BANDWIDTH:
-		rc = uint_field(&o, c, "bandwidth_mbps");
-		break;
-	case CF_TAGS:
-		rc = array_field(&o, c, "tags", true);
-		break;
-	case CF_AVAILABLE:
-		rc = array_field(&o, c, "available_link_bandwidths", false);
-		break;
-	case CF_VLAN_RANGE:
-		rc = conn_vlan(c, &a, &b);
-		if (rc == 0) {
-			char r[32];
-			int n = snprintf(r, sizeof r, "%" PRIu32 "-%" PRIu32 "\n",
-					 a, b);
-			put(&o, r, (size_t)n);
-		}
-		rc = rc == -ENOENT ? 0 : rc ? -EIO : 0;
-		break;
-	case CF_JSON:
-		rc = json_file(&o, c);
-		break;
-	default:
-		rc = -ENOENT;
-	}
-	return finish(&o, rc, buf, len);
-}
-
-int render_pop(const json_t *p, unsigned slot, char **buf, size_t *len)
-{
-	struct out o = {0};
-	int rc;
-
-	switch (slot) {
-	case PF_NAME:
-	case PF_DISPLAY_NAME:
-	case PF_CITY:
-	case PF_ADDRESS:
-	case PF_PROVIDER:
-	case PF_REGION:
-		rc = string_field(&o, p, pop_names[slot]);
-		break;
-	case PF_BANDWIDTHS:
-		rc = array_field(&o, p, "available_link_bandwidths_mbps", false);
-		break;
-	case PF_JSON:
-		rc = json_file(&o, p);
-		break;
-	default:
-		rc = -ENOENT;
-	}
-	return finish(&o, rc, buf, len);
 }

@@ -1,16 +1,19 @@
 /*
- * render: what each file of the tree contains, from the API's object.
+ * render: the bytes of one file, or the id a symbolic link points to, from
+ * the API's object and the kind's table entry.
  *
- * Pure functions of their arguments: no I/O, no logging, thread-safe on
- * objects nobody mutates. Formats:
- *  - a string or number: the value, then "\n";
+ * Formats (the README's "File contents"):
+ *  - a string or number: the value, then "\n"; booleans: true or false;
  *  - null or missing: empty (0 bytes);
- *  - tags, available_link_bandwidths(_mbps): one element per line;
- *  - vlan_range: "START-END\n";
- *  - connection.json / pop.json: the object as the API sent it (unknown
- *    fields included), pretty-printed, then "\n".
+ *  - an array: one element per line;
+ *  - a range {"start", "end"}: "START-END\n";
+ *  - *.json: the object as the API sent it (unknown fields, and numbers
+ *    past 64 bits, included), pretty-printed, then "\n".
  * A field of the wrong type renders as -EIO (the .json file still shows
  * exactly what the API sent).
+ *
+ * Pure functions of their arguments: no I/O, no logging; thread-safe on
+ * objects nobody mutates (json_t arguments are borrowed).
  */
 #ifndef INTERLINKFS_RENDER_H
 #define INTERLINKFS_RENDER_H
@@ -19,35 +22,37 @@
 
 #include <jansson.h>
 
-/* Files of a connection directory, in directory order (1-based slots). */
-enum conn_file {
-	CF_ID = 1, CF_NAME, CF_STATUS, CF_BANDWIDTH, CF_DEMARCATION, CF_TAGS,
-	CF_POP_ID, CF_PROJECT_ID, CF_ORGANIZATION_ID, CF_AVAILABLE,
-	CF_CREATED_AT, CF_UPDATED_AT, CF_VLAN_RANGE, CF_REGION, CF_JSON,
-	CF_COUNT = CF_JSON,
+#include "kinds.h"
+
+/* Bytes being written: p[0 .. len) of cap (malloc'ed, grown as needed;
+ * start from all zeros, free p when done). */
+struct render_buf {
+	char *p;
+	size_t len, cap;
 };
 
-/* Files of a PoP directory. */
-enum pop_file {
-	PF_NAME = 1, PF_DISPLAY_NAME, PF_CITY, PF_ADDRESS, PF_PROVIDER,
-	PF_BANDWIDTHS, PF_REGION, PF_JSON,
-	PF_COUNT = PF_JSON,
-};
-
-/* File name of a slot, or NULL. */
-const char *render_conn_name(unsigned slot);
-const char *render_pop_name(unsigned slot);
-
-/* Slot of a file name, or 0. */
-unsigned render_conn_slot(const char *name);
-unsigned render_pop_slot(const char *name);
+/* Appends n bytes. 0 or -ENOMEM (then nothing was appended). */
+int render_put(struct render_buf *b, const char *s, size_t n);
 
 /*
- * The bytes of one file. On success *buf is malloc'ed (the caller frees;
- * NULL when empty) and *len its length. Returns 0, -EIO (field of the
- * wrong type), -ENOENT (no such slot) or -ENOMEM.
+ * Appends the bytes of file f of obj to b: 0, -EIO (a field of the wrong
+ * type) or -ENOMEM; on an error nothing was appended.
  */
-int render_conn(const json_t *conn, unsigned slot, char **buf, size_t *len);
-int render_pop(const json_t *pop, unsigned slot, char **buf, size_t *len);
+int render_file_to(const json_t *obj, const struct file_def *f,
+		   struct render_buf *b);
+
+/* The same into a buffer of its own: 0 with *buf (malloc'ed, the caller
+ * frees; NULL when empty) and *len, or -EIO / -ENOMEM. */
+int render_file(const json_t *obj, const struct file_def *f, char **buf,
+		size_t *len);
+
+/* The id link l of obj points to: 0 with *id (borrowed from obj), or
+ * -ENOENT when the field is missing, null, or not a valid id. */
+int render_link(const json_t *obj, const struct link_def *l,
+		const char **id);
+
+/* The member at path ("a.b": member b of object member a): borrowed, NULL
+ * when missing. */
+const json_t *render_field(const json_t *obj, const char *path);
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "node.h"
+#include "objtab.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -15,7 +16,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static const char *const regions[] = {"fr-par", "nl-ams", "pl-waw"};
 	struct objtab *t;
-	struct node n = {.kind = NK_ROOT}, back;
+	struct node n = {.type = NT_ROOT}, back;
 	char *path = malloc(size + 1), *save = NULL, *part;
 
 	if (!path || objtab_new(&t)) {
@@ -29,20 +30,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		struct node c;
 		if (node_child(&n, part, regions, 3, &c))
 			break;
-		if ((c.kind == NK_CONN || c.kind == NK_POP ||
-		     c.kind == NK_BYNAME_LINK) && c.obj == 0) {
-			const char *id = c.kind == NK_BYNAME_LINK ?
+		if (c.type == NT_OBJ || c.type == NT_SUB_ENTRY ||
+		    c.type == NT_BYNAME) {
+			const char *id = c.type == NT_BYNAME ?
 				"6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10" : part;
-			c.obj = objtab_intern(t, c.kind == NK_POP ? OBJ_POP
-					      : OBJ_CONN, c.region, id);
+			if (c.obj)
+				abort(); /* objects are the caller's to find */
+			c.obj = objtab_intern(t, c.kind, c.region, id);
 			if (!c.obj)
 				abort(); /* node_child let an invalid id through */
 		}
 		if (node_from_ino(node_ino(&c), 3, &back))
 			abort();
-		if (back.obj != c.obj ||
-		    (c.kind != NK_POP && c.kind != NK_POP_FILE &&
-		     back.kind != c.kind))
+		if (back.type != c.type || back.obj != c.obj ||
+		    node_ino(&back) != node_ino(&c))
 			abort();
 		n = c;
 	}
@@ -50,7 +51,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (size >= 8) {
 		uint64_t ino;
 		memcpy(&ino, data, 8);
-		node_from_ino(ino, 3, &back);
+		if (node_from_ino(ino, 3, &back) == 0 &&
+		    node_ino(&back) != ino)
+			abort();
 	}
 	objtab_free(t);
 	free(path);

@@ -17,6 +17,8 @@
 
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "cache.h"
 
 #define R "fr-par"
@@ -71,7 +73,18 @@ static int take_failure(int err)
 	return err;
 }
 
-static int load_list(void *ud, const char *region, void *ctx, json_t **out)
+/* The values are jansson objects {"id", "v"}. */
+static void v_hold(void *v) { json_incref(v); }
+static void v_release(void *v) { json_decref(v); }
+static bool v_equal(const void *a, const void *b) { return json_equal(a, b); }
+static size_t v_size(const void *v) { (void)v; return 128; }
+static const char *v_id(const void *v)
+{
+	return json_string_value(json_object_get(v, "id"));
+}
+
+static int load_list(void *ud, const char *region, void *ctx, void ***items,
+		     size_t *n)
 {
 	struct fake *f = ud;
 	json_t *arr;
@@ -86,14 +99,18 @@ static int load_list(void *ud, const char *region, void *ctx, json_t **out)
 	arr = json_object_get(f->data, region);
 	if (!err && !arr)
 		err = -ENOENT;
-	if (!err)
-		*out = json_deep_copy(arr);
+	if (!err) {
+		*n = json_array_size(arr);
+		*items = calloc(*n + 1, sizeof **items);
+		for (size_t i = 0; i < *n; i++)
+			(*items)[i] = json_deep_copy(json_array_get(arr, i));
+	}
 	pthread_mutex_unlock(&f->lock);
 	return err;
 }
 
 static int load_one(void *ud, const char *region, const char *id, void *ctx,
-		    json_t **out)
+		    void **out)
 {
 	struct fake *f = ud;
 	json_t *o;
@@ -123,14 +140,13 @@ static int load_one(void *ud, const char *region, const char *id, void *ctx,
 
 static void changed(void *ud, const char *region,
 		    const struct cache_change *ch, size_t n,
-		    const json_t *listing, uint64_t gen)
+		    const struct cache_listing *listing)
 {
 	struct fake *f = ud;
 	static const char k[] = "+~-";
 
 	(void)region;
 	(void)listing;
-	(void)gen;
 	pthread_mutex_lock(&f->lock);
 	for (size_t i = 0; i < n && f->nlog < 64; i++)
 		snprintf(f->log[f->nlog++], sizeof f->log[0], "%c%s",
@@ -173,11 +189,14 @@ static void set_field(const char *id, int v)
 	pthread_mutex_unlock(&F.lock);
 }
 
+#define VALUES {v_hold, v_release, v_equal, v_size, v_id}
+
 static struct cache *mk(double ttl, void (*tweak)(struct cache_conf *))
 {
 	struct cache_conf conf;
 	struct cache_ops ops = {.load_list = load_list, .load_one = load_one,
-				.changed = changed, .now = fake_now, .ud = &F};
+				.changed = changed, .now = fake_now,
+				.values = VALUES, .ud = &F};
 	struct cache *c = NULL;
 
 	cache_conf_default(&conf);
@@ -215,7 +234,7 @@ static int get_v(struct cache *c, const char *id, int *v)
 
 	if (rc == 0) {
 		*v = (int)json_integer_value(json_object_get(it.value, "v"));
-		cache_item_release(&it);
+		cache_item_release(c, &it);
 	}
 	return rc;
 }
@@ -241,8 +260,8 @@ static void test_listing_seeds_objects(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	assert_int_equal(json_array_size(it.value), 10);
-	cache_item_release(&it);
+	assert_int_equal(cache_listing_size(it.list), 10);
+	cache_item_release(c, &it);
 	get_all(c, 10);
 	assert_int_equal(F.list_calls, 1);
 	assert_int_equal(F.one_calls, 0);
@@ -262,7 +281,7 @@ static void test_fresh_listing_answers_unknown_ids(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(get_v(c, "nope", &v), -ENOENT);
 	assert_int_equal(F.list_calls + F.one_calls, 1);
 	cache_get_stats(c, &s);
@@ -312,7 +331,7 @@ static void test_expired_listed_object_is_refreshed_by_the_listing(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	advance(31);
 	get_all(c, 10);
 	/* one listing for all ten, no get */
@@ -330,7 +349,7 @@ static void test_ttl_zero_always_asks(void **st)
 	(void)st;
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-		cache_item_release(&it);
+		cache_item_release(c, &it);
 		assert_int_equal(get_v(c, "id4", &v), 0);
 	}
 	assert_int_equal(F.list_calls, 3);
@@ -385,7 +404,7 @@ static void *reader(void *p)
 	if (r->list) {
 		r->rc = cache_list(r->c, R, NULL, NULL, &it);
 		if (!r->rc)
-			cache_item_release(&it);
+			cache_item_release(r->c, &it);
 	} else {
 		r->rc = get_v(r->c, r->id, &r->v);
 	}
@@ -443,34 +462,34 @@ static void test_stale_if_error_and_backoff(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	advance(31);
 	F.fail_list = -EIO;
 	F.fail_times = -1;
 	assert_int_equal(cache_get(c, R, "id1", NULL, NULL, &it), 0);
 	assert_true(it.stale);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.list_calls, 2);
 	/* During the back-off (1 s): no request, still the old value. */
 	for (int i = 0; i < 50; i++) {
 		assert_int_equal(cache_get(c, R, "id2", NULL, NULL, &it), 0);
 		assert_true(it.stale);
-		cache_item_release(&it);
+		cache_item_release(c, &it);
 	}
 	assert_int_equal(F.list_calls, 2);
 	advance(1.1);
 	assert_int_equal(cache_get(c, R, "id2", NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.list_calls, 3);
 	/* The back-off doubles: 2 s now. */
 	advance(1.5);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.list_calls, 3);
 	advance(0.6);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	assert_true(it.stale);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.list_calls, 4);
 	cache_get_stats(c, &s);
 	assert_int_equal(s.stale_served, 54);
@@ -485,7 +504,7 @@ static void test_stale_if_error_and_backoff(void **st)
 	assert_int_equal(cache_get(c, R, "id2", NULL, NULL, &it), 0);
 	assert_false(it.stale);
 	assert_int_equal(json_integer_value(json_object_get(it.value, "v")), 5);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	cache_free(c);
 }
 
@@ -497,7 +516,7 @@ static void test_authoritative_answers_are_never_masked(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	advance(31);
 	F.fail_list = -EACCES;
 	F.fail_times = -1;
@@ -531,7 +550,7 @@ static void test_a_listing_refresh_replaces_objects_together(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	for (int i = 0; i < 10; i++) {
 		char id[16];
 		snprintf(id, sizeof id, "id%d", i);
@@ -547,10 +566,10 @@ static void test_a_listing_refresh_replaces_objects_together(void **st)
 	assert_int_equal(json_integer_value(json_object_get(a.value, "v")), 2);
 	assert_int_equal(json_integer_value(json_object_get(b.value, "v")), 2);
 	/* The listing and the object are one and the same value. */
-	assert_ptr_equal(json_array_get(it.value, 0), a.value);
-	cache_item_release(&it);
-	cache_item_release(&a);
-	cache_item_release(&b);
+	assert_ptr_equal(cache_listing_value(it.list, 0), a.value);
+	cache_item_release(c, &it);
+	cache_item_release(c, &a);
+	cache_item_release(c, &b);
 	cache_free(c);
 }
 
@@ -562,7 +581,7 @@ static void test_change_detection(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.nlog, 0); /* a first load is not a change */
 	assert_int_equal(cache_get(c, R, "id1", NULL, NULL, &before), 0);
 	assert_int_equal(cache_get(c, R, "id2", NULL, NULL, &same1), 0);
@@ -575,7 +594,7 @@ static void test_change_detection(void **st)
 	pthread_mutex_unlock(&F.lock);
 	advance(31);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	assert_int_equal(F.nlog, 3);
 	assert_true(logged("~id1"));
 	assert_true(logged("-id5"));
@@ -587,10 +606,10 @@ static void test_change_detection(void **st)
 	assert_int_equal(cache_get(c, R, "id2", NULL, NULL, &same2), 0);
 	assert_ptr_equal(same1.value, same2.value);
 	assert_true(same1.gen == same2.gen && same2.changed_at == 0);
-	cache_item_release(&before);
-	cache_item_release(&after);
-	cache_item_release(&same1);
-	cache_item_release(&same2);
+	cache_item_release(c, &before);
+	cache_item_release(c, &after);
+	cache_item_release(c, &same1);
+	cache_item_release(c, &same2);
 	cache_free(c);
 }
 
@@ -646,7 +665,7 @@ static void test_byte_budget_evicts_unlisted_objects_lru(void **st)
 	/* A listing larger than the budget still works: nothing of it is
 	 * evicted. */
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	calls = F.one_calls + F.list_calls;
 	get_all(c, 200);
 	assert_int_equal(F.one_calls + F.list_calls, calls);
@@ -664,27 +683,29 @@ static void test_explicit_invalidation(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	json_object_set_new(F.data, "nl-ams", json_array());
 	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
+	/* One object: asked again, through the listing it is in. */
 	cache_drop(c, R, "id1");
-	assert_int_equal(get_v(c, "id1", &v), 0); /* get: fresh listing is
-						  * not asked again */
-	assert_int_equal(F.one_calls, 1);
+	assert_int_equal(get_v(c, "id1", &v), 0);
+	assert_int_equal(F.list_calls, 3);
+	assert_int_equal(F.one_calls, 0);
+	/* A region: its objects asked again, one by one. */
 	cache_drop(c, R, NULL);
 	assert_int_equal(get_v(c, "id2", &v), 0);
-	assert_int_equal(F.one_calls, 2);
+	assert_int_equal(F.one_calls, 1);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
-	assert_int_equal(F.list_calls, 3);
+	cache_item_release(c, &it);
+	assert_int_equal(F.list_calls, 4);
 	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it), 0);
-	cache_item_release(&it);
-	assert_int_equal(F.list_calls, 3);
+	cache_item_release(c, &it);
+	assert_int_equal(F.list_calls, 4);
 	cache_drop(c, NULL, NULL);
 	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it), 0);
-	cache_item_release(&it);
-	assert_int_equal(F.list_calls, 4);
+	cache_item_release(c, &it);
+	assert_int_equal(F.list_calls, 5);
 	cache_free(c);
 }
 
@@ -698,7 +719,7 @@ static void test_counters(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);  /* miss */
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	get_v(c, "id1", &v);                                      /* hit */
 	get_v(c, "id2", &v);                                      /* hit */
 	get_v(c, "zz", &v);                                       /* neg */
@@ -728,14 +749,14 @@ static void test_counters(void **st)
 static int intr_loads;
 
 static int load_list_intr(void *ud, const char *region, void *ctx,
-			  json_t **out)
+			  void ***items, size_t *n)
 {
 	(void)ctx;
 	if (__atomic_add_fetch(&intr_loads, 1, __ATOMIC_SEQ_CST) == 1) {
 		usleep(200000);
 		return -EINTR;
 	}
-	return load_list(ud, region, ctx, out);
+	return load_list(ud, region, ctx, items, n);
 }
 
 struct intr_reader {
@@ -751,7 +772,7 @@ static void *intr_reader(void *p)
 
 	r->rc = cache_list(r->c, R, NULL, &r->flag, &it);
 	if (!r->rc)
-		cache_item_release(&it);
+		cache_item_release(r->c, &it);
 	return NULL;
 }
 
@@ -760,7 +781,7 @@ static void test_interrupts(void **st)
 	struct cache_conf conf;
 	struct cache_ops ops = {.load_list = load_list_intr,
 				.load_one = load_one, .changed = changed,
-				.now = fake_now, .ud = &F};
+				.now = fake_now, .values = VALUES, .ud = &F};
 	struct cache *c = NULL;
 	struct intr_reader a = {0}, b = {0};
 	pthread_t ta, tb;
@@ -808,10 +829,10 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	json_object_set_new(F.data, "nl-ams", json_array());
 	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	advance(1);
 	get_v(c, "id1", &v); /* fr-par used since its load */
 	advance(20);
@@ -821,7 +842,7 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	assert_string_equal(due[0], R);
 	free(due[0]);
 	/* The refresh runs on a thread of its own. */
-	assert_int_equal(cache_refresh_list(c, R, NULL), 0);
+	assert_int_equal(cache_refresh_list(c, R), 0);
 	cache_wait_background(c);
 	assert_int_equal(F.list_calls, 3);
 	/* Refreshed, and not used since: not due again. */
@@ -864,7 +885,7 @@ static int timed_get(struct cache *c, double *took, bool *stale)
 	*took = real_now() - t0;
 	*stale = it.stale;
 	v = (int)json_integer_value(json_object_get(it.value, "v"));
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	return v;
 }
 
@@ -947,7 +968,7 @@ static void test_grace_zero_serves_the_old_value_at_once(void **st)
 
 	(void)st;
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	set_field("id1", 4);
 	advance(31);
 	F.delay_us = 200000;
@@ -956,7 +977,7 @@ static void test_grace_zero_serves_the_old_value_at_once(void **st)
 	/* The listing, too, while its refresh runs. */
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	assert_true(it.stale);
-	cache_item_release(&it);
+	cache_item_release(c, &it);
 	cache_wait_background(c);
 	F.delay_us = 0;
 	assert_int_equal(timed_get(c, &took, &stale), 4);
@@ -981,7 +1002,7 @@ static atomic_int versions[KEYS];
 static atomic_int stress_calls;
 
 static int stress_one(void *ud, const char *region, const char *id,
-		      void *ctx, json_t **out)
+		      void *ctx, void **out)
 {
 	unsigned r = (unsigned)atomic_fetch_add(&stress_calls, 1) * 2654435761u;
 	int k = atoi(id + 1);
@@ -998,26 +1019,24 @@ static int stress_one(void *ud, const char *region, const char *id,
 }
 
 static int stress_list(void *ud, const char *region, void *ctx,
-		       json_t **out)
+		       void ***items, size_t *n)
 {
 	unsigned r = (unsigned)atomic_fetch_add(&stress_calls, 1) * 2654435761u;
-	json_t *arr = json_array();
 	char id[16];
 
 	(void)ud;
 	(void)region;
 	(void)ctx;
 	usleep(r % 500);
-	if (r % 100 < 5) {
-		json_decref(arr);
+	if (r % 100 < 5)
 		return -EIO;
-	}
+	*items = calloc(KEYS, sizeof **items);
 	for (int k = 0; k < KEYS; k++) {
 		snprintf(id, sizeof id, "k%d", k);
-		json_array_append_new(arr, json_pack("{s:s, s:i}", "id", id,
-						     "v", atomic_load(&versions[k])));
+		(*items)[k] = json_pack("{s:s, s:i}", "id", id, "v",
+					atomic_load(&versions[k]));
 	}
-	*out = arr;
+	*n = KEYS;
 	return 0;
 }
 
@@ -1050,8 +1069,8 @@ static void *stress_thread(void *p)
 			s->errors++;
 			continue;
 		}
-		if (k == 0 && json_is_array(it.value)) {
-			cache_item_release(&it);
+		if (it.list) {
+			cache_item_release(s->c, &it);
 			continue;
 		}
 		v = (int)json_integer_value(json_object_get(it.value, "v"));
@@ -1059,7 +1078,7 @@ static void *stress_thread(void *p)
 		if (v < s->last[k])
 			s->regressions++;
 		s->last[k] = v;
-		cache_item_release(&it);
+		cache_item_release(s->c, &it);
 		if (rand_r(&s->seed) % 100 == 0)
 			atomic_fetch_add(&versions[rand_r(&s->seed) % KEYS], 1);
 	}
@@ -1070,7 +1089,7 @@ static void test_concurrency_stress(void **st)
 {
 	struct cache_conf conf;
 	struct cache_ops ops = {.load_list = stress_list,
-				.load_one = stress_one};
+				.load_one = stress_one, .values = VALUES};
 	struct cache *c = NULL;
 	struct stresser *s = calloc(THREADS, sizeof *s);
 	pthread_t t[THREADS];

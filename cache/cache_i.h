@@ -1,0 +1,174 @@
+/*
+ * cache_i.h: what the files of the cache share. cache.c holds the lookups
+ * and the public functions; store.c the entries and what a load brings
+ * to them; load.c the running of loads (here or on the cache's worker
+ * threads) and the waiting for them; listing.c the listings (an immutable
+ * array of values with an index by id). No other module includes this
+ * header.
+ */
+#ifndef INTERLINKFS_CACHE_I_H
+#define INTERLINKFS_CACHE_I_H
+
+#include <pthread.h>
+
+#include "cache.h"
+
+/* Threads for background loads: enough that one slow region does not hold
+ * up the others' refreshes. */
+#define BG_WORKERS 4
+
+/* The state of one thing that is loaded: a listing or an object. */
+struct lstate {
+	double loaded_at, fresh_until, changed_at, last_used;
+	int err;                      /* last failure, until retry_at */
+	int fails;
+	double retry_at;
+	bool loading;
+	double grace_until;           /* real clock: how long readers with an
+				       * old value wait for this load */
+	int pins;                     /* lookups waiting on this entry */
+	uint64_t load_seq;            /* completed loads */
+	int last_rc;
+};
+
+struct rentry {                       /* a region */
+	struct rentry *next;
+	char *region;
+	struct cache_listing *val;
+	uint64_t gen;
+	unsigned gets;                /* single loads since the listing */
+	struct lstate s;
+};
+
+struct oentry {                       /* an object fetched alone */
+	struct oentry *hnext;
+	struct oentry *lprev, *lnext; /* LRU of entries holding a value */
+	bool in_lru;
+	struct rentry *r;
+	uint64_t hash;
+	void *val;
+	uint64_t gen;
+	bool neg;                     /* a 404, until neg_until */
+	double neg_until;
+	size_t bytes;
+	struct lstate s;
+	char id[];
+};
+
+struct bgload {
+	struct rentry *r;
+	struct oentry *o;             /* NULL: r's listing */
+	struct bgload *next;
+};
+
+struct cache {
+	struct cache_conf conf;
+	struct cache_ops ops;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;          /* on CLOCK_MONOTONIC (grace waits) */
+	struct rentry *regions;
+	struct oentry **buckets;
+	size_t nbuckets, count;
+	struct oentry *lru_head, *lru_tail;
+	uint64_t gen_counter;
+	struct cache_stats st;        /* bytes: see obj_bytes, list_bytes */
+	size_t obj_bytes;             /* of the objects fetched alone */
+	size_t list_bytes;            /* of the listings */
+	/* Loads nobody waits for to the end (refresh-ahead, refreshes past
+	 * their grace) run on a few threads of the cache's own. */
+	struct bgload *jobs, *jobs_tail;
+	unsigned bg_running;          /* queued or running */
+	pthread_cond_t bg_cond;       /* workers wait for jobs on it */
+	pthread_t workers[BG_WORKERS];
+	unsigned nworkers, idle;
+	bool quitting;
+};
+
+/* Changes to tell the owner, and values to let go of, gathered under the
+ * lock and handled without it. */
+struct after {
+	struct cache_change *v;
+	size_t n, cap;
+	void **trash;
+	size_t ntrash, trashcap;
+	struct cache_listing **lists;
+	size_t nlists, listcap;
+};
+
+struct cache_listing {
+	atomic_uint refs;
+	uint64_t seq;             /* see cache_listing_seq */
+	const struct cache_value_ops *ops;
+	size_t n;
+	uint32_t *index;          /* open addressing: id -> position + 1 */
+	size_t cap;               /* slots in index (a power of two) */
+	struct litem {
+		void *v;          /* a reference */
+		uint64_t gen;
+		double changed_at;
+	} items[];
+};
+
+/* A new listing of room for n items, none set yet (n is 0 until
+ * listing_add()). NULL when out of memory. */
+struct cache_listing *listing_new(const struct cache_value_ops *ops,
+				  size_t room);
+/* Appends an item (the reference is taken) and indexes it. */
+void listing_add(struct cache_listing *l, void *v, uint64_t gen,
+		 double changed_at);
+/* Bytes the listing takes, values included. */
+size_t listing_bytes(const struct cache_listing *l);
+
+/* What the cache shows for an object: the one fetched alone when it is
+ * newer than the listing, else the listing's item. Borrowed, under the
+ * lock. */
+struct view {
+	void *val;                /* NULL: the cache holds nothing */
+	uint64_t gen;
+	double changed_at;
+	const struct lstate *s;   /* whose freshness applies */
+};
+
+enum grace { G_DONE, G_AGAIN, G_STALE, G_INTR, G_HERE };
+
+/* store.c: entries, and what loads bring to them. Lock held throughout. */
+double store_mono_now(void);
+void store_after_run(struct cache *c, struct after *a); /* without the lock */
+struct rentry *store_find_region(struct cache *c, const char *region);
+struct rentry *store_region_of(struct cache *c, const char *region);
+struct oentry *store_find_obj(struct cache *c, struct rentry *r,
+			      const char *id);
+struct oentry *store_obj_new(struct cache *c, struct rentry *r,
+			     const char *id);
+void store_obj_forget(struct cache *c, struct oentry *o, struct after *a);
+void store_region_set(struct cache *c, struct rentry *r,
+		      struct cache_listing *l, struct after *a);
+void store_lru_front(struct cache *c, struct oentry *o);
+void store_evict(struct cache *c, struct after *a);
+long store_pos(struct rentry *r, const char *id);
+struct view store_view(struct rentry *r, struct oentry *o, long pos);
+void store_fill(struct cache *c, struct cache_item *out,
+		const struct view *v, bool stale);
+void store_fill_list(struct cache_item *out, struct rentry *r, bool stale);
+int store_stale_or_err(struct cache *c, const struct view *v, int err,
+		       double now, struct cache_item *out);
+int store_stale_or_err_list(struct cache *c, struct rentry *r, int err,
+			    double now, struct cache_item *out);
+void store_apply_list(struct cache *c, struct rentry *r, int rc,
+		      void **items, size_t n, double started, double now,
+		      struct after *a);
+int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
+		    double started, double now, struct after *a);
+
+/* load.c: running loads, here or on the workers, and waiting for them.
+ * Lock held on entry and return. */
+int load_now(struct cache *c, struct rentry *r, struct oentry *o,
+	     void *ctx);
+int load_bg(struct cache *c, struct rentry *r, struct oentry *o);
+int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
+	      double until, int *rc);
+enum grace load_in_grace(struct cache *c, struct rentry *r,
+			 struct oentry *o, const atomic_int *intr, int *rc);
+bool load_can_stand_in(struct cache *c, const struct lstate *s, double now);
+
+#endif

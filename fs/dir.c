@@ -1,0 +1,345 @@
+/*
+ * dir: readdir and readdirplus. A kind's directory is answered from its
+ * listing alone, attributes included: the objects in it are rendered
+ * already, so a readdirplus of 10,000 connections costs no lookup per
+ * entry.
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct dirbuf {
+	struct ifs *fs;
+	struct rq *rq;
+	char *p;
+	size_t len, size;
+	bool plus, full;
+	off_t off;      /* entries before this one are skipped */
+	off_t i;        /* entries so far */
+};
+
+void dir_fill_entry(struct fuse_entry_param *e, const struct answer *a)
+{
+	memset(e, 0, sizeof *e);
+	e->ino = a->st.st_ino;
+	e->generation = 1;
+	e->attr = a->st;
+	e->attr_timeout = a->timeout;
+	e->entry_timeout = a->timeout;
+}
+
+/* Whether entry number b->i is wanted (and counts it). */
+static bool wanted(struct dirbuf *b)
+{
+	return b->i++ >= b->off;
+}
+
+/* Adds the current entry (offset b->i resumes after it). false when
+ * full. */
+static bool add(struct dirbuf *b, const char *name, const struct answer *a)
+{
+	size_t need;
+
+	if (b->full)
+		return false;
+	if (b->plus) {
+		struct fuse_entry_param e;
+		dir_fill_entry(&e, a);
+		need = fuse_add_direntry_plus(b->rq->req, b->p + b->len,
+					      b->size - b->len, name, &e, b->i);
+	} else {
+		need = fuse_add_direntry(b->rq->req, b->p + b->len,
+					 b->size - b->len, name, &a->st, b->i);
+	}
+	if (need > b->size - b->len) {
+		b->full = true;
+		return false;
+	}
+	b->len += need;
+	return true;
+}
+
+/* An entry whose attributes the kernel asks for when it needs them. */
+static bool add_bare(struct dirbuf *b, const char *name, uint64_t ino,
+		     mode_t mode)
+{
+	struct answer a;
+
+	if (!wanted(b))
+		return true;
+	attr_bare(&a, ino, mode);
+	return add(b, name, &a);
+}
+
+/* An entry described in full (readdirplus), or bare when that fails. */
+static bool add_node(struct dirbuf *b, const char *name,
+		     const struct node *n, mode_t mode)
+{
+	struct answer a;
+
+	if (!wanted(b))
+		return true;
+	if (!b->plus || attr_describe(b->fs, b->rq, n, "", &a))
+		attr_bare(&a, node_ino(n), mode);
+	return add(b, name, &a);
+}
+
+static int list_root(struct dirbuf *b)
+{
+	struct node c = {.type = NT_REGIONS};
+
+	if (!add_node(b, "regions", &c, S_IFDIR))
+		return 0;
+	c.type = NT_META;
+	add_node(b, ".interlinkfs", &c, S_IFDIR);
+	return 0;
+}
+
+static int list_regions(struct dirbuf *b)
+{
+	struct node c = {.type = NT_REGION};
+
+	for (c.region = 0; c.region < b->fs->conf.nregions; c.region++)
+		if (!add_node(b, b->fs->conf.regions[c.region], &c, S_IFDIR))
+			break;
+	return 0;
+}
+
+static int list_meta(struct dirbuf *b)
+{
+	struct node c = {.type = NT_META_FILE};
+
+	for (c.slot = 1; c.slot <= MF_COUNT; c.slot++)
+		if (!add_bare(b, meta_name(c.slot), node_ino(&c), S_IFREG))
+			break;
+	return 0;
+}
+
+/* Listing a region must not cost API requests: its directories get their
+ * attributes when asked for. */
+static int list_region(struct dirbuf *b, uint32_t r)
+{
+	for (int k = 0; k < K_COUNT; k++) {
+		const struct kind *kd = kind_get(k);
+		if (!add_bare(b, kd->dir, node_kind_dir_ino(r, k, false),
+			      S_IFDIR))
+			return 0;
+		if (kd->byname && !kd->byname_in_dir &&
+		    !add_bare(b, kd->byname, node_kind_dir_ino(r, k, true),
+			      S_IFDIR))
+			return 0;
+	}
+	return 0;
+}
+
+/* A kind's directory: its listing, each object described from it. */
+static int list_kind(struct dirbuf *b, const struct node *d)
+{
+	struct kstate *ks = &b->fs->kinds[d->kind];
+	struct cache_item it = {0};
+	struct node c = {.type = NT_OBJ, .kind = d->kind, .region = d->region};
+	int rc = cache_list(ks->cache, b->fs->conf.regions[d->region], b->rq,
+			    &b->rq->intr, &it);
+
+	if (rc)
+		return rc;
+	if (ks->k->byname && ks->k->byname_in_dir &&
+	    !add_bare(b, ks->k->byname,
+		      node_kind_dir_ino(d->region, d->kind, true), S_IFDIR))
+		goto out;
+	for (size_t k = 0; k < cache_listing_size(it.list); k++) {
+		const struct robj *o = cache_listing_value(it.list, k);
+		struct answer a;
+		struct got g;
+
+		if (!wanted(b))
+			continue;
+		c.obj = objtab_intern(b->fs->objs, d->kind, d->region,
+				      robj_id(o));
+		if (!c.obj) {
+			rc = -ENOMEM;
+			break;
+		}
+		attr_bare(&a, node_ino(&c), S_IFDIR);
+		if (b->plus) {
+			attr_got_of(it.list, k, &it, &g);
+			attr_of_obj(b->fs, &c, &g, &a);
+			got_release(&g);
+		}
+		if (!add(b, robj_id(o), &a))
+			break;
+	}
+out:
+	cache_item_release(ks->cache, &it);
+	return rc;
+}
+
+/* A by-name directory: one symbolic link per object, named by the rule
+ * of names.h. Their time and freshness are the listing's. */
+static int list_byname(struct dirbuf *b, const struct node *d)
+{
+	struct kstate *ks = &b->fs->kinds[d->kind];
+	struct cache_item it = {0};
+	struct names_index *ix;
+	struct node c = {.type = NT_BYNAME, .kind = d->kind,
+			 .region = d->region};
+	struct answer a;
+	int rc = byname_lock(b->fs, b->rq, ks, d->region, &it, &ix);
+	const struct cache_listing *l;
+
+	if (rc)
+		return rc;
+	l = ks->byname[d->region].list;
+	a.timeout = attr_timeout(b->fs, ks, it.expires, it.stale);
+	for (size_t k = 0; k < names_index_size(ix); k++) {
+		if (!wanted(b))
+			continue;
+		c.obj = objtab_intern(b->fs->objs, d->kind, d->region,
+				      robj_id(cache_listing_value(l, k)));
+		if (!c.obj) {
+			rc = -ENOMEM;
+			break;
+		}
+		attr_base(b->fs, &a.st, node_ino(&c), S_IFLNK | 0777, 1,
+			  (off_t)(strlen(ks->k->byname_target) + CONN_ID_MAX),
+			  attr_wall(b->fs, it.changed_at));
+		if (!add(b, names_index_name(ix, k), &a))
+			break;
+	}
+	byname_unlock(ks, d->region);
+	cache_item_release(ks->cache, &it);
+	return rc;
+}
+
+/* An object's directory: its files, its links that point somewhere, its
+ * subdirectories; all described from the one object. */
+static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
+{
+	const struct kind *k = kind_get(d->kind);
+	struct node c = *d;
+	struct got g = {0};
+	const char *to;
+	size_t len;
+	int rc = attr_get(b->fs, b->rq, d, id, &g);
+
+#define ENTRY(name, mode) \
+	do { \
+		struct answer a; \
+		if (!wanted(b)) \
+			break; \
+		if (!b->plus || attr_of_obj(b->fs, &c, &g, &a)) \
+			attr_bare(&a, node_ino(&c), (mode)); \
+		if (!add(b, (name), &a)) \
+			goto out; \
+	} while (0)
+	if (rc)
+		return rc;
+	c.type = NT_FILE;
+	for (c.slot = 0; c.slot < k->nfiles; c.slot++)
+		ENTRY(k->files[c.slot].name, S_IFREG);
+	c.type = NT_LINK;
+	for (c.slot = 0; c.slot < k->nlinks; c.slot++)
+		if (robj_link(g.o, c.slot, &to, &len) == 0)
+			ENTRY(k->links[c.slot].name, S_IFLNK);
+	c.type = NT_SUBDIR;
+	for (c.slot = 0; c.slot < k->nsubdirs; c.slot++)
+		ENTRY(k->subdirs[c.slot].name, S_IFDIR);
+#undef ENTRY
+out:
+	got_release(&g);
+	return 0;
+}
+
+/* An object's subdirectory: the objects of the child kind whose link
+ * points to it, from the child kind's listing of the region. */
+static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
+{
+	const struct subdir_def *sd = &kind_get(d->kind)->subdirs[d->slot];
+	struct kstate *ks = &b->fs->kinds[sd->kind];
+	struct cache_item it = {0};
+	struct node c = {.type = NT_SUB_ENTRY, .kind = sd->kind,
+			 .region = d->region, .slot = (uint32_t)d->kind};
+	size_t idlen = strlen(id);
+	int rc = cache_list(ks->cache, b->fs->conf.regions[d->region], b->rq,
+			    &b->rq->intr, &it);
+
+	if (rc)
+		return rc;
+	for (size_t k = 0; k < cache_listing_size(it.list); k++) {
+		const struct robj *o = cache_listing_value(it.list, k);
+		struct answer a;
+		struct got g;
+		const char *to;
+		size_t len;
+
+		if (robj_link(o, sd->link, &to, &len) || len != idlen ||
+		    memcmp(to, id, len) || !wanted(b))
+			continue;
+		c.obj = objtab_intern(b->fs->objs, sd->kind, d->region,
+				      robj_id(o));
+		if (!c.obj) {
+			rc = -ENOMEM;
+			break;
+		}
+		attr_bare(&a, node_ino(&c), S_IFLNK);
+		if (b->plus) {
+			attr_got_of(it.list, k, &it, &g);
+			attr_of_obj(b->fs, &c, &g, &a);
+			got_release(&g);
+		}
+		if (!add(b, robj_id(o), &a))
+			break;
+	}
+	cache_item_release(ks->cache, &it);
+	return rc;
+}
+
+static int list_dir(struct dirbuf *b, const struct node *d, const char *id)
+{
+	/* "." and ".." first (the kernel handles what they point to). */
+	if (!add_bare(b, ".", node_ino(d), S_IFDIR) ||
+	    !add_bare(b, "..", 1, S_IFDIR))
+		return 0;
+	switch (d->type) {
+	case NT_ROOT: return list_root(b);
+	case NT_REGIONS: return list_regions(b);
+	case NT_META: return list_meta(b);
+	case NT_REGION: return list_region(b, d->region);
+	case NT_KIND_DIR: return list_kind(b, d);
+	case NT_BYNAME_DIR: return list_byname(b, d);
+	case NT_OBJ: return list_obj(b, d, id);
+	case NT_SUBDIR: return list_subdir(b, d, id);
+	default: return -ENOTDIR;
+	}
+}
+
+void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		 bool plus)
+{
+	struct rq rq;
+	struct node n;
+	struct dirbuf b = {.plus = plus, .size = size, .off = off};
+	char id[CONN_ID_MAX + 1];
+	int rc;
+
+	rq_begin(&rq, req);
+	b.fs = rq.fs;
+	b.rq = &rq;
+	atomic_fetch_add(&rq.fs->n_readdir, 1);
+	b.p = malloc(size ? size : 1);
+	rc = b.p ? attr_node_of_ino(rq.fs, ino, &n, id) : -ENOMEM;
+	if (!rc && !node_is_dir(&n))
+		rc = -ENOTDIR;
+	/* A directory whose listing failed is an error, even though "." and
+	 * ".." fitted: an empty answer would look like an empty region. */
+	if (!rc)
+		rc = list_dir(&b, &n, id);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_buf(req, b.p, b.len);
+	free(b.p);
+}

@@ -1,0 +1,358 @@
+/*
+ * keeper: the thread that tells the kernel what changed (invalidations,
+ * and files pushed to its page cache ahead of reads), refreshes recently
+ * used listings before they expire, ends the kernel's readdir caches of
+ * listings that expired, and drops everything on SIGHUP.
+ *
+ * Request handlers and the cache's change callback only queue; the keeper
+ * sends. A store waits on page locks a read in progress may hold, so it is
+ * never sent from a request handler.
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <malloc.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+
+static double mono(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* ---- the queue ------------------------------------------------------------ */
+
+/* A new, zeroed entry at the end of the queue, with q_lock held (the
+ * caller unlocks); NULL (unlocked) when out of memory: the kernel's
+ * timeouts still bound how stale its caches get. */
+static struct inval *slot(struct ifs *fs)
+{
+	struct inval *q;
+
+	pthread_mutex_lock(&fs->q_lock);
+	if (fs->qn == fs->qcap) {
+		size_t cap = fs->qcap ? fs->qcap * 2 : 256;
+		q = realloc(fs->q, cap * sizeof *q);
+		if (!q) {
+			pthread_mutex_unlock(&fs->q_lock);
+			return NULL;
+		}
+		fs->q = q;
+		fs->qcap = cap;
+	}
+	q = &fs->q[fs->qn++];
+	memset(q, 0, sizeof *q);
+	return q;
+}
+
+void keeper_entry(struct ifs *fs, uint64_t parent, const char *name)
+{
+	struct inval *q = slot(fs);
+
+	if (!q)
+		return;
+	q->parent = parent;
+	if (!(q->name = strdup(name)))
+		fs->qn--; /* dropped, as above */
+	pthread_mutex_unlock(&fs->q_lock);
+}
+
+void keeper_inode(struct ifs *fs, uint64_t ino)
+{
+	struct inval *q = slot(fs);
+
+	if (!q)
+		return;
+	q->ino = ino;
+	pthread_mutex_unlock(&fs->q_lock);
+}
+
+void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj)
+{
+	keeper_inode(fs, node_obj_ino(obj, NT_OBJ, 0));
+	for (unsigned i = 0; i < k->nfiles; i++)
+		keeper_inode(fs, node_obj_ino(obj, NT_FILE, i));
+	for (unsigned j = 0; j < k->nlinks; j++)
+		keeper_inode(fs, node_obj_ino(obj, NT_LINK, j));
+	for (unsigned s = 0; s < k->nsubdirs; s++)
+		keeper_inode(fs, node_obj_ino(obj, NT_SUBDIR, s));
+	if (k->byname)
+		keeper_inode(fs, node_obj_ino(obj, NT_BYNAME, 0));
+	for (int p = 0; p < K_COUNT; p++)
+		if (kind_subdir_of(kind_get(p), k->id) >= 0)
+			keeper_inode(fs, node_obj_ino(obj, NT_SUB_ENTRY,
+						      (uint32_t)p));
+}
+
+void keeper_store(struct ifs *fs, struct robj *o, unsigned file, uint64_t obj,
+		  uint32_t region, uint64_t gen)
+{
+	struct inval *q = slot(fs);
+
+	if (!q)
+		return;
+	robj_hold(o);
+	q->ino = node_obj_ino(obj, NT_FILE, file);
+	q->o = o;
+	q->file = file;
+	q->obj = obj;
+	q->gen = gen;
+	q->region = region;
+	pthread_mutex_unlock(&fs->q_lock);
+}
+
+void keeper_kick(struct ifs *fs)
+{
+	uint64_t one = 1;
+
+	if (write(fs->evfd, &one, sizeof one) < 0)
+		return; /* the counter is full: the keeper is awake anyway */
+}
+
+static void clear(struct inval *q)
+{
+	free(q->name);
+	robj_release(q->o);
+}
+
+void keeper_free_queue(struct ifs *fs)
+{
+	for (size_t i = 0; i < fs->qn; i++)
+		clear(&fs->q[i]);
+	free(fs->q);
+	fs->q = NULL;
+	fs->qn = fs->qcap = 0;
+}
+
+/* ---- sending ------------------------------------------------------------------ */
+
+/* Only bytes of the generation the cache still holds: a change since was
+ * followed by an invalidation, and these bytes would be stale. */
+static void store(struct ifs *fs, const struct inval *q)
+{
+	const struct kind *k = robj_kind(q->o);
+	struct fuse_bufvec bv;
+	long size = robj_file_size(q->o, q->file);
+	uint64_t gen;
+	char *buf;
+
+	if (size <= 0 ||
+	    cache_peek_gen(fs->kinds[k->id].cache, fs->conf.regions[q->region],
+			   robj_id(q->o), &gen) || gen != q->gen ||
+	    !(buf = malloc((size_t)size)))
+		return;
+	robj_read(q->o, q->file, 0, buf, (size_t)size);
+	bv = FUSE_BUFVEC_INIT((size_t)size);
+	bv.buf[0].mem = buf;
+	if (fuse_lowlevel_notify_store(fs->se, q->ino, 0, &bv, 0) == 0) {
+		atomic_fetch_add(&fs->n_store, 1);
+		objtab_size_stored(fs->objs, q->obj, q->file, (size_t)size);
+	}
+	free(buf);
+}
+
+static void send_all(struct ifs *fs)
+{
+	struct inval *q;
+	size_t n;
+
+	pthread_mutex_lock(&fs->q_lock);
+	q = fs->q;
+	n = fs->qn;
+	fs->q = NULL;
+	fs->qn = fs->qcap = 0;
+	pthread_mutex_unlock(&fs->q_lock);
+	for (size_t i = 0; i < n; i++) {
+		/* -ENOENT: the kernel does not know that inode; fine. */
+		if (q[i].name)
+			fuse_lowlevel_notify_inval_entry(fs->se, q[i].parent,
+							 q[i].name,
+							 strlen(q[i].name));
+		else if (q[i].o)
+			store(fs, &q[i]);
+		else
+			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, 0, 0);
+		clear(&q[i]);
+	}
+	free(q);
+}
+
+/* ---- SIGHUP, expiry, refresh-ahead --------------------------------------- */
+
+/* Every directory of a kind in region r, and the names of its by-name
+ * directory (forgotten). */
+static void drop_kind_dirs(struct ifs *fs, struct kstate *ks, uint32_t r)
+{
+	struct byname *b = ks->byname ? &ks->byname[r] : NULL;
+	uint64_t dir = node_kind_dir_ino(r, ks->k->id, true);
+	struct cache_listing *old = NULL;
+	struct names_index *ix = NULL;
+
+	keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
+	if (!b)
+		return;
+	pthread_mutex_lock(&b->lock);
+	for (size_t i = 0; b->ix && i < names_index_size(b->ix); i++)
+		keeper_entry(fs, dir, names_index_name(b->ix, i));
+	old = b->list;
+	ix = b->ix;
+	b->list = NULL;
+	b->ix = NULL;
+	pthread_mutex_unlock(&b->lock);
+	cache_listing_release(old);
+	names_index_free(ix);
+	keeper_inode(fs, dir);
+}
+
+/* SIGHUP: forget everything, and make the kernel forget it too. */
+static void drop_everything(struct ifs *fs)
+{
+	log_info("SIGHUP: dropping the cache");
+	for (int k = 0; k < K_COUNT; k++) {
+		struct kstate *ks = &fs->kinds[k];
+		uint64_t n = objtab_count(fs->objs, (enum kind_id)k);
+
+		cache_drop(ks->cache, NULL, NULL);
+		for (uint64_t i = 0; i < n; i++)
+			keeper_object(fs, ks->k, objtab_nth((enum kind_id)k, i));
+		for (uint32_t r = 0; r < fs->conf.nregions; r++)
+			drop_kind_dirs(fs, ks, r);
+	}
+}
+
+/*
+ * A plain `ls` is answered from the kernel's readdir cache, which only an
+ * invalidation ends: when a listing expires, used or not, its directories
+ * are invalidated, so the next readdir asks (and the listing is reloaded
+ * then, not before: an idle region costs nothing).
+ */
+static void invalidate_expired(struct ifs *fs, struct kstate *ks)
+{
+	double now = cache_now(ks->cache);
+
+	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+		struct cache_item it;
+
+		if (cache_peek_list(ks->cache, fs->conf.regions[r], &it))
+			continue;
+		if (it.expires <= now && ks->expired[r] != it.expires) {
+			ks->expired[r] = it.expires;
+			keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
+			if (ks->k->byname)
+				keeper_inode(fs, node_kind_dir_ino(r, ks->k->id,
+								   true));
+		}
+		cache_item_release(ks->cache, &it);
+	}
+}
+
+static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead)
+{
+	char *due[NODE_MAX_REGIONS];
+	size_t n = cache_due(ks->cache, lead, due, fs->conf.nregions);
+
+	for (size_t i = 0; i < n; i++) {
+		int rc = cache_refresh_list(ks->cache, due[i]);
+		if (rc)
+			log_debug("refresh of %s %s failed: %s", ks->k->dir,
+				  due[i], strerror(-rc));
+		free(due[i]);
+	}
+}
+
+/* Waits up to 200 ms for work or SIGHUP. */
+static void wait_work(struct ifs *fs)
+{
+	struct pollfd p[2] = {{.fd = fs->evfd, .events = POLLIN},
+			      {.fd = fs->sigfd, .events = POLLIN}};
+	struct signalfd_siginfo si;
+	uint64_t v;
+
+	if (poll(p, fs->sigfd >= 0 ? 2 : 1, 200) <= 0)
+		return;
+	if (p[0].revents & POLLIN && read(fs->evfd, &v, sizeof v) < 0)
+		v = 0;
+	if (fs->sigfd >= 0 && p[1].revents & POLLIN &&
+	    read(fs->sigfd, &si, sizeof si) == sizeof si &&
+	    si.ssi_signo == SIGHUP)
+		drop_everything(fs);
+}
+
+static void *keeper(void *arg)
+{
+	struct ifs *fs = arg;
+	double trimmed = mono(), refreshed = 0;
+
+	while (!atomic_load(&fs->stopping)) {
+		wait_work(fs);
+		if (fuse_session_exited(fs->se)) {
+			/* Unmounted or signalled: do not let a slow API hold
+			 * up the exit. */
+			api_shutdown(fs->api);
+			break;
+		}
+		/* Woken for each batch of work, but the refresh check (a walk
+		 * over the cache) runs five times a second at most. */
+		if (mono() - refreshed >= 0.2) {
+			for (int k = 0; k < K_COUNT; k++) {
+				struct kstate *ks = &fs->kinds[k];
+				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;
+				if (ks->ttl > 0)
+					refresh_ahead(fs, ks, lead);
+				invalidate_expired(fs, ks);
+			}
+			refreshed = mono();
+		}
+		send_all(fs);
+		/* Replaced values are freed by whichever thread drops the last
+		 * reference, across malloc's per-thread arenas: give the free
+		 * pages back now and then so a long-running mount stays at its
+		 * size. */
+		if (mono() - trimmed > 10) {
+			malloc_trim(0);
+			trimmed = mono();
+		}
+	}
+	return NULL;
+}
+
+int fs_start(struct ifs *fs, struct fuse_session *se)
+{
+	sigset_t hup;
+	int rc;
+
+	fs->se = se;
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	fs->sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (fs->sigfd < 0)
+		log_warn("SIGHUP will not drop the cache: signalfd: %s",
+			 strerror(errno));
+	rc = pthread_create(&fs->keeper, NULL, keeper, fs);
+	if (rc)
+		return -rc;
+	fs->keeper_running = true;
+	return 0;
+}
+
+void fs_stop(struct ifs *fs)
+{
+	if (!fs)
+		return;
+	atomic_store(&fs->stopping, true);
+	api_shutdown(fs->api);
+	if (fs->keeper_running) {
+		keeper_kick(fs);
+		pthread_join(fs->keeper, NULL);
+		fs->keeper_running = false;
+	}
+}

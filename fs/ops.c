@@ -1,0 +1,520 @@
+/*
+ * ops: the libfuse low-level operations (readdir is in dir.c).
+ *
+ * Speed comes from letting the kernel answer: open and opendir are
+ * answered with ENOSYS (zero-message opens, so the page cache and the
+ * readdir cache are kept), lookups and attributes carry timeouts equal to
+ * the data's remaining freshness, and readdirplus hands out full
+ * attributes. Freshness comes from honest attributes: true sizes, st_mtime
+ * from the API's updated_at (moved forward when the content changed
+ * without it), FUSE_CAP_AUTO_INVAL_DATA, and explicit invalidations sent by
+ * the keeper thread. Notifications that wait on the kernel's page locks
+ * (stores, and invalidations of data) are only ever sent by the keeper,
+ * never from a request handler, so they cannot deadlock with the request
+ * that caused them; a read sends one kind of notification itself, which
+ * takes no page lock (see op_read).
+ */
+#include "fs_i.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/statvfs.h>
+#include <sys/uio.h>
+
+#include "log.h"
+
+static void on_interrupt(fuse_req_t req, void *data)
+{
+	struct rq *r = data;
+
+	(void)req;
+	atomic_store(&r->intr, 1);
+	api_call_cancel(&r->call);
+	for (int k = 0; k < K_COUNT; k++)
+		cache_wake(r->fs->kinds[k].cache);
+}
+
+void rq_begin(struct rq *r, fuse_req_t req)
+{
+	r->fs = fuse_req_userdata(req);
+	r->req = req;
+	atomic_init(&r->intr, 0);
+	api_call_init(&r->call);
+	fuse_req_interrupt_func(req, on_interrupt, r);
+}
+
+/* Before replying: after this no interrupt callback can touch r. */
+void rq_end(struct rq *r)
+{
+	fuse_req_interrupt_func(r->req, NULL, NULL);
+	api_call_destroy(&r->call);
+}
+
+/* ---- lookup, getattr, readlink -------------------------------------------- */
+
+static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	struct rq rq;
+	struct node p, n;
+	struct answer a;
+	struct fuse_entry_param e;
+	char pid[CONN_ID_MAX + 1], id[CONN_ID_MAX + 1];
+	int rc;
+
+	rq_begin(&rq, req);
+	rc = attr_node_of_ino(rq.fs, parent, &p, pid);
+	/* Counted for the tree only: reading the stats must not change them
+	 * between the size and the bytes. */
+	if (!rc && p.type != NT_META)
+		atomic_fetch_add(&rq.fs->n_lookup, 1);
+	if (!rc)
+		rc = attr_child(rq.fs, &rq, &p, pid, name, &n, id);
+	if (!rc)
+		rc = attr_describe(rq.fs, &rq, &n, id, &a);
+	rq_end(&rq);
+	if (rc) {
+		fuse_reply_err(req, -rc);
+		return;
+	}
+	dir_fill_entry(&e, &a);
+	fuse_reply_entry(req, &e);
+}
+
+static void op_forget(fuse_req_t req, fuse_ino_t ino, uint64_t nlookup)
+{
+	/* Inode numbers are computed, nothing to free. */
+	(void)ino;
+	(void)nlookup;
+	fuse_reply_none(req);
+}
+
+static void op_forget_multi(fuse_req_t req, size_t count,
+			    struct fuse_forget_data *forgets)
+{
+	(void)count;
+	(void)forgets;
+	fuse_reply_none(req);
+}
+
+static void op_getattr(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct rq rq;
+	struct node n;
+	struct answer a;
+	char id[CONN_ID_MAX + 1];
+	int rc;
+
+	(void)fi;
+	rq_begin(&rq, req);
+	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.type != NT_META_FILE)
+		atomic_fetch_add(&rq.fs->n_getattr, 1);
+	if (!rc)
+		rc = attr_describe(rq.fs, &rq, &n, id, &a);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_attr(req, &a.st, a.timeout);
+}
+
+static void op_readlink(fuse_req_t req, fuse_ino_t ino)
+{
+	struct rq rq;
+	struct node n;
+	char id[CONN_ID_MAX + 1], target[256];
+	int rc;
+
+	rq_begin(&rq, req);
+	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	if (!rc)
+		rc = attr_link_target(rq.fs, &rq, &n, id, target,
+				      sizeof target);
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		fuse_reply_readlink(req, target);
+}
+
+/* ---- open / read ------------------------------------------------------------- */
+
+static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
+{
+	struct ifs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
+		fuse_reply_err(req, EROFS);
+		return;
+	}
+	if (fs->no_open) {
+		/* Zero-message opens: the kernel stops asking and keeps its
+		 * page cache between opens. */
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_opendir(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	struct ifs *fs = fuse_req_userdata(req);
+
+	(void)ino;
+	if (fs->no_opendir) {
+		fuse_reply_err(req, ENOSYS);
+		return;
+	}
+	fi->keep_cache = 1;
+	fi->cache_readdir = 1;
+	fuse_reply_open(req, fi);
+}
+
+static void op_release(fuse_req_t req, fuse_ino_t ino,
+		       struct fuse_file_info *fi)
+{
+	(void)ino;
+	(void)fi;
+	fuse_reply_err(req, 0);
+}
+
+/*
+ * A walk reads every file of an object one after the other, each read a
+ * round trip to this daemon. When the first is read, the others are
+ * handed to the kernel's page cache by the keeper (never from here: a
+ * store waits on page locks a read in progress may hold), so the reads
+ * that follow are answered by the kernel.
+ */
+static void push_siblings(struct ifs *fs, const struct node *n,
+			  const struct got *g)
+{
+	const struct kind *k = kind_get(n->kind);
+
+	for (unsigned i = 0; i < k->nfiles; i++) {
+		if (i == n->slot || robj_file_size(g->o, i) <= 0)
+			continue;
+		keeper_store(fs, g->o, i, n->obj, n->region, g->gen);
+	}
+	keeper_kick(fs);
+}
+
+/*
+ * The kernel cuts what we return at the size it holds for the file. If
+ * that is smaller than these bytes (the value grew, and the keeper has not
+ * told the kernel yet, or this read raced with the change), make it ask
+ * again: this read may still come out short, but the next one asks for
+ * the size first and returns the rest, instead of an early end of file.
+ * Never when the value shrank: the kernel then shrinks its size to what it
+ * got, unless attributes were invalidated during the read. Attributes
+ * only (offset -1): no page lock is taken, so this is safe from inside a
+ * read.
+ */
+static void resync_size(struct ifs *fs, fuse_ino_t ino, const struct node *n,
+			size_t len, size_t size, off_t off)
+{
+	if (objtab_size_read(fs->objs, n->obj, n->slot, len,
+			     off >= 0 && (size_t)off + size >= len)) {
+		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
+		atomic_fetch_add(&fs->n_resync, 1);
+	}
+}
+
+/* Replies with bytes [off, off + size) of b. */
+static void reply_bytes(fuse_req_t req, const struct robj_bytes *b,
+			size_t size, off_t off)
+{
+	struct iovec iov[2];
+	size_t total = b->len + b->nl, at = (size_t)off;
+	int n = 0;
+
+	if (off < 0 || at >= total) {
+		fuse_reply_buf(req, NULL, 0);
+		return;
+	}
+	if (at < b->len) {
+		size_t take = b->len - at < size ? b->len - at : size;
+		iov[n++] = (struct iovec){(void *)(b->p + at), take};
+		size -= take;
+	}
+	if (b->nl && size > 0)
+		iov[n++] = (struct iovec){(void *)"\n", 1};
+	fuse_reply_iov(req, iov, n);
+}
+
+static int read_meta(struct ifs *fs, unsigned slot, char **buf, size_t *len)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&fs->meta_lock);
+	if (fs->meta[slot]) {
+		*len = fs->meta_len[slot];
+		*buf = malloc(*len ? *len : 1);
+		if (*buf)
+			memcpy(*buf, fs->meta[slot], *len);
+		else
+			rc = -ENOMEM;
+	}
+	pthread_mutex_unlock(&fs->meta_lock);
+	if (!rc && !*buf)
+		rc = fs_render_meta(fs, slot, buf, len);
+	return rc;
+}
+
+static void read_meta_file(fuse_req_t req, struct ifs *fs, unsigned slot,
+			   size_t size, off_t off)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	int rc = read_meta(fs, slot, &buf, &len);
+
+	if (rc) {
+		fuse_reply_err(req, -rc);
+	} else {
+		struct robj_bytes b = {buf, len, false};
+		reply_bytes(req, &b, size, off);
+	}
+	free(buf);
+}
+
+static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		    struct fuse_file_info *fi)
+{
+	struct rq rq;
+	struct node n;
+	struct got g = {0};
+	struct robj_bytes b;
+	char id[CONN_ID_MAX + 1];
+	int rc;
+
+	(void)fi;
+	rq_begin(&rq, req);
+	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	if (!rc && n.type == NT_META_FILE) {
+		rq_end(&rq);
+		read_meta_file(req, rq.fs, n.slot, size, off);
+		return;
+	}
+	if (!rc)
+		atomic_fetch_add(&rq.fs->n_read, 1);
+	if (!rc && n.type != NT_FILE)
+		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
+	if (!rc)
+		rc = attr_get(rq.fs, &rq, &n, id, &g);
+	if (!rc)
+		rc = robj_file(g.o, n.slot, &b);
+	if (!rc) {
+		resync_size(rq.fs, ino, &n, b.len + b.nl, size, off);
+		if (!g.stale && rq.fs->conf.ttl > 0 &&
+		    objtab_claim(rq.fs->objs, n.obj, g.gen))
+			push_siblings(rq.fs, &n, &g);
+	}
+	rq_end(&rq);
+	if (rc)
+		fuse_reply_err(req, -rc);
+	else
+		reply_bytes(req, &b, size, off);
+	got_release(&g);
+}
+
+/* ---- readdir ------------------------------------------------------------------ */
+
+static void op_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
+		       struct fuse_file_info *fi)
+{
+	(void)fi;
+	dir_readdir(req, ino, size, off, false);
+}
+
+static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
+			   off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	dir_readdir(req, ino, size, off, true);
+}
+
+/* ---- the rest ------------------------------------------------------------------- */
+
+static void op_statfs(fuse_req_t req, fuse_ino_t ino)
+{
+	struct statvfs sv;
+
+	/* Never a network call. */
+	(void)ino;
+	memset(&sv, 0, sizeof sv);
+	sv.f_bsize = 4096;
+	sv.f_frsize = 4096;
+	sv.f_namemax = 255;
+	sv.f_flag = ST_RDONLY | ST_NOSUID | ST_NODEV;
+	fuse_reply_statfs(req, &sv);
+}
+
+static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			size_t size)
+{
+	/* The kernel remembers ENOSYS and stops asking. */
+	(void)ino;
+	(void)name;
+	(void)size;
+	fuse_reply_err(req, ENOSYS);
+}
+
+static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
+{
+	(void)ino;
+	(void)size;
+	fuse_reply_err(req, ENOSYS);
+}
+
+/* Every write-like operation: a read-only filesystem. */
+static void rofs(fuse_req_t req)
+{
+	fuse_reply_err(req, EROFS);
+}
+
+static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
+		       int to_set, struct fuse_file_info *fi)
+{
+	(void)ino; (void)attr; (void)to_set; (void)fi;
+	rofs(req);
+}
+
+static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode, dev_t rdev)
+{
+	(void)parent; (void)name; (void)mode; (void)rdev;
+	rofs(req);
+}
+
+static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
+		     mode_t mode)
+{
+	(void)parent; (void)name; (void)mode;
+	rofs(req);
+}
+
+static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
+{
+	(void)parent; (void)name;
+	rofs(req);
+}
+
+static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
+		       const char *name)
+{
+	(void)link; (void)parent; (void)name;
+	rofs(req);
+}
+
+static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      fuse_ino_t newparent, const char *newname,
+		      unsigned int flags)
+{
+	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
+	rofs(req);
+}
+
+static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
+		    const char *newname)
+{
+	(void)ino; (void)newparent; (void)newname;
+	rofs(req);
+}
+
+static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
+		     size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
+	rofs(req);
+}
+
+static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
+		      mode_t mode, struct fuse_file_info *fi)
+{
+	(void)parent; (void)name; (void)mode; (void)fi;
+	rofs(req);
+}
+
+static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
+			const char *value, size_t size, int flags)
+{
+	(void)ino; (void)name; (void)value; (void)size; (void)flags;
+	rofs(req);
+}
+
+static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
+{
+	(void)ino; (void)name;
+	rofs(req);
+}
+
+static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
+			 off_t offset, off_t length, struct fuse_file_info *fi)
+{
+	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
+	rofs(req);
+}
+
+static void op_init(void *userdata, struct fuse_conn_info *conn)
+{
+	struct ifs *fs = userdata;
+
+	fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
+	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
+	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
+		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
+	if (conn->capable & FUSE_CAP_READDIRPLUS) {
+		conn->want |= FUSE_CAP_READDIRPLUS;
+		/* Always plus: a walk needs the attributes anyway. */
+		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+	}
+	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
+		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
+	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
+		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
+	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
+	log_debug("kernel: zero-message open %s, opendir %s",
+		  fs->no_open ? "yes" : "no", fs->no_opendir ? "yes" : "no");
+}
+
+static const struct fuse_lowlevel_ops ops = {
+	.init = op_init,
+	.lookup = op_lookup,
+	.forget = op_forget,
+	.forget_multi = op_forget_multi,
+	.getattr = op_getattr,
+	.setattr = op_setattr,
+	.readlink = op_readlink,
+	.mknod = op_mknod,
+	.mkdir = op_mkdir,
+	.unlink = op_unlink,
+	.rmdir = op_unlink,
+	.symlink = op_symlink,
+	.rename = op_rename,
+	.link = op_link,
+	.open = op_open,
+	.read = op_read,
+	.write = op_write,
+	.release = op_release,
+	.opendir = op_opendir,
+	.readdir = op_readdir,
+	.readdirplus = op_readdirplus,
+	.releasedir = op_release,
+	.statfs = op_statfs,
+	.setxattr = op_setxattr,
+	.getxattr = op_getxattr,
+	.listxattr = op_listxattr,
+	.removexattr = op_removexattr,
+	.create = op_create,
+	.fallocate = op_fallocate,
+};
+
+const struct fuse_lowlevel_ops *fs_ops(void)
+{
+	return &ops;
+}

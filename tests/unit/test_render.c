@@ -1,0 +1,392 @@
+/*
+ * render and robj: every file of every kind, rendered from the fixtures of
+ * tests/fixtures/conn (complete, nulls, missing, wrong types, odd numbers,
+ * numbers past 64 bits, unknown fields), against bytes written out here by
+ * hand; and the rendered object (robj) gives exactly the renderers' bytes,
+ * at any offset.
+ */
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "jsontext.h"
+#include "render.h"
+#include "robj.h"
+
+#define EIO_ "\x01EIO" /* expected: the file reads as EIO */
+
+/* A fixture as the client reads an answer: repaired, then parsed. */
+static json_t *fixture(const char *name)
+{
+	char path[512], *text = NULL, *fixed;
+	size_t len = 0, flen;
+	FILE *f;
+	json_t *j;
+	json_error_t je;
+	struct jt_repairs rep;
+
+	snprintf(path, sizeof path, "%s/conn/%s", getenv("FIXTURES"), name);
+	assert_non_null(f = fopen(path, "rb"));
+	text = malloc(1 << 16);
+	len = fread(text, 1, 1 << 16, f);
+	fclose(f);
+	assert_int_equal(jt_repair(text, len, &fixed, &flen, &rep), 0);
+	j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &je);
+	if (!j)
+		fail_msg("%s: %s", path, je.text);
+	free(text);
+	free(fixed);
+	return j;
+}
+
+/* What file `name` of kind k renders as from obj: 0 and bytes, or -EIO. */
+static void expect_file(const struct kind *k, json_t *obj, const char *name,
+			const char *want)
+{
+	int i = kind_file(k, name);
+	char *buf = NULL;
+	size_t len = 0;
+	int rc;
+
+	assert_true(i >= 0);
+	rc = render_file(obj, &k->files[i], &buf, &len);
+	if (strcmp(want, EIO_) == 0) {
+		if (rc != -EIO)
+			fail_msg("%s: want EIO, got %d", name, rc);
+		return;
+	}
+	if (rc != 0)
+		fail_msg("%s: want \"%s\", got %d", name, want, rc);
+	if (len != strlen(want) || (len && memcmp(buf, want, len)))
+		fail_msg("%s: want \"%s\", got \"%.*s\"", name, want,
+			 (int)len, buf ? buf : "");
+	free(buf);
+}
+
+/* The robj of obj agrees with the renderers on every file, link, name and
+ * time, read whole and from every offset. */
+static void check_robj(const struct kind *k, json_t *obj)
+{
+	struct robj *o = robj_new(k, obj);
+	char got[8192];
+
+	assert_non_null(o);
+	assert_string_equal(robj_id(o), json_string_value(
+		json_object_get(obj, "id")));
+	for (unsigned i = 0; i < k->nfiles; i++) {
+		char *buf = NULL;
+		size_t len = 0;
+		int rc = render_file(obj, &k->files[i], &buf, &len);
+
+		if (rc) {
+			assert_int_equal(rc, -EIO);
+			assert_int_equal(robj_file_size(o, i), -EIO);
+			continue;
+		}
+		assert_int_equal(robj_file_size(o, i), (long)len);
+		assert_true(len < sizeof got);
+		for (size_t off = 0; off <= len; off++) {
+			size_t n = robj_read(o, i, off, got, sizeof got);
+			assert_int_equal(n, len - off);
+			assert_memory_equal(got, buf + off, n);
+			/* and one byte at a time */
+			if (off < len) {
+				assert_int_equal(robj_read(o, i, off, got, 1), 1);
+				assert_int_equal(got[0], buf[off]);
+			}
+		}
+		free(buf);
+	}
+	for (unsigned j = 0; j < k->nlinks; j++) {
+		const char *want, *id;
+		size_t len;
+		int rc = render_link(obj, &k->links[j], &want);
+
+		assert_int_equal(robj_link(o, j, &id, &len), rc);
+		if (!rc) {
+			assert_int_equal(len, strlen(want));
+			assert_memory_equal(id, want, len);
+		}
+	}
+	{
+		const json_t *v = json_object_get(obj, "name");
+		const char *name;
+		size_t len;
+		int rc = robj_name(o, &name, &len);
+
+		if (json_is_string(v)) {
+			assert_int_equal(rc, 0);
+			assert_int_equal(len, json_string_length(v));
+			assert_memory_equal(name, json_string_value(v), len);
+		} else if (kind_file(k, "name") >= 0) {
+			assert_int_equal(rc, -ENOENT);
+		}
+	}
+	{
+		struct robj *again = robj_new(k, obj);
+		assert_true(robj_equal(o, again));
+		assert_true(robj_size(o) >= robj_size(o) / 2);
+		robj_release(again);
+	}
+	robj_release(o);
+}
+
+static void test_full(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	json_t *c = fixture("full.json");
+
+	(void)st;
+	expect_file(k, c, "id", "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10\n");
+	expect_file(k, c, "name", "par-transit-01\n");
+	expect_file(k, c, "status", "active\n");
+	expect_file(k, c, "bandwidth_mbps", "10000\n");
+	expect_file(k, c, "demarcation_info",
+		    "Facility: TH2\nCabinet: C-12\nPatch panel: PP-3 port 17\n");
+	expect_file(k, c, "tags", "prod\nedge\n");
+	expect_file(k, c, "pop_id", "11111111-2222-4333-8444-555555555555\n");
+	expect_file(k, c, "project_id",
+		    "0b5e9d3c-1a2b-4c3d-8e4f-5a6b7c8d9e0f\n");
+	expect_file(k, c, "organization_id",
+		    "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d\n");
+	expect_file(k, c, "available_link_bandwidths", "50\n100\n1000\n10000\n");
+	expect_file(k, c, "created_at", "2024-02-29T23:59:59.123456Z\n");
+	expect_file(k, c, "updated_at", "2024-03-01T01:00:00+02:00\n");
+	expect_file(k, c, "vlan_range", "1500-3899\n");
+	expect_file(k, c, "region", "fr-par\n");
+	check_robj(k, c);
+	json_decref(c);
+}
+
+static void test_nulls_and_missing_are_empty(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	const char *fx[] = {"nulls.json", "missing.json"};
+
+	(void)st;
+	for (size_t f = 0; f < 2; f++) {
+		json_t *c = fixture(fx[f]);
+		for (unsigned i = 0; i < k->nfiles; i++) {
+			if (k->files[i].how == RH_JSON ||
+			    !strcmp(k->files[i].name, "id"))
+				continue;
+			expect_file(k, c, k->files[i].name, "");
+		}
+		check_robj(k, c);
+		json_decref(c);
+	}
+}
+
+static void test_wrong_types_are_eio(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	json_t *c = fixture("wrong_types.json");
+	struct robj *o;
+	const char *id;
+	size_t len;
+
+	(void)st;
+	expect_file(k, c, "project_id", EIO_);
+	expect_file(k, c, "organization_id", EIO_);
+	expect_file(k, c, "status", EIO_);
+	expect_file(k, c, "name", EIO_);
+	expect_file(k, c, "tags", EIO_);
+	expect_file(k, c, "pop_id", EIO_);
+	expect_file(k, c, "bandwidth_mbps", EIO_);
+	expect_file(k, c, "available_link_bandwidths", EIO_);
+	/* A string, if not a time: shown as it is. */
+	expect_file(k, c, "created_at", "yesterday\n");
+	expect_file(k, c, "updated_at", EIO_);
+	expect_file(k, c, "demarcation_info", EIO_);
+	expect_file(k, c, "vlan_range", EIO_);
+	expect_file(k, c, "region", EIO_);
+	check_robj(k, c);
+	/* No link from a pop_id that is no id. */
+	o = robj_new(k, c);
+	assert_int_equal(robj_link(o, 0, &id, &len), -ENOENT);
+	robj_release(o);
+	json_decref(c);
+}
+
+static void test_odd_numbers(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	json_t *c = fixture("odd_numbers.json");
+
+	(void)st;
+	expect_file(k, c, "bandwidth_mbps", EIO_);
+	expect_file(k, c, "available_link_bandwidths", EIO_);
+	expect_file(k, c, "vlan_range", EIO_);
+	check_robj(k, c);
+	json_decref(c);
+	c = fixture("u64_max.json");
+	/* Past int64: kept as the API's digits. */
+	expect_file(k, c, "bandwidth_mbps", "18446744073709551615\n");
+	/* A lone surrogate: U+FFFD. */
+	expect_file(k, c, "name", "\xef\xbf\xbd lone\n");
+	check_robj(k, c);
+	json_decref(c);
+}
+
+/* The .json file: the object as the API sent it, pretty-printed, every
+ * member in its order, numbers past 64 bits as digits. */
+static void test_json_file_is_the_whole_object(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	json_t *c = fixture("extra.json");
+	char *want = json_dumps(c, JSON_INDENT(2));
+	size_t n = strlen(want);
+
+	(void)st;
+	want = realloc(want, n + 2);
+	memcpy(want + n, "\n", 2);
+	expect_file(k, c, "connection.json", want);
+	assert_non_null(strstr(want, "\"x_future\""));
+	assert_non_null(strstr(want, "\"lag_members\": 4"));
+	free(want);
+	check_robj(k, c);
+	json_decref(c);
+	c = fixture("u64_max.json");
+	{
+		struct robj *o = robj_new(k, c);
+		char buf[4096];
+		size_t len = robj_read(o, (unsigned)kind_file(k,
+				       "connection.json"), 0, buf, sizeof buf);
+		buf[len] = '\0';
+		assert_non_null(strstr(buf, "\"bandwidth_mbps\": "
+				       "18446744073709551615"));
+		assert_int_equal(buf[len - 1], '\n');
+		robj_release(o);
+	}
+	json_decref(c);
+}
+
+static void test_times(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	json_t *c = fixture("full.json");
+	struct robj *o = robj_new(k, c);
+	struct timespec t;
+
+	(void)st;
+	/* updated_at, 01:00+02:00 = 2024-02-29T23:00:00Z */
+	assert_true(robj_mtime(o, &t));
+	assert_int_equal(t.tv_sec, 1709247600);
+	robj_release(o);
+	json_decref(c);
+	/* created_at when there is no updated_at; nothing when neither. */
+	c = json_pack("{s:s, s:s}", "id", "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+		      "created_at", "2024-02-29T23:59:59.5Z");
+	o = robj_new(k, c);
+	assert_true(robj_mtime(o, &t));
+	assert_int_equal(t.tv_sec, 1709251199);
+	assert_int_equal(t.tv_nsec, 500000000);
+	robj_release(o);
+	json_decref(c);
+	c = fixture("missing.json");
+	o = robj_new(k, c);
+	assert_false(robj_mtime(o, &t));
+	robj_release(o);
+	json_decref(c);
+}
+
+static void test_pops(void **st)
+{
+	const struct kind *k = kind_get(K_POP);
+	json_t *p = json_pack(
+		"{s:s, s:s, s:s, s:s, s:s, s:s, s:[i,i], s:s, s:n, s:b}",
+		"id", "11111111-2222-4333-8444-555555555555",
+		"name", "DC2", "display_name", "Paris DC2", "city", "Paris",
+		"address", "1 rue\nParis", "hosting_provider_name", "Scaleway",
+		"available_link_bandwidths_mbps", 50, 100, "region", "fr-par",
+		"logo_url", "unknown", true);
+
+	(void)st;
+	expect_file(k, p, "name", "DC2\n");
+	expect_file(k, p, "display_name", "Paris DC2\n");
+	expect_file(k, p, "city", "Paris\n");
+	expect_file(k, p, "address", "1 rue\nParis\n");
+	expect_file(k, p, "hosting_provider_name", "Scaleway\n");
+	expect_file(k, p, "available_link_bandwidths_mbps", "50\n100\n");
+	expect_file(k, p, "region", "fr-par\n");
+	check_robj(k, p);
+	json_decref(p);
+}
+
+static void test_every_kind_and_fixture(void **st)
+{
+	const char *fx[] = {"full.json", "nulls.json", "missing.json",
+			    "wrong_types.json", "odd_numbers.json",
+			    "u64_max.json", "extra.json"};
+
+	(void)st;
+	for (int k = 0; k < K_COUNT; k++)
+		for (size_t f = 0; f < sizeof fx / sizeof *fx; f++) {
+			json_t *c = fixture(fx[f]);
+			check_robj(kind_get(k), c);
+			json_decref(c);
+		}
+}
+
+static void test_no_id_no_object(void **st)
+{
+	json_t *c = json_pack("{s:s}", "id", "../../etc");
+
+	(void)st;
+	assert_null(robj_new(kind_get(K_CONN), c));
+	json_decref(c);
+	c = json_pack("{s:i}", "id", 7);
+	assert_null(robj_new(kind_get(K_CONN), c));
+	json_decref(c);
+}
+
+static void test_equal_and_fields(void **st)
+{
+	json_t *a = json_pack("{s:s, s:s}", "id",
+			      "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10", "status",
+			      "active");
+	json_t *b = json_pack("{s:s, s:s}", "id",
+			      "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10", "status",
+			      "failed");
+	json_t *nest = json_pack("{s:{s:s}}", "self", "connection_id", "x");
+	struct robj *x = robj_new(kind_get(K_CONN), a);
+	struct robj *y = robj_new(kind_get(K_CONN), b);
+
+	(void)st;
+	/* Same length, different bytes: not equal. */
+	assert_false(robj_equal(x, y));
+	robj_release(x);
+	robj_release(y);
+	assert_string_equal(json_string_value(render_field(nest,
+			    "self.connection_id")), "x");
+	assert_null(render_field(nest, "self.nothing"));
+	assert_null(render_field(nest, "nothing.x"));
+	json_decref(a);
+	json_decref(b);
+	json_decref(nest);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_full),
+		cmocka_unit_test(test_nulls_and_missing_are_empty),
+		cmocka_unit_test(test_wrong_types_are_eio),
+		cmocka_unit_test(test_odd_numbers),
+		cmocka_unit_test(test_json_file_is_the_whole_object),
+		cmocka_unit_test(test_times),
+		cmocka_unit_test(test_pops),
+		cmocka_unit_test(test_every_kind_and_fixture),
+		cmocka_unit_test(test_no_id_no_object),
+		cmocka_unit_test(test_equal_and_fields),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
