@@ -113,12 +113,27 @@ static int digits(const char *s, int n, int *out)
 	return 0;
 }
 
+/* Days from 1970-01-01 to a date of the proleptic Gregorian calendar,
+ * in 400-year eras of 146,097 days (the arithmetic timegm does, without
+ * its time zone machinery: attributes ask for this on every stat). Days
+ * past the month's end count on, as with timegm. */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
 int conn_parse_time(const char *s, struct timespec *out)
 {
 	int Y, M, D, h, m, sec, oh = 0, om = 0;
 	long nsec = 0;
-	struct tm tm;
-	time_t t;
 	const char *p;
 
 	if (!s || strlen(s) < 20 || digits(s, 4, &Y) || s[4] != '-' ||
@@ -157,15 +172,9 @@ int conn_parse_time(const char *s, struct timespec *out)
 	}
 	if (*p)
 		return -EINVAL;
-	memset(&tm, 0, sizeof tm);
-	tm.tm_year = Y - 1900;
-	tm.tm_mon = M - 1;
-	tm.tm_mday = D;
-	tm.tm_hour = h;
-	tm.tm_min = m;
-	tm.tm_sec = sec;
-	t = timegm(&tm);
-	out->tv_sec = t - (oh * 3600 + om * 60);
+	out->tv_sec = (time_t)(days_from_civil(Y, (unsigned)M, (unsigned)D) *
+			       86400 + h * 3600 + m * 60 + sec -
+			       (oh * 3600 + om * 60));
 	out->tv_nsec = nsec;
 	return 0;
 }
@@ -292,19 +301,26 @@ static void unmark_numbers(struct dumpbuf *d)
 {
 	static const char mark[] = "\"" JT_NUM_MARK;
 	size_t ml = sizeof mark - 1, r = 0, w = 0;
+	const char *at;
 
-	while (r < d->len) {
-		if (d->len - r > ml && memcmp(d->p + r, mark, ml) == 0) {
-			size_t n = strspn(d->p + r + ml, "0123456789+-.eE");
-			if (n && r + ml + n < d->len && d->p[r + ml + n] == '"') {
-				memmove(d->p + w, d->p + r + ml, n);
-				w += n;
-				r += ml + n + 1;
-				continue;
-			}
+	/* Most objects have none: one search, nothing moved. */
+	while ((at = memmem(d->p + r, d->len - r, mark, ml))) {
+		size_t m = (size_t)(at - d->p), n;
+
+		memmove(d->p + w, d->p + r, m - r);
+		w += m - r;
+		n = strspn(at + ml, "0123456789+-.eE");
+		if (n && m + ml + n < d->len && at[ml + n] == '"') {
+			memmove(d->p + w, at + ml, n);
+			w += n;
+			r = m + ml + n + 1;
+		} else {
+			d->p[w++] = d->p[m];
+			r = m + 1;
 		}
-		d->p[w++] = d->p[r++];
 	}
+	memmove(d->p + w, d->p + r, d->len - r);
+	w += d->len - r;
 	d->len = w;
 	d->p[w] = '\0';
 }

@@ -18,6 +18,8 @@ struct dirbuf {
 	bool plus, full;
 	off_t off;      /* entries before this one are skipped */
 	off_t i;        /* entries so far */
+	struct got push; /* an object whose files to push after the reply */
+	struct node push_node;
 };
 
 void dir_fill_entry(struct fuse_entry_param *e, const struct answer *a)
@@ -248,6 +250,13 @@ static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
 		ENTRY(k->subdirs[c.slot].name, S_IFDIR);
 #undef ENTRY
 out:
+	/* A readdirplus of an object is what a walk does before reading
+	 * its files: they are pushed once the kernel has the entries. */
+	if (b->plus && b->off == 0) {
+		b->push = g;
+		b->push_node = *d;
+		return 0;
+	}
 	got_release(&g);
 	return 0;
 }
@@ -342,4 +351,9 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	else
 		fuse_reply_buf(req, b.p, b.len);
 	free(b.p);
+	if (b.push.o) {
+		keeper_push(b.fs, b.push_node.obj, b.push_node.region, &b.push,
+			    -1);
+		got_release(&b.push);
+	}
 }

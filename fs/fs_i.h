@@ -191,9 +191,15 @@ void keeper_entry(struct ifs *fs, uint64_t parent, const char *name);
 void keeper_inode(struct ifs *fs, uint64_t ino);
 /* Every inode below object obj of kind ks. */
 void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj);
-/* Push file `file` of o (held by the queue) for generation gen. */
-void keeper_store(struct ifs *fs, struct robj *o, unsigned file, uint64_t obj,
-		  uint32_t region, uint64_t gen);
+/*
+ * Push the files of object obj (g) to the kernel's page cache but file
+ * `skip` (-1: none), once per generation (objtab_claim), unless the value
+ * is stale or the mount has ttl=0. A walk reads every file of an object
+ * one after the other, each read a round trip to this daemon; pushed, the
+ * reads are answered by the kernel.
+ */
+void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
+		 const struct got *g, int skip);
 void keeper_kick(struct ifs *fs);
 void keeper_free_queue(struct ifs *fs);
 

@@ -93,8 +93,8 @@ void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj)
 						      (uint32_t)p));
 }
 
-void keeper_store(struct ifs *fs, struct robj *o, unsigned file, uint64_t obj,
-		  uint32_t region, uint64_t gen)
+static void queue_store(struct ifs *fs, struct robj *o, unsigned file,
+			uint64_t obj, uint32_t region, uint64_t gen)
 {
 	struct inval *q = slot(fs);
 
@@ -108,6 +108,20 @@ void keeper_store(struct ifs *fs, struct robj *o, unsigned file, uint64_t obj,
 	q->gen = gen;
 	q->region = region;
 	pthread_mutex_unlock(&fs->q_lock);
+}
+
+void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
+		 const struct got *g, int skip)
+{
+	const struct kind *k = robj_kind(g->o);
+
+	if (g->stale || fs->conf.ttl <= 0 ||
+	    !objtab_claim(fs->objs, obj, g->gen))
+		return;
+	for (unsigned i = 0; i < k->nfiles; i++)
+		if ((int)i != skip && robj_file_size(g->o, i) > 0)
+			queue_store(fs, g->o, i, obj, region, g->gen);
+	keeper_kick(fs);
 }
 
 void keeper_kick(struct ifs *fs)
@@ -144,6 +158,7 @@ static void store(struct ifs *fs, const struct inval *q)
 	long size = robj_file_size(q->o, q->file);
 	uint64_t gen;
 	char *buf;
+	int rc;
 
 	if (size <= 0 ||
 	    cache_peek_gen(fs->kinds[k->id].cache, fs->conf.regions[q->region],
@@ -153,9 +168,14 @@ static void store(struct ifs *fs, const struct inval *q)
 	robj_read(q->o, q->file, 0, buf, (size_t)size);
 	bv = FUSE_BUFVEC_INIT((size_t)size);
 	bv.buf[0].mem = buf;
-	if (fuse_lowlevel_notify_store(fs->se, q->ino, 0, &bv, 0) == 0) {
+	rc = fuse_lowlevel_notify_store(fs->se, q->ino, 0, &bv, 0);
+	if (rc == 0) {
 		atomic_fetch_add(&fs->n_store, 1);
 		objtab_size_stored(fs->objs, q->obj, q->file, (size_t)size);
+	} else if (rc == -ENOENT) {
+		/* Pushed right after a readdirplus, before the kernel made
+		 * the inode: the first read pushes again. */
+		objtab_unclaim(fs->objs, q->obj, q->gen);
 	}
 	free(buf);
 }

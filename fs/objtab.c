@@ -323,6 +323,18 @@ bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen)
 	return fresh;
 }
 
+void objtab_unclaim(struct objtab *t, uint64_t obj, uint64_t gen)
+{
+	struct ktab *k;
+	uint32_t pos;
+
+	pthread_mutex_lock(&t->lock);
+	if ((k = locate(t, obj, &pos)) &&
+	    rec(k, pos)->claimed == (uint32_t)gen)
+		rec(k, pos)->claimed = 0;
+	pthread_mutex_unlock(&t->lock);
+}
+
 /* ---- sizes ------------------------------------------------------------------ */
 
 /* The slot of key in the big table (its own, or the empty one it would

@@ -53,6 +53,8 @@ uint64_t objtab_nth(enum kind_id k, uint64_t i);
 /* Record that the files of object obj, generation gen, were handed to the
  * kernel's page cache: true if this is new (not done for gen yet). */
 bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen);
+/* Undo a claim of generation gen (the kernel did not take the files). */
+void objtab_unclaim(struct objtab *t, uint64_t obj, uint64_t gen);
 
 /*
  * The size the kernel holds for each file of an object (file: the file's

@@ -185,26 +185,6 @@ static void op_release(fuse_req_t req, fuse_ino_t ino,
 }
 
 /*
- * A walk reads every file of an object one after the other, each read a
- * round trip to this daemon. When the first is read, the others are
- * handed to the kernel's page cache by the keeper (never from here: a
- * store waits on page locks a read in progress may hold), so the reads
- * that follow are answered by the kernel.
- */
-static void push_siblings(struct ifs *fs, const struct node *n,
-			  const struct got *g)
-{
-	const struct kind *k = kind_get(n->kind);
-
-	for (unsigned i = 0; i < k->nfiles; i++) {
-		if (i == n->slot || robj_file_size(g->o, i) <= 0)
-			continue;
-		keeper_store(fs, g->o, i, n->obj, n->region, g->gen);
-	}
-	keeper_kick(fs);
-}
-
-/*
  * The kernel cuts what we return at the size it holds for the file. If
  * that is smaller than these bytes (the value grew, and the keeper has not
  * told the kernel yet, or this read raced with the change), make it ask
@@ -310,9 +290,10 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		rc = robj_file(g.o, n.slot, &b);
 	if (!rc) {
 		resync_size(rq.fs, ino, &n, b.len + b.nl, size, off);
-		if (!g.stale && rq.fs->conf.ttl > 0 &&
-		    objtab_claim(rq.fs->objs, n.obj, g.gen))
-			push_siblings(rq.fs, &n, &g);
+		/* The other files of the object are read next: the keeper
+		 * hands them to the page cache (never from here: a store
+		 * waits on page locks a read in progress may hold). */
+		keeper_push(rq.fs, n.obj, n.region, &g, (int)n.slot);
 	}
 	rq_end(&rq);
 	if (rc)

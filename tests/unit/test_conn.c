@@ -165,6 +165,32 @@ static void test_time_formats(void **st)
 		assert_int_equal(conn_parse_time(bad[i], &ts), -EINVAL);
 }
 
+/* The calendar arithmetic agrees with timegm on every day of 1600 to
+ * 2500 (leap years, centuries, days past a month's end). */
+static void test_times_agree_with_timegm(void **st)
+{
+	(void)st;
+	for (int y = 1600; y <= 2500; y++) {
+		for (int m = 1; m <= 12; m++) {
+			for (int d = 1; d <= 31; d += (y % 7 == 0 ? 1 : 10)) {
+				struct tm tm = {.tm_year = y - 1900,
+						.tm_mon = m - 1, .tm_mday = d,
+						.tm_hour = 23, .tm_min = 59,
+						.tm_sec = 60};
+				struct timespec ts;
+				char s[40];
+
+				snprintf(s, sizeof s,
+					 "%04d-%02d-%02dT23:59:60-01:30", y, m,
+					 d);
+				assert_int_equal(conn_parse_time(s, &ts), 0);
+				assert_int_equal(ts.tv_sec,
+						 timegm(&tm) + 5400);
+			}
+		}
+	}
+}
+
 static void test_ids_that_could_escape_a_directory_are_invalid(void **st)
 {
 	static const char *const bad[] = {
@@ -198,6 +224,7 @@ int main(void)
 		cmocka_unit_test(test_odd_numbers),
 		cmocka_unit_test(test_unknown_fields_are_kept),
 		cmocka_unit_test(test_time_formats),
+		cmocka_unit_test(test_times_agree_with_timegm),
 		cmocka_unit_test(test_ids_that_could_escape_a_directory_are_invalid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
