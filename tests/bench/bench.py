@@ -16,8 +16,19 @@ Timings are medians of several runs with min and max; wherever a reference
 exists (tmpfs, the curl script) it is measured in the same run and the
 ratio is given.
 
+and, with --base DIR (a build of another commit; run.sh --base COMMIT
+builds one), the same cold and warm measures for both builds side by side,
+in the same run, at each of --compare-sizes:
+
+  8. before / after   cold walk with -o rate=0 against the listing's own
+                      time (api/ alone, interlinkctl) plus twice the tmpfs
+                      walk; the daemon's CPU seconds per 1,000 connections
+                      of a cold walk; warm walk / tmpfs; warm cat p99;
+                      parallel readers; RSS after the walks
+
 usage: python3 tests/bench/bench.py [--build DIR] [--sizes 100,1000,...]
        [--runs N] [--latency MS] [--out DIR] [--smoke]
+       [--base DIR --base-label NAME --compare-sizes 1000,10000]
 --smoke: N=200, one run, checks the request counts only (CI).
 """
 import argparse
@@ -128,6 +139,159 @@ def readers(paths, k, seconds=2.0):
     return sum(r[0] for r in res) / seconds, sum(r[1] for r in res)
 
 
+def cpu_seconds(pid):
+    """User + system CPU time of a process so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def listing_alone(build, sim, runs):
+    """The region's listing with api/ alone (interlinkctl), no rate limit:
+    what a walk cannot go below."""
+    ctl = os.path.join(build, "examples", "interlinkctl")
+    env = dict(os.environ, SCW_SECRET_KEY=TOKEN, SCW_API_URL=sim.url,
+               SCW_CONFIG_PATH="/nonexistent")
+    out = []
+    for _ in range(runs):
+        p = subprocess.run([ctl, "--time", "--rate", "0", "ls", "fr-par"],
+                           env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, check=True)
+        line = [x for x in p.stderr.decode().splitlines()
+                if x.startswith("elapsed_ms")][0]
+        out.append(float(line.split()[1]) / 1000)
+    return med(out)
+
+
+def session(fsbin, sim, n, walk, Mount):
+    """One mount of one build: a cold walk (rate=0) and its CPU, warm
+    walks, RSS after them, warm cats, parallel readers."""
+    old = os.environ["INTERLINKFS"]
+    os.environ["INTERLINKFS"] = fsbin
+    try:
+        m = Mount(sim, "regions=fr-par", "rate=0")
+        c0 = cpu_seconds(m.proc.pid)
+        cold = timeit(lambda: sh(walk, cwd=m.dir))
+        cpu = (cpu_seconds(m.proc.pid) - c0) * 1000 / n
+        warm = [timeit(lambda: sh(walk, cwd=m.dir)) for _ in range(3)]
+        rss = harness_mod().proc_status_kib(m.proc.pid, "VmRSS")
+        conns = os.listdir(m.path("regions", "fr-par", "connections"))
+        paths = [m.path("regions", "fr-par", "connections", cid, "status")
+                 for cid in conns[:200]]
+        cat = cat_times(paths, 200)
+        rd = {k: readers(paths, k)[0] for k in (16, 64)}
+        m.unmount()
+    finally:
+        os.environ["INTERLINKFS"] = old
+    return {"cold": cold, "cpu": cpu, "warm": warm, "rss_kib": rss,
+            "cat": cat, "readers": rd}
+
+
+def merge(sessions):
+    """Medians over sessions (cat: all samples pooled)."""
+    return {"cold": med([x["cold"] for x in sessions]),
+            "cpu": med([x["cpu"] for x in sessions]),
+            "warm": med([w for x in sessions for w in x["warm"]]),
+            "rss_kib": statistics.median(x["rss_kib"] for x in sessions),
+            "cat": [c for x in sessions for c in x["cat"]],
+            "readers": {k: statistics.median(x["readers"][k]
+                                             for x in sessions)
+                        for k in (16, 64)}}
+
+
+def harness_mod():
+    import harness
+    return harness
+
+
+def compare(a, shm):
+    """Before / after: the same measures for --base and --build, their
+    sessions interleaved (before, after, after, before, ...) so that a
+    slow moment of the machine falls on both."""
+    from harness import Mount, Sim
+    walk = "grep -rlx active regions/fr-par/connections"
+    builds = {"before": os.path.join(a.base, "fs", "interlinkfs"),
+              "after": os.path.join(a.build, "fs", "interlinkfs")}
+    rows = []
+    for n in [int(x) for x in a.compare_sizes.split(",")]:
+        sim = Sim("--regions", "fr-par", "--max-page-size", str(CAP),
+                  "--latency", str(a.latency), connections=n, seed=3,
+                  token=TOKEN)
+        r = {"n": n, "listing": listing_alone(a.build, sim, 3)}
+        got = {"before": [], "after": []}
+        for i in range(a.runs):
+            order = ["before", "after"] if i % 2 == 0 else ["after",
+                                                            "before"]
+            for label in order:
+                got[label].append(session(builds[label], sim, n, walk,
+                                          Mount))
+        for label in got:
+            r[label] = merge(got[label])
+        # the same tree on tmpfs, walked and read the same way
+        old = os.environ["INTERLINKFS"]
+        os.environ["INTERLINKFS"] = builds["after"]
+        m = Mount(sim, "regions=fr-par", "rate=0")
+        os.environ["INTERLINKFS"] = old
+        dst = os.path.join(shm, "cmp%d" % n)
+        sh("mkdir -p %s && cp -r %s %s/" % (
+            dst, m.path("regions", "fr-par", "connections"), dst))
+        m.unmount()
+        r["tmpfs"] = med([timeit(lambda: sh(
+            "grep -rlx active connections", cwd=dst))
+            for _ in range(3 * a.runs)])
+        tpaths = [os.path.join(dst, "connections", cid, "status")
+                  for cid in os.listdir(os.path.join(dst,
+                                                     "connections"))[:200]]
+        r["cat_tmpfs"] = cat_times(tpaths, 200 * a.runs)
+        r["readers_tmpfs"] = {k: readers(tpaths, k)[0] for k in (16, 64)}
+        shutil.rmtree(dst)
+        sim.stop()
+        rows.append(r)
+    return rows
+
+
+def report_compare(rows, a, p):
+    b, cur = a.base_label, "this build"
+    p("## Before (%s) and after (%s), in the same run" % (b, cur))
+    p("")
+    p("Each build is measured on %d new mounts, interleaved with the other "
+      "build's. Cold walk: `grep -rlx active regions/fr-par/connections` "
+      "on a new mount with `-o rate=0`. Listing alone: the region's "
+      "listing with api/ alone (interlinkctl, no rate limit), the least a "
+      "walk can take. Target: the listing plus twice the tmpfs walk. RSS: "
+      "after the cold and warm walks." % a.runs)
+    p("")
+    p("| N | listing alone | tmpfs walk | target | cold walk before | "
+      "cold walk after | after / target | daemon CPU s per 1,000, before | "
+      "after |")
+    p("|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        target = r["listing"][0] + 2 * r["tmpfs"][0]
+        p("| %d | %.3f | %.3f | %.3f | %s | %s | %.2f | %.3f | %.3f |" % (
+            r["n"], r["listing"][0], r["tmpfs"][0], target,
+            fmt(r["before"]["cold"]), fmt(r["after"]["cold"]),
+            r["after"]["cold"][0] / target, r["before"]["cpu"][0],
+            r["after"]["cpu"][0]))
+    p("")
+    p("| N | warm / tmpfs, before | after | warm cat p99 ms, before | "
+      "after | tmpfs | 16 readers /s, before | after | tmpfs | "
+      "64 readers /s, before | after | tmpfs | RSS MiB, before | after |")
+    p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for r in rows:
+        bb, aa = r["before"], r["after"]
+        p("| %d | %.2f× | %.2f× | %.2f | %.2f | %.2f | %.0f | %.0f | %.0f | "
+          "%.0f | %.0f | %.0f | %.1f | %.1f |" % (
+              r["n"], bb["warm"][0] / r["tmpfs"][0],
+              aa["warm"][0] / r["tmpfs"][0],
+              percentile(bb["cat"], 99) * 1000,
+              percentile(aa["cat"], 99) * 1000,
+              percentile(r["cat_tmpfs"], 99) * 1000,
+              bb["readers"][16], aa["readers"][16], r["readers_tmpfs"][16],
+              bb["readers"][64], aa["readers"][64], r["readers_tmpfs"][64],
+              bb["rss_kib"] / 1024, aa["rss_kib"] / 1024))
+    p("")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--build", default=os.path.join(ROOT, "build"))
@@ -136,6 +300,10 @@ def main():
     ap.add_argument("--latency", type=int, default=20)
     ap.add_argument("--out", default=None)
     ap.add_argument("--smoke", action="store_true")
+    ap.add_argument("--base", default=None)
+    ap.add_argument("--base-label", default="base")
+    ap.add_argument("--compare-sizes", default="1000,10000")
+    ap.add_argument("--compare-only", action="store_true")
     a = ap.parse_args()
     os.environ.setdefault("INTERLINK_SIM", os.path.join(
         a.build, "tests", "sim", "interlink-sim"))
@@ -149,8 +317,11 @@ def main():
     lat = a.latency / 1000.0
     rows = []
     shm = tempfile.mkdtemp(prefix="interlinkfs-bench-", dir="/dev/shm")
+    cmp_rows = []
     try:
-        for n in sizes:
+        if a.base:
+            cmp_rows = compare(a, shm)
+        for n in ([] if a.compare_only else sizes):
             r = {"n": n}
             sim = Sim("--regions", "fr-par", "--max-page-size", str(CAP),
                       "--latency", str(a.latency), connections=n, seed=3,
@@ -260,7 +431,7 @@ def main():
     finally:
         harness._cleanup()
         shutil.rmtree(shm, ignore_errors=True)
-    report(rows, a, lat)
+    report(rows, cmp_rows, a, lat)
     if a.smoke:
         bad = [r for r in rows if not r["cold_req_ok"]]
         if bad:
@@ -277,7 +448,7 @@ def machine():
                platform.python_version()))
 
 
-def report(rows, a, lat):
+def report(rows, cmp_rows, a, lat):
     out = []
     p = out.append
     p("# interlinkfs benchmark")
@@ -287,6 +458,11 @@ def report(rows, a, lat):
           machine(), os.path.basename(os.path.abspath(a.build)), a.latency,
           CAP))
     p("")
+    if cmp_rows:
+        report_compare(cmp_rows, a, p)
+    if not rows:
+        print("\n".join(out))
+        return
     p("## Full walk: `grep -rlx active regions/fr-par/connections`")
     p("")
     p("| N | cold walk | cold, `-o rate=0` | requests (list/get) | "

@@ -1,14 +1,40 @@
 #!/bin/bash
 # The benchmark, from a fresh clone: install what is needed, build
 # (optimised), run tests/bench/bench.py, print the tables. Results go to
-# tests/bench/RESULTS.md and tests/bench/walk.png. Extra arguments go to
-# bench.py (--sizes 100,1000 --runs 3 --latency 20 ...). Needs root and
+# tests/bench/RESULTS.md and tests/bench/walk.png. Needs root and
 # /dev/fuse (it mounts, and drops the kernel's caches between samples).
+#
+#   bash tests/bench/run.sh [--base COMMIT] [bench.py arguments]
+#
+# --base COMMIT builds that commit too (its sources from git archive, in
+# build-bench-base/) and measures both side by side in the same run.
+# Other arguments go to bench.py (--sizes 100,1000 --runs 3 --latency 20
+# --compare-sizes 1000,10000 --compare-only ...).
 set -eu
 cd "$(dirname "$0")/../.."
+prog=bench
+. tests/quiet.sh
 sh tests/deps.sh
-if [ ! -f build-bench/build.ninja ]; then
-  meson setup build-bench --buildtype=release >/dev/null
+base=
+if [ "${1:-}" = --base ]; then
+  base=$2
+  shift 2
 fi
-ninja -C build-bench >/dev/null
-exec python3 tests/bench/bench.py --build build-bench --out tests/bench "$@"
+if [ ! -f build-bench/build.ninja ]; then
+  quiet "configure build-bench" meson setup build-bench --buildtype=release
+fi
+quiet "build build-bench" ninja -C build-bench
+args=()
+if [ -n "$base" ]; then
+  commit=$(git rev-parse --verify "$base^{commit}")
+  dir=build-bench-base/$commit
+  if [ ! -f "$dir/build/build.ninja" ]; then
+    rm -rf "$dir"
+    mkdir -p "$dir/src"
+    git archive "$commit" | tar -x -C "$dir/src"
+    quiet "configure $base" meson setup "$dir/build" "$dir/src" --buildtype=release
+  fi
+  quiet "build $base" ninja -C "$dir/build"
+  args=(--base "$dir/build" --base-label "$(git log -1 --format='%h %s' "$commit" | cut -c1-60)")
+fi
+exec python3 tests/bench/bench.py --build build-bench --out tests/bench "${args[@]}" "$@"
