@@ -428,6 +428,7 @@ int api_get_object(struct api *a, const struct api_kind *k,
 	struct op op;
 	struct xfer x;
 	const char *got;
+	char why[160];
 	int rc;
 
 	memset(&x, 0, sizeof x);
@@ -457,6 +458,8 @@ int api_get_object(struct api *a, const struct api_kind *k,
 			transport_set_msg(&x, "filtered out by the mount's "
 					  "filters");
 			x.result = rc = -ENOENT;
+		} else if (k->check && k->check(x.json, why, sizeof why)) {
+			log_warn("%s entry %s: %s", k->key, id, why);
 		}
 	}
 	if (rc)

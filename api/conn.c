@@ -337,3 +337,29 @@ char *conn_dump(const json_t *obj, size_t flags, size_t *len)
 	*len = d.len;
 	return d.p;
 }
+
+int link_check(const json_t *obj, char *why, size_t whylen)
+{
+	static const char *const strings[] = {
+		"project_id", "organization_id", "name", "status",
+		"bgp_v4_status", "bgp_v6_status", "pop_id", "vpc_id",
+		"routing_policy_v4_id", "routing_policy_v6_id", "created_at",
+		"updated_at", "region",
+	};
+	bool self = json_is_object(json_object_get(obj, "self"));
+	bool partner = json_is_object(json_object_get(obj, "partner"));
+	int bad = 0;
+
+	if (self == partner) {
+		snprintf(why, whylen, self ? "has both self and partner: its "
+			 "kind is unknown" : "has neither self nor partner: "
+			 "its kind is unknown");
+		bad++;
+	}
+	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
+		const json_t *v = json_object_get(obj, strings[i]);
+		if (v && !json_is_null(v) && !json_is_string(v) && !bad++)
+			snprintf(why, whylen, "%s is not a string", strings[i]);
+	}
+	return bad;
+}

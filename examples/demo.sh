@@ -57,6 +57,8 @@ quiet "mount interlinkfs on $mnt" \
   SCW_CONFIG_PATH=/nonexistent build/fs/interlinkfs "$mnt" \
   -o regions=fr-par:nl-ams
 
+# The examples run as commands, from inside the mount.
+PATH=$PWD/examples:$PATH
 run() { printf '\n$ %s\n' "$*"; (cd "$mnt" && eval "$@"); }
 run ls regions regions/fr-par
 run 'ls regions/fr-par/connections | head -3'
@@ -66,6 +68,9 @@ run cat "regions/fr-par/connections/$id/demarcation_info"
 run 'ls -l regions/fr-par/by-name | head -5'
 run 'grep -rlx active regions/*/connections/*/status | wc -l'
 run 'cat regions/fr-par/connections/*/pop/display_name | sort | uniq -c'
+run "ls regions/fr-par/connections/$id/links"
+run 'grep -l down regions/*/links/*/bgp_v4_status | wc -l'
+run 'bgp-down.sh . | head -4'
 run cat .interlinkfs/stats
 
 if [ -t 0 ]; then

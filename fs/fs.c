@@ -176,7 +176,7 @@ int fs_render_meta(struct ifs *fs, unsigned slot, char **out, size_t *len)
 
 		cache_get_stats(ks->cache, &cs);
 		add_stats(&s.cache, &cs);
-		s.kinds[k].name = ks->k->dir;
+		s.kinds[k].name = ks->k->api.key; /* names counters can hold */
 		s.kinds[k].objects = cs.objects;
 		for (uint32_t r = 0; r < nr; r++)
 			if (cache_listing_age(ks->cache, fs->conf.regions[r],

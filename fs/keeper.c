@@ -249,11 +249,33 @@ static void drop_everything(struct ifs *fs)
 	}
 }
 
+/* The subdirectories of region r's objects that list objects of kind k
+ * (connections/ID/links/ for links). */
+static void expire_subdirs(struct ifs *fs, const struct kind *k, uint32_t r)
+{
+	for (int p = 0; p < K_COUNT; p++) {
+		int s = kind_subdir_of(kind_get(p), k->id);
+		uint64_t n = s < 0 ? 0 : objtab_count(fs->objs, (enum kind_id)p);
+
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t obj = objtab_nth((enum kind_id)p, i);
+			char id[CONN_ID_MAX + 1];
+			uint32_t region;
+
+			if (objtab_get(fs->objs, obj, &region, id) == 0 &&
+			    region == r)
+				keeper_inode(fs, node_obj_ino(obj, NT_SUBDIR,
+							      (uint32_t)s));
+		}
+	}
+}
+
 /*
  * A plain `ls` is answered from the kernel's readdir cache, which only an
  * invalidation ends: when a listing expires, used or not, its directories
- * are invalidated, so the next readdir asks (and the listing is reloaded
- * then, not before: an idle region costs nothing).
+ * (and the subdirectories that list its objects) are invalidated, so the
+ * next readdir asks (and the listing is reloaded then, not before: an
+ * idle region costs nothing).
  */
 static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 {
@@ -270,6 +292,7 @@ static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 			if (ks->k->byname)
 				keeper_inode(fs, node_kind_dir_ino(r, ks->k->id,
 								   true));
+			expire_subdirs(fs, ks->k, r);
 		}
 		cache_item_release(ks->cache, &it);
 	}

@@ -41,6 +41,78 @@ static const struct file_def pop_files[] = {
 	{"pop.json", RH_JSON, NULL},
 };
 
+static const struct subdir_def conn_subdirs[] = {
+	/* Link 0 of a link is "connection". */
+	{"links", K_LINK, 0, "../../../links/"},
+};
+
+static const struct file_def link_files[] = {
+	{"id", RH_STR, "id"},
+	{"name", RH_STR, "name"},
+	{"status", RH_STR, "status"},
+	{"bgp_v4_status", RH_STR, "bgp_v4_status"},
+	{"bgp_v6_status", RH_STR, "bgp_v6_status"},
+	{"kind", RH_ONE_OF, "self=self_hosted partner=hosted"},
+	{"vlan", RH_UINT, "vlan"},
+	{"bandwidth_mbps", RH_UINT, "bandwidth_mbps"},
+	{"pop_id", RH_STR, "pop_id"},
+	{"vpc_id", RH_STR, "vpc_id"},
+	{"enable_route_propagation", RH_BOOL, "enable_route_propagation"},
+	{"routing_policy_v4_id", RH_STR, "routing_policy_v4_id"},
+	{"routing_policy_v6_id", RH_STR, "routing_policy_v6_id"},
+	{"connection_id", RH_STR, "self.connection_id"},
+	{"partner_id", RH_STR, "partner.partner_id"},
+	{"pairing_key", RH_STR, "partner.pairing_key"},
+	{"disapproved_reason", RH_STR, "partner.disapproved_reason"},
+	{"scw_bgp_asn", RH_UINT, "scw_bgp_config.asn"},
+	{"scw_bgp_ipv4", RH_STR, "scw_bgp_config.ipv4"},
+	{"scw_bgp_ipv6", RH_STR, "scw_bgp_config.ipv6"},
+	{"peer_bgp_asn", RH_UINT, "peer_bgp_config.asn"},
+	{"peer_bgp_ipv4", RH_STR, "peer_bgp_config.ipv4"},
+	{"peer_bgp_ipv6", RH_STR, "peer_bgp_config.ipv6"},
+	{"tags", RH_STRS, "tags"},
+	{"project_id", RH_STR, "project_id"},
+	{"organization_id", RH_STR, "organization_id"},
+	{"created_at", RH_STR, "created_at"},
+	{"updated_at", RH_STR, "updated_at"},
+	{"region", RH_STR, "region"},
+	{"link.json", RH_JSON, NULL},
+};
+
+static const struct link_def link_links[] = {
+	{"connection", "../../connections/", "self.connection_id"},
+	{"partner", "../../partners/", "partner.partner_id"},
+	{"pop", "../../pops/", "pop_id"},
+	{"routing_policy_v4", "../../routing-policies/", "routing_policy_v4_id"},
+	{"routing_policy_v6", "../../routing-policies/", "routing_policy_v6_id"},
+};
+
+static const struct file_def partner_files[] = {
+	{"id", RH_STR, "id"},
+	{"name", RH_STR, "name"},
+	{"contact_email", RH_STR, "contact_email"},
+	{"portal_url", RH_STR, "portal_url"},
+	{"logo_url", RH_STR, "logo_url"},
+	{"created_at", RH_STR, "created_at"},
+	{"updated_at", RH_STR, "updated_at"},
+	{"partner.json", RH_JSON, NULL},
+};
+
+static const struct file_def rp_files[] = {
+	{"id", RH_STR, "id"},
+	{"name", RH_STR, "name"},
+	{"is_ipv6", RH_BOOL, "is_ipv6"},
+	{"prefix_filter_in", RH_STRS, "prefix_filter_in"},
+	{"prefix_filter_out", RH_STRS, "prefix_filter_out"},
+	{"tags", RH_STRS, "tags"},
+	{"project_id", RH_STR, "project_id"},
+	{"organization_id", RH_STR, "organization_id"},
+	{"created_at", RH_STR, "created_at"},
+	{"updated_at", RH_STR, "updated_at"},
+	{"region", RH_STR, "region"},
+	{"routing_policy.json", RH_JSON, NULL},
+};
+
 #define N(a) (sizeof a / sizeof *a)
 
 static const struct kind kinds[K_COUNT] = {
@@ -50,6 +122,7 @@ static const struct kind kinds[K_COUNT] = {
 			.check = conn_check},
 		.files = conn_files, .nfiles = N(conn_files),
 		.links = conn_links, .nlinks = N(conn_links),
+		.subdirs = conn_subdirs, .nsubdirs = N(conn_subdirs),
 		.byname = "by-name", .byname_in_dir = false,
 		.byname_target = "../connections/",
 		.fresh = FRESH_TTL,
@@ -66,6 +139,34 @@ static const struct kind kinds[K_COUNT] = {
 		.files = pop_files, .nfiles = N(pop_files),
 		.fresh = FRESH_CATALOG,
 		.probe = true,
+	},
+	[K_LINK] = {
+		.id = K_LINK, .dir = "links", .singular = "link",
+		.api = {.path = "links", .key = "links", .check = link_check},
+		.files = link_files, .nfiles = N(link_files),
+		.links = link_links, .nlinks = N(link_links),
+		.byname = "by-name", .byname_in_dir = true,
+		.byname_target = "../",
+		.fresh = FRESH_TTL,
+		.filters = FILTER_PROJECT | FILTER_ORGANIZATION,
+		.order_by = "created_at_asc",
+	},
+	[K_PARTNER] = {
+		.id = K_PARTNER, .dir = "partners", .singular = "partner",
+		.api = {.path = "partners", .key = "partners"},
+		.files = partner_files, .nfiles = N(partner_files),
+		.fresh = FRESH_CATALOG,
+	},
+	[K_RP] = {
+		.id = K_RP, .dir = "routing-policies",
+		.singular = "routing policy",
+		.api = {.path = "routing-policies", .key = "routing_policies"},
+		.files = rp_files, .nfiles = N(rp_files),
+		.byname = "by-name", .byname_in_dir = true,
+		.byname_target = "../",
+		.fresh = FRESH_TTL,
+		.filters = FILTER_PROJECT | FILTER_ORGANIZATION,
+		.order_by = "created_at_asc",
 	},
 };
 

@@ -22,6 +22,9 @@
 enum kind_id {
 	K_CONN,          /* dedicated connections */
 	K_POP,           /* PoPs */
+	K_LINK,          /* links (InterLinks) */
+	K_PARTNER,       /* partners */
+	K_RP,            /* routing policies */
 	K_COUNT,         /* at most 8: object numbers carry it in 3 bits */
 };
 
@@ -33,6 +36,10 @@ enum render_how {
 	RH_STRS,         /* an array of strings: one per line */
 	RH_UINTS,        /* an array of unsigned integers: one per line */
 	RH_RANGE,        /* {"start": N, "end": N}: "START-END\n" */
+	RH_ONE_OF,       /* which member is there: the field is a list
+			  * "member=label ...", the file the label of the
+			  * one member present and not null (empty when
+			  * none is, or more than one) */
 	RH_JSON,         /* the object as the API sent it, pretty-printed */
 };
 

@@ -28,7 +28,8 @@ static const struct optdef {
 		"how long data is fresh, 0 to 86400; 0 asks the API every time",
 		T_NUM, 0, 86400},
 	[OPT_CATALOG_TTL] = {"catalog_ttl", "SECONDS", "3600",
-		"how long Scaleway's catalogue (PoPs) is fresh, 0 to 86400",
+		"how long Scaleway's catalogue (PoPs, partners) is fresh, 0 "
+		"to 86400",
 		T_NUM, 0, 86400},
 	[OPT_STALE] = {"stale", "SECONDS", "600",
 		"how old data may be served when the API fails, 0 (never) "
@@ -46,9 +47,11 @@ static const struct optdef {
 		"SCW_PROFILE, the scw config's active_profile",
 		"scw config profile to use", T_STR, 0, 0},
 	[OPT_PROJECT_ID] = {"project_id", "UUID", "none",
-		"only connections of this project", T_FILTER, 0, 0},
+		"only connections, links and routing policies of this project",
+		T_FILTER, 0, 0},
 	[OPT_ORGANIZATION_ID] = {"organization_id", "UUID", "none",
-		"only connections of this organization", T_FILTER, 0, 0},
+		"only connections, links and routing policies of this "
+		"organization", T_FILTER, 0, 0},
 	[OPT_NAME] = {"name", "TEXT", "none",
 		"only connections whose name contains TEXT", T_FILTER, 0, 0},
 	[OPT_TAGS] = {"tags", "LIST", "none",
@@ -64,7 +67,8 @@ static const struct optdef {
 		"at most N API requests per second, 0 (no limit) to 10000",
 		T_NUM, 0, 10000},
 	[OPT_CACHE_SIZE] = {"cache_size", "MIB", "256",
-		"memory for cached connections, in MiB, 1 to 65536",
+		"memory for objects fetched one by one (listings are not "
+		"counted), in MiB, 1 to 65536",
 		T_NUM, 1, 65536},
 	[OPT_LOG_LEVEL] = {"log_level", "LEVEL", "warning",
 		"error, warning, info or debug (-d also sets debug)", T_LEVEL, 0, 0},

@@ -142,6 +142,39 @@ static int range(struct out *o, const json_t *v)
 	return 0;
 }
 
+/* spec: "member=label member=label": the label of the one member of obj
+ * that is there and not null; nothing when none is, or more than one. */
+static int one_of(struct out *o, const json_t *obj, const char *spec)
+{
+	const char *found = NULL, *p = spec;
+	size_t flen = 0;
+	int n = 0;
+
+	while (*p) {
+		const char *eq = strchr(p, '='), *end = strchr(p, ' ');
+		char member[64];
+
+		if (!end)
+			end = p + strlen(p);
+		if (!eq || eq > end || (size_t)(eq - p) >= sizeof member)
+			return -EIO; /* a bad table entry */
+		memcpy(member, p, (size_t)(eq - p));
+		member[eq - p] = '\0';
+		if (!json_is_null(json_object_get(obj, member)) &&
+		    json_object_get(obj, member)) {
+			n++;
+			found = eq + 1;
+			flen = (size_t)(end - found);
+		}
+		p = *end ? end + 1 : end;
+	}
+	if (n == 1) {
+		put(o, found, flen);
+		put(o, "\n", 1);
+	}
+	return 0;
+}
+
 static int whole(struct out *o, const json_t *obj)
 {
 	size_t n;
@@ -159,7 +192,8 @@ int render_file_to(const json_t *obj, const struct file_def *f,
 		   struct render_buf *b)
 {
 	struct out o = {b, 0};
-	const json_t *v = f->field ? render_field(obj, f->field) : obj;
+	const json_t *v = f->field && f->how != RH_ONE_OF ?
+			  render_field(obj, f->field) : obj;
 	size_t start = b->len;
 	int rc = 0;
 
@@ -172,6 +206,7 @@ int render_file_to(const json_t *obj, const struct file_def *f,
 	case RH_STRS: rc = array(&o, v, true); break;
 	case RH_UINTS: rc = array(&o, v, false); break;
 	case RH_RANGE: rc = range(&o, v); break;
+	case RH_ONE_OF: rc = one_of(&o, obj, f->field); break;
 	case RH_JSON: rc = whole(&o, obj); break;
 	}
 	if (!rc)

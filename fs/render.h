@@ -7,6 +7,8 @@
  *  - null or missing: empty (0 bytes);
  *  - an array: one element per line;
  *  - a range {"start", "end"}: "START-END\n";
+ *  - which of some members is there (a link's kind): its label, then
+ *    "\n"; empty when none, or more than one, is;
  *  - *.json: the object as the API sent it (unknown fields, and numbers
  *    past 64 bits, included), pretty-printed, then "\n".
  * A field of the wrong type renders as -EIO (the .json file still shows

@@ -304,6 +304,7 @@ def main():
     ap.add_argument("--base-label", default="base")
     ap.add_argument("--compare-sizes", default="1000,10000")
     ap.add_argument("--compare-only", action="store_true")
+    ap.add_argument("--links-sizes", default="1000")
     a = ap.parse_args()
     os.environ.setdefault("INTERLINK_SIM", os.path.join(
         a.build, "tests", "sim", "interlink-sim"))
@@ -338,9 +339,10 @@ def main():
                 c = sim.counters()
                 # The region's PoP list is read once when the region is
                 # first entered (does the API serve it?): not part of
-                # the walk's cost.
-                cold_req.append((c["list"], c["get"],
-                                 c["total"] - c["pops_list"]))
+                # the walk's cost. The links listing is: the walk enters
+                # connections/<id>/links/.
+                cold_req.append((c["list"], c.get("links_list", 0),
+                                 c["get"], c["total"] - c["pops_list"]))
                 out = sh(walk, cwd=m.dir).split()
                 assert len(out) == active, (len(out), active)
                 # 2. warm walks on the same mount
@@ -364,8 +366,8 @@ def main():
                     cr0.append(timeit(lambda: sh(walk, cwd=m0.dir)))
                     m0.unmount()
                 r["cold_norate"] = med(cr0)
-            r["cold_req_ok"] = all(x == (math.ceil(n / CAP), 0,
-                                         math.ceil(n / CAP))
+            pages = math.ceil(n / CAP)
+            r["cold_req_ok"] = all(x == (pages, pages, 0, 2 * pages)
                                    for x in cold_req)
             r["warm"] = med(warm)
             r["status_q"] = med(status_q)
@@ -426,6 +428,8 @@ def main():
             r["curljq"] = med(cj)
             r["curljq_req"] = sim.counters()["total"] // runs
             shutil.rmtree(dst)
+            if str(n) in a.links_sizes.split(","):
+                r["links"] = links_walks(sim, n, runs, shm)
             sim.stop()
             rows.append(r)
     finally:
@@ -465,20 +469,38 @@ def report(rows, cmp_rows, a, lat):
         return
     p("## Full walk: `grep -rlx active regions/fr-par/connections`")
     p("")
-    p("| N | cold walk | cold, `-o rate=0` | requests (list/get) | "
-      "minimum | target: 3 × latency + 0.5 s | warm walk | tmpfs | "
-      "warm / tmpfs |")
+    p("N connections and N links. The walk enters `connections/<id>/links/`, "
+      "so it reads the links listing too (once for all connections).")
+    p("")
+    p("| N | cold walk | cold, `-o rate=0` | requests (connections list / "
+      "links list / get) | minimum | target: 3 × latency + 0.5 s | "
+      "warm walk | tmpfs | warm / tmpfs |")
     p("|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         mn = math.ceil(r["n"] / CAP)
-        p("| %d | %s | %s | %d/%d | %d list | %.2f | %s | %s | %s |" % (
+        p("| %d | %s | %s | %d/%d/%d | %d + %d list | %.2f | %s | %s | %s |" % (
             r["n"], fmt(r["cold"]),
             fmt(r["cold_norate"]) if "cold_norate" in r else "-",
-            r["cold_req"][0], r["cold_req"][1], mn, 3 * lat + 0.5,
+            r["cold_req"][0], r["cold_req"][1], r["cold_req"][2], mn, mn,
+            3 * lat + 0.5,
             fmt(r["warm"]), fmt(r["tmpfs"]) if "tmpfs" in r else "-",
             "%.2f×" % (r["warm"][0] / r["tmpfs"][0])
             if "tmpfs" in r else "-"))
     if not a.smoke:
+        lk = [r["links"] for r in rows if "links" in r]
+        if lk:
+            p("")
+            p("## Links: `grep -rlx down regions/fr-par/links`")
+            p("")
+            p("| N links | cold walk, `-o rate=0` | requests (list/get/all) "
+              "| warm walk | tmpfs | warm / tmpfs |")
+            p("|---|---|---|---|---|---|")
+            for x in lk:
+                p("| %d | %s | %d/%d/%d%s | %s | %s | %.2f× |" % (
+                    x["n"], fmt(x["cold"]), x["req"][0], x["req"][1],
+                    x["req"][2], "" if x["req_ok"] else " (off target)",
+                    fmt(x["warm"]), fmt(x["tmpfs"]),
+                    x["warm"][0] / x["tmpfs"][0]))
         p("")
         p("## What a user does instead: `curl | jq` paging the API")
         p("")
@@ -502,7 +524,7 @@ def report(rows, cmp_rows, a, lat):
             for r in z:
                 p("| %d | %.3f | %d | %.3f, %d |" % (
                     r["n"], r["ttl0"][0], r["ttl0"][1], r["cold"][0],
-                    r["cold_req"][2]))
+                    r["cold_req"][3]))
         p("")
         p("## `cat` of one value (ms, p50 / p99)")
         p("")

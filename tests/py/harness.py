@@ -201,15 +201,17 @@ class Sim:
     def clear_faults(self):
         return self.ctl("DELETE", "/faults")
 
-    def patch(self, region, cid, fields):
-        return self.ctl("POST", "/regions/%s/connections/%s" % (region, cid),
+    # Data changes; kind is a collection's list key ("links", ...).
+    def patch(self, region, cid, fields, kind="connections"):
+        return self.ctl("POST", "/regions/%s/%s/%s" % (region, kind, cid),
                         fields)
 
-    def delete(self, region, cid):
-        return self.ctl("DELETE", "/regions/%s/connections/%s" % (region, cid))
+    def delete(self, region, cid, kind="connections"):
+        return self.ctl("DELETE", "/regions/%s/%s/%s" % (region, kind, cid))
 
-    def add(self, region, conn):
-        return self.ctl("POST", "/regions/%s/connections" % region, conn)["id"]
+    def add(self, region, conn, kind="connections"):
+        return self.ctl("POST", "/regions/%s/%s" % (region, kind),
+                        conn)["id"]
 
     def data(self):
         return self.ctl("GET", "/data")
@@ -434,9 +436,12 @@ class Mount:
                 out[k] = float(v)
         return out
 
-    def listing_age(self, region):
+    def listing_age(self, region, kind=None):
+        """Age of a region's listing of connections (or of kind, by its
+        list key: "links", ...)."""
         return self.metrics().get(
-            'interlinkfs_listing_age_seconds{region="%s"}' % region)
+            'interlinkfs_%slisting_age_seconds{region="%s"}'
+            % (kind + "_" if kind else "", region))
 
     def log(self):
         self.log_file.flush()
@@ -542,6 +547,83 @@ def expected_files(c):
     return out
 
 
+def _value(v):
+    """A scalar as a file holds it: the value and a newline; empty for
+    null or missing; booleans as true/false."""
+    if v is None:
+        return b""
+    if v is True or v is False:
+        return b"true\n" if v else b"false\n"
+    return str(v).encode() + b"\n"
+
+
+def _lines(v):
+    return b"".join(str(x).encode() + b"\n" for x in (v or []))
+
+
+def _json_file(o):
+    import json as _json
+    return _json.dumps(o, indent=2, ensure_ascii=False).encode() + b"\n"
+
+
+def expected_link_files(link):
+    """The bytes of every file of a link directory, from its JSON."""
+    self, partner = link.get("self"), link.get("partner")
+    scw, peer = link.get("scw_bgp_config"), link.get("peer_bgp_config")
+    out = {k: _value(link.get(k)) for k in (
+        "id", "name", "status", "bgp_v4_status", "bgp_v6_status", "vlan",
+        "bandwidth_mbps", "pop_id", "vpc_id", "enable_route_propagation",
+        "routing_policy_v4_id", "routing_policy_v6_id", "project_id",
+        "organization_id", "created_at", "updated_at", "region")}
+    out["kind"] = (b"self_hosted\n" if self and not partner else
+                   b"hosted\n" if partner and not self else b"")
+    out["connection_id"] = _value((self or {}).get("connection_id"))
+    for k in ("partner_id", "pairing_key", "disapproved_reason"):
+        out[k] = _value((partner or {}).get(k))
+    for side, cfg in (("scw", scw), ("peer", peer)):
+        for k in ("asn", "ipv4", "ipv6"):
+            out["%s_bgp_%s" % (side, k)] = _value((cfg or {}).get(k))
+    out["tags"] = _lines(link.get("tags"))
+    out["link.json"] = _json_file(link)
+    return out
+
+
+def expected_link_links(link):
+    """A link's symbolic links and their targets (absent: not there)."""
+    out = {}
+    for name, target, v in (
+            ("connection", "../../connections/",
+             (link.get("self") or {}).get("connection_id")),
+            ("partner", "../../partners/",
+             (link.get("partner") or {}).get("partner_id")),
+            ("pop", "../../pops/", link.get("pop_id")),
+            ("routing_policy_v4", "../../routing-policies/",
+             link.get("routing_policy_v4_id")),
+            ("routing_policy_v6", "../../routing-policies/",
+             link.get("routing_policy_v6_id"))):
+        if v:
+            out[name] = target + v
+    return out
+
+
+def expected_partner_files(p):
+    out = {k: _value(p.get(k)) for k in (
+        "id", "name", "contact_email", "portal_url", "logo_url",
+        "created_at", "updated_at")}
+    out["partner.json"] = _json_file(p)
+    return out
+
+
+def expected_policy_files(p):
+    out = {k: _value(p.get(k)) for k in (
+        "id", "name", "is_ipv6", "project_id", "organization_id",
+        "created_at", "updated_at", "region")}
+    for k in ("prefix_filter_in", "prefix_filter_out", "tags"):
+        out[k] = _lines(p.get(k))
+    out["routing_policy.json"] = _json_file(p)
+    return out
+
+
 def rfc3339(s):
     """Seconds since the epoch of an RFC 3339 time (float)."""
     import datetime
@@ -551,4 +633,5 @@ def rfc3339(s):
 
 __all__ += ["Mount", "require_fuse", "fuse_available", "mounted_at", "read",
             "listdir", "lstat", "readlink", "bounded", "Timeout",
-            "expected_files", "rfc3339"]
+            "expected_files", "expected_link_files", "expected_link_links",
+            "expected_partner_files", "expected_policy_files", "rfc3339"]

@@ -23,6 +23,8 @@ def test_demo_runs_and_cleans_up():
     assert p.returncode == 0, (out, p.stderr.decode())
     for want in ("$ ls regions regions/fr-par", "connections",
                  "$ cat regions/fr-par/connections/", "by-name",
+                 "routing-policies", "$ bgp-down.sh",
+                 "REGION\tLINK\tSTATUS\tSESSION",
                  "api_requests:", "unmounting"):
         assert want in out, want
     assert demo_mounts() == before

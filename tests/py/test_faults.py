@@ -9,7 +9,8 @@ import os
 import re
 import time
 
-from harness import Mount, Sim, errno_of, listdir, read, run, wait_for
+from harness import (Mount, Sim, errno_of, listdir, read, rfc3339, run,
+                     wait_for)
 
 TTL, STALE, TIMEOUT, GRACE = 1, 6, 1, 0.5
 LIMIT = TIMEOUT + 2          # every answer within timeout + 2 s
@@ -59,18 +60,28 @@ def timed(fn, *args, limit=LIMIT):
 
 
 class World:
-    def __init__(self, fault):
-        self.fault = fault
+    """A mount watching one object's status, of connections or links."""
+
+    def __init__(self, fault, kind="connections"):
+        self.fault, self.kind = fault, kind
         self.sim = Sim("--regions", "fr-par", connections=6)
         self.m = Mount(self.sim, "ttl=%d" % TTL, "stale=%d" % STALE,
                        "timeout=%d" % TIMEOUT, "grace=%g" % GRACE,
                        "regions=fr-par")
         # interlinkfs lists by creation date; "id not a string" spoils the
         # first entry of a page: watch another one.
-        self.conns = self.sim.list_all("fr-par", "&order_by=created_at_asc")
+        objs = self.sim.data()["fr-par"][kind]
+        self.conns = sorted(objs, key=lambda o: (rfc3339(o["created_at"]),
+                                                 o["id"]))
         self.x = self.conns[3]
-        self.dir = self.m.path("regions", "fr-par", "connections")
+        self.dir = self.m.path("regions", "fr-par", kind)
         self.status = os.path.join(self.dir, self.x["id"], "status")
+        # links/ also holds by-name/
+        self.extra = 1 if kind == "links" else 0
+
+    def age(self):
+        return self.m.listing_age(
+            "fr-par", None if self.kind == "connections" else self.kind) or 0
 
     def inject(self):
         if self.fault == "stop":
@@ -91,21 +102,23 @@ class World:
             else 0
 
 
-def check_fault(name, fault, want, cause):
-    w = World(fault)
+def check_fault(name, fault, want, cause, kind="connections"):
+    w = World(fault, kind)
     m, sim = w.m, w.sim
     # -- never cached ------------------------------------------------------
     w.inject()
     names, e = timed(listdir, w.dir)
     if want is None:
-        assert e == 0 and len(names) == len(w.conns) - 1, (name, e, names)
+        assert e == 0 and len(names) == len(w.conns) - 1 + w.extra, \
+            (name, e, names)
     else:
         assert e == want, (name, errno.errorcode.get(e, e))
     assert cause in m.log(), (name, m.log())
     assert int(m.stats()["api_errors"]) >= (0 if want is None else 1)
     w.clear()
     wait_for(lambda: errno_of(listdir, w.dir) == 0 and
-             len(listdir(w.dir)) == len(w.conns), 6, "recovery " + name)
+             len(listdir(w.dir)) == len(w.conns) + w.extra, 6,
+             "recovery " + name)
     # -- cached and fresh: no request, the value ---------------------------
     v0 = read(w.status)
     assert v0 == w.x["status"].encode() + b"\n"
@@ -115,8 +128,7 @@ def check_fault(name, fault, want, cause):
     assert (e, v) == (0, v0), name
     assert w.requests() == before or fault == "stop"
     # -- expired, younger than stale: the old value, and no storm ------------
-    wait_for(lambda: (m.listing_age("fr-par") or 0) > TTL + 0.2, 5,
-             "expiry")
+    wait_for(lambda: w.age() > TTL + 0.2, 5, "expiry")
     stale0 = int(m.stats()["stale_served"])
     v, e = timed(read, w.status, limit=STALE_LIMIT)
     assert (e, v) == (0, v0), (name, errno.errorcode.get(e, e))
@@ -134,30 +146,44 @@ def check_fault(name, fault, want, cause):
         assert spent <= 4 * 3 and reads > spent, (name, reads, spent)
     # -- older than stale: the error, not the old value ------------------------
     if want is not None:
-        wait_for(lambda: (m.listing_age("fr-par") or 0) > STALE + 0.2,
-                 STALE + 5, "staleness")
+        wait_for(lambda: w.age() > STALE + 0.2, STALE + 5, "staleness")
         v, e = timed(read, w.status)
         assert e == want, (name, errno.errorcode.get(e, e), v)
     # -- the API recovers: fresh values on the next access ---------------------
     w.clear()
     new = {"active": "failed"}.get(w.x["status"], "active")
-    sim.patch("fr-par", w.x["id"], {"status": new})
+    sim.patch("fr-par", w.x["id"], {"status": new}, kind=w.kind)
     wait_for(lambda: errno_of(read, w.status) == 0 and
              read(w.status) == new.encode() + b"\n", 10, "fresh " + name)
     assert m.proc.poll() is None      # alive and serving
     assert m.unmount() == 0
 
 
-def make_test(name, fault, want, cause):
+# Over links/ too, one fault of each kind of failure (an error status, a
+# rate limit, a body that is not JSON, a page of the wrong shape, a bad
+# entry, no server, no answer): what happens after a page arrives is the
+# same code for every kind, so the other faults would test it again.
+LINK_FAULTS = ["503 with a JSON body", "429 without Retry-After",
+               "truncated JSON", "connections not an array",
+               "an id that is not a string", "connection refused (API down)",
+               "API never answers"]
+
+
+def make_test(name, fault, want, cause, kind="connections"):
     def t():
-        check_fault(name, fault, want, cause)
-    t.__name__ = "test_fault_" + re.sub(r"\W+", "_", name).strip("_").lower()
+        check_fault(name, fault, want, cause, kind)
+    t.__name__ = ("test_fault_" if kind == "connections" else
+                  "test_links_fault_") + \
+        re.sub(r"\W+", "_", name).strip("_").lower()
     return t
 
 
 for _f in FAULTS:
     _t = make_test(*_f)
     globals()[_t.__name__] = _t
+    if _f[0] in LINK_FAULTS:
+        _t = make_test(*_f, kind="links")
+        globals()[_t.__name__] = _t
 
 
 def test_key_revoked_is_eacces_never_stale():

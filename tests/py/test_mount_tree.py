@@ -39,7 +39,7 @@ def test_every_file_of_every_connection_has_the_expected_bytes():
             d = m.path("regions", region, "connections", c["id"])
             want = expected_files(c)
             names = sorted(listdir(d))
-            assert names == sorted(CONN_FILES + ["pop"]), names
+            assert names == sorted(CONN_FILES + ["pop", "links"]), names
             for name, data in want.items():
                 st = lstat(os.path.join(d, name))
                 assert stat.S_ISREG(st.st_mode)
@@ -49,8 +49,9 @@ def test_every_file_of_every_connection_has_the_expected_bytes():
                 assert st.st_uid == os.getuid() and st.st_nlink == 1
                 ino_seen[(c["id"], name)] = st.st_ino
             st = lstat(d)
+            # nlink: ".", the entry, and links/
             assert stat.S_ISDIR(st.st_mode) and stat.S_IMODE(
-                st.st_mode) == 0o555 and st.st_nlink == 2
+                st.st_mode) == 0o555 and st.st_nlink == 3
             # st_mtime is updated_at, else created_at
             when = c.get("updated_at") or c.get("created_at")
             assert abs(st.st_mtime - rfc3339(when)) < 1e-3, (when,
@@ -80,12 +81,13 @@ def test_static_tree_and_attributes():
     assert sorted(listdir(m.dir)) == [".interlinkfs", "regions"]
     assert sorted(listdir(m.path("regions"))) == REGIONS
     assert sorted(listdir(m.path("regions", "fr-par"))) == [
-        "by-name", "connections", "pops"]
+        "by-name", "connections", "links", "partners", "pops",
+        "routing-policies"]
     assert sorted(listdir(m.path(".interlinkfs"))) == [
         "metrics", "stats", "version"]
     assert lstat(m.dir).st_nlink == 4
     assert lstat(m.path("regions")).st_nlink == 5
-    assert lstat(m.path("regions", "fr-par")).st_nlink == 5
+    assert lstat(m.path("regions", "fr-par")).st_nlink == 8
     for p in ("", "regions", "regions/fr-par"):
         st = lstat(m.path(p))
         assert stat.S_IMODE(st.st_mode) == 0o555 and st.st_uid == os.getuid()
@@ -117,7 +119,12 @@ def test_shell_tools_work():
     assert sh("stat -c %%s %s/name" % d, m.dir).strip() == \
         str(len(want["name"])).encode()
     n = int(sh("find regions -type f | wc -l", m.dir))
-    assert n == 3 * 8 * 15 + 3 * 3 * 8  # connections and PoPs
+    # connections, PoPs, links, partners, routing policies
+    per_region = {"connections": 15, "pops": 8, "links": 30, "partners": 8,
+                  "routing_policies": 12}
+    files = sum(len(objs) * per_region[k] for region in sim.data().values()
+                for k, objs in region.items())
+    assert n == files and files > 3 * 8 * 15, (n, files)
     tmp = m.home + "/copy"
     sh("cp -r %s %s" % (d, tmp), m.dir)
     for name, data in want.items():
@@ -142,10 +149,12 @@ def test_walk_costs_list_pages_only_then_nothing():
     sim.reset()
     sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
     c = sim.counters()
-    # 35 connections, 10 per page: 4 list requests, no get; and the
-    # region's PoP list, read once to know the API serves the region.
-    assert (c["list"], c["get"], c["pops_list"], c["total"]) == \
-        (4, 0, 1, 5), c
+    # 35 connections, 10 per page: 4 list requests, no get; the region's
+    # PoP list, read once to know the API serves the region; and its 35
+    # links, for the connections' links/ directories: 4 list requests,
+    # once for all connections.
+    assert (c["list"], c["get"], c["pops_list"], c["links_list"],
+            c["total"]) == (4, 0, 1, 4, 9), c
     sim.reset()
     sh("grep -r . regions/fr-par/connections > /dev/null", m.dir)
     sh("ls -lR regions/fr-par/connections > /dev/null", m.dir)
@@ -156,7 +165,7 @@ def test_walk_costs_list_pages_only_then_nothing():
               "coalesced", "stale_served", "negative_hits", "bytes_cached",
               "connections", "listing_age_fr-par", "listing_age_pl-waw"):
         assert k in fields, k
-    assert fields["api_requests"] == "5" and fields["connections"] == "35"
+    assert fields["api_requests"] == "9" and fields["connections"] == "35"
     assert fields["listing_age_pl-waw"] == "never"
 
 

@@ -70,6 +70,39 @@ def test_plain_ls_sees_changes_within_ttl():
     assert len(before_pops) == 3 and len(names) == 6
 
 
+def test_plain_ls_sees_link_changes_within_ttl():
+    ttl = 2
+    sim = Sim("--regions", "fr-par", connections=12, seed=31)
+    m = Mount(sim, "regions=fr-par", "ttl=%d" % ttl)
+    links = sim.data()["fr-par"]["links"]
+    on = [l for l in links if l.get("self") and not l.get("partner")][0]
+    cid = on["self"]["connection_id"]
+    ldir = m.path("regions", "fr-par", "links")
+    byname = m.path("regions", "fr-par", "links", "by-name")
+    sub = m.path("regions", "fr-par", "connections", cid, "links")
+    for _ in range(3):
+        assert len(listdir(ldir)) == len(links) + 1     # and by-name/
+        listdir(byname)
+        assert on["id"] in listdir(sub)
+    readdirs = int(m.stats()["kernel_readdirs"])
+    for d in (ldir, byname, sub):
+        listdir(d)
+    assert int(m.stats()["kernel_readdirs"]) == readdirs, \
+        "the kernel's readdir cache is not in use: this test proves nothing"
+    time.sleep(ttl + 1.5)
+    t0 = time.monotonic()
+    sim.delete("fr-par", on["id"], kind="links")
+    new = sim.add("fr-par", {"name": "link-added-by-test",
+                             "self": {"connection_id": cid}}, kind="links")
+    until(lambda: new in listdir(ldir) and on["id"] not in listdir(ldir),
+          ttl + 1, "links/ to change")
+    until(lambda: "link-added-by-test" in listdir(byname), ttl + 1,
+          "links/by-name/ to change")
+    until(lambda: new in listdir(sub) and on["id"] not in listdir(sub),
+          ttl + 1, "connections/ID/links/ to change")
+    assert time.monotonic() - t0 <= ttl + 1 + 0.5
+
+
 def test_an_idle_region_costs_no_request():
     ttl = 1
     sim = Sim("--regions", "fr-par", connections=4)

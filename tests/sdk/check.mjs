@@ -103,10 +103,107 @@ const collections = {
         [{ linkBandwidthMbps: 10000 },
           (x) => (x.available_link_bandwidths_mbps ?? []).includes(10000)],
         [{ dedicatedAvailable: true }, (x) => landing.has(x.id)],
-        [{ dedicatedAvailable: false }, (x) => !landing.has(x.id)]
+        [{ dedicatedAvailable: false }, (x) => !landing.has(x.id)],
+        [{ partnerId: data[region].partners[0].id },
+          (x) => servedBy(data, region, data[region].partners[0].id).has(x.id)]
+      ]
+    }
+  },
+  links: {
+    list: (r) => api.listLinks(r),
+    get: (region, id) => api.getLink({ region, linkId: id }),
+    resource: 'link',
+    statuses: ['unknown_link_status', 'configuring', 'failed', 'requested',
+      'refused', 'expired', 'provisioning', 'active', 'limited_connectivity',
+      'all_down', 'deprovisioning', 'deleted', 'locked', 'ready'],
+    orders: ['created_at_asc', 'created_at_desc', 'name_asc', 'name_desc',
+      'status_asc', 'status_desc'],
+    filters: (all) => {
+      const self = all.find((x) => x.self && !x.partner && x.vpc_id &&
+        x.routing_policy_v4_id)
+      const hosted = all.find((x) => x.partner && !x.self)
+      const rp = self.routing_policy_v4_id
+      const part = somePart(all)
+      return [
+        [{ projectId: self.project_id }, (x) => x.project_id === self.project_id],
+        [{ organizationId: self.organization_id },
+          (x) => x.organization_id === self.organization_id],
+        [{ name: part }, (x) => (x.name ?? '').includes(part)],
+        [{ tags: ['prod'] }, (x) => (x.tags ?? []).includes('prod')],
+        [{ status: 'active' }, (x) => x.status === 'active'],
+        [{ bgpV4Status: 'down' }, (x) => x.bgp_v4_status === 'down'],
+        [{ bgpV6Status: 'disabled' }, (x) => x.bgp_v6_status === 'disabled'],
+        [{ popId: self.pop_id }, (x) => x.pop_id === self.pop_id],
+        [{ bandwidthMbps: self.bandwidth_mbps },
+          (x) => x.bandwidth_mbps === self.bandwidth_mbps],
+        [{ partnerId: hosted.partner.partner_id },
+          (x) => x.partner?.partner_id === hosted.partner.partner_id],
+        [{ vpcId: self.vpc_id }, (x) => x.vpc_id === self.vpc_id],
+        [{ routingPolicyId: rp }, (x) => [x.routing_policy_v4_id,
+          x.routing_policy_v6_id, x.routing_policy_id].includes(rp)],
+        [{ pairingKey: hosted.partner.pairing_key },
+          (x) => x.partner?.pairing_key === hosted.partner.pairing_key],
+        [{ kind: 'hosted' }, (x) => !!x.partner && !x.self],
+        [{ kind: 'self_hosted' }, (x) => !!x.self && !x.partner],
+        [{ connectionId: self.self.connection_id },
+          (x) => x.self?.connection_id === self.self.connection_id]
+      ]
+    }
+  },
+  partners: {
+    list: (r) => api.listPartners(r),
+    get: (region, id) => api.getPartner({ region, partnerId: id }),
+    resource: 'partner',
+    statuses: [],
+    orders: ['name_asc', 'name_desc'],
+    filters: (all, region, data) => {
+      const pops = data[region].pops.map((p) => p.id)
+      const at = (ids) => (x) => ids.some((p) =>
+        servedBy(data, region, x.id).has(p))
+      return [
+        [{ popIds: [pops[0]] }, at([pops[0]])],
+        [{ popIds: [pops[1], pops[2]] }, at([pops[1], pops[2]])]
+      ]
+    }
+  },
+  routing_policies: {
+    list: (r) => api.listRoutingPolicies(r),
+    get: (region, id) => api.getRoutingPolicy({ region, routingPolicyId: id }),
+    resource: 'routing_policy',
+    statuses: [],
+    orders: ['created_at_asc', 'created_at_desc', 'name_asc', 'name_desc'],
+    filters: (all) => {
+      const p = all[all.length - 1]
+      const part = somePart(all)
+      return [
+        [{ projectId: p.project_id }, (x) => x.project_id === p.project_id],
+        [{ organizationId: p.organization_id },
+          (x) => x.organization_id === p.organization_id],
+        [{ name: part }, (x) => (x.name ?? '').includes(part)],
+        [{ tags: ['prod'] }, (x) => (x.tags ?? []).includes('prod')],
+        [{ ipv6: true }, (x) => x.is_ipv6 === true],
+        [{ ipv6: false }, (x) => x.is_ipv6 === false]
       ]
     }
   }
+}
+
+// Three characters from the middle of some name, for the name filter.
+function somePart (all) {
+  const named = all.find((x) => [...(x.name ?? '')].length >= 5)
+  return [...named.name].slice(1, 4).join('')
+}
+
+// The PoPs a partner serves (the simulator's rule: those its hosted links
+// land at), or the partners a PoP has: both from the links.
+function servedBy (data, region, id) {
+  const out = new Set()
+  for (const l of data[region].links) {
+    if (!l.partner) continue
+    if (l.partner.partner_id === id) out.add(l.pop_id)
+    if (l.pop_id === id) out.add(l.partner.partner_id)
+  }
+  return out
 }
 
 // The order an order_by asks for, as the simulator documents it: names by

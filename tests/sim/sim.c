@@ -112,7 +112,8 @@ static void usage(FILE *out)
 "                         --allow-remote is given.\n"
 "  --allow-remote         allow a non-loopback --listen address\n"
 "  --regions LIST         regions to serve (default fr-par,nl-ams,pl-waw)\n"
-"  --connections N        generated connections per region (default 20)\n"
+"  --connections N        generated connections per region, and as many\n"
+"                         links (default 20)\n"
 "  --seed S               seed of the generated data (default 1)\n"
 "  --data FILE            serve connections from a JSON file instead\n"
 "  --token TOKEN          the only X-Auth-Token accepted (default: any\n"
@@ -125,7 +126,8 @@ static void usage(FILE *out)
 "The first line printed is 'interlink-sim listening on http://ADDR:PORT'.\n"
 "Test controls live under /_sim/: GET counters, POST reset, GET requests,\n"
 "POST/DELETE faults, POST latency, POST token, GET data,\n"
-"POST/DELETE regions/R/connections/ID, POST regions/R/connections.\n",
+"POST/DELETE regions/R/KIND/ID, POST regions/R/KIND (KIND: connections,\n"
+"pops, links, partners, routing_policies).\n",
 	      out);
 }
 

@@ -119,7 +119,7 @@ enum MHD_Result sim_fault_reply(struct sim *s, struct MHD_Connection *conn,
 				const struct fault *f, uint64_t seq,
 				int *status);
 /* Faults applied to the data's answer: a good body in a wrong shape. */
-json_t *sim_fault_shape(json_t *body, const char *shape);
+json_t *sim_fault_shape(json_t *body, const char *shape, const char *key);
 /* The body cut in half, then the TCP connection reset. */
 enum MHD_Result sim_fault_reset(struct MHD_Connection *conn, int status,
 				char *txt /* stolen */);

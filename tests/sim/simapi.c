@@ -267,7 +267,8 @@ static char *answer(struct sim *s, const struct route *rt, const char *tok,
 				   s->max_page_size);
 	}
 	if (f && f->kind == F_SHAPE && rep.status == 200)
-		rep.body = sim_fault_shape(rep.body, f->shape);
+		rep.body = sim_fault_shape(rep.body, f->shape,
+					   simdata_key(rt->coll));
 	txt = json_dumps(rep.body, JSON_COMPACT | JSON_ENCODE_ANY);
 	pthread_mutex_unlock(&s->lock);
 	json_decref(rep.body);

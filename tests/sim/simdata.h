@@ -21,6 +21,9 @@ struct simdata;
 enum sim_coll {
 	SC_CONNS,        /* dedicated-connections, "connections" */
 	SC_POPS,         /* pops */
+	SC_LINKS,        /* links */
+	SC_PARTNERS,     /* partners */
+	SC_RPS,          /* routing-policies, "routing_policies" */
 	SC_COUNT,
 };
 
@@ -40,7 +43,7 @@ struct sim_reply {
  * ("dedicated-connections"), the key of its list answers ("connections"),
  * the resource named by its 404 bodies ("dedicated_connection"), and the
  * names its list and get endpoints have in counters and fault matches
- * ("list", "get"; "pops_list", "pop_get"). */
+ * ("list", "get"; "pops_list", "pop_get"; "links_list", "link_get" ...). */
 const char *simdata_path(enum sim_coll c);
 const char *simdata_key(enum sim_coll c);
 const char *simdata_list_name(enum sim_coll c);
@@ -60,8 +63,10 @@ int simdata_generate(struct simdata **out, const char *regions_csv,
 /*
  * Load data from a JSON file: either {"REGION": [conn, ...], ...}, an array
  * of connections (each placed in its "region", default fr-par), or
- * {"regions": {"REGION": [conn, ...]}, "pops": {"REGION": [pop, ...]}}.
- * On error returns -errno and writes a message to err.
+ * {"regions": {"REGION": [conn, ...]}, "pops": {"REGION": [pop, ...]},
+ * "links": {...}, "partners": {...}, "routing_policies": {...}} (every
+ * member but "regions" optional). On error returns -errno and writes a
+ * message to err.
  */
 int simdata_load(struct simdata **out, const char *path, char *err,
 		 size_t errlen);
@@ -87,8 +92,8 @@ int simdata_add(struct simdata *d, enum sim_coll c, const char *region,
 		json_t *obj, char *idbuf, size_t idlen);
 
 /* Every region with its collections: {"REGION": {"connections": [...],
- * "pops": [...]}}. A deep copy: later changes do not show in it. New
- * reference. */
+ * "pops": [...], "links": [...], ...}} (by list key). A deep copy: later
+ * changes do not show in it. New reference. */
 json_t *simdata_dump(const struct simdata *d);
 
 /* Error bodies shaped like the real API's. New references. */

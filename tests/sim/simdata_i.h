@@ -51,4 +51,18 @@ json_t *sim_find(json_t *arr, const char *id, size_t *idx);
 
 void sim_memo_clear(struct sim_memo *m);
 
+/* simgen.c, for simlinks.c: an RFC 3339 time in one of three styles; the
+ * i-th name of a region (awkward ones first); the i-th set of tags. */
+void sim_fmt_time(char *buf, size_t len, int64_t t, unsigned style,
+		  unsigned micros);
+void sim_gen_name(char *buf, size_t len, const char *region, unsigned i,
+		  const char *const *kinds);
+json_t *sim_tags(unsigned i);
+
+/* simlinks.c: the partners, routing policies and links of region r, from
+ * its connections and PoPs (generated first), the account's projects and
+ * organizations, and rng. */
+void sim_gen_links(struct region *r, uint64_t *rng, char projects[3][37],
+		   char orgs[2][37]);
+
 #endif

@@ -185,15 +185,18 @@ static enum MHD_Result send_huge(struct MHD_Connection *conn,
 	return ret;
 }
 
-/* Rewrites a good body into a wrong shape the client must reject. */
-json_t *sim_fault_shape(json_t *body, const char *shape)
+/* Rewrites a good body (of a list whose array is member key, or of one
+ * object) into a wrong shape the client must reject. The shape
+ * "connections_not_array" makes the list's array an object, whichever
+ * collection it is. */
+json_t *sim_fault_shape(json_t *body, const char *shape, const char *key)
 {
-	json_t *arr = json_object_get(body, "connections");
+	json_t *arr = json_object_get(body, key);
 
 	if (!shape)
 		return body;
 	if (strcmp(shape, "connections_not_array") == 0 && arr) {
-		json_object_set_new(body, "connections", json_object());
+		json_object_set_new(body, key, json_object());
 	} else if (strcmp(shape, "total_count_string") == 0) {
 		json_t *tc = json_object_get(body, "total_count");
 		json_object_set_new(body, "total_count", json_sprintf(

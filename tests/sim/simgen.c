@@ -17,8 +17,8 @@ static const char *const statuses[] = {
 };
 
 /* Three ways the API writes RFC 3339 times, so clients parse all of them. */
-static void fmt_time(char *buf, size_t len, int64_t t, unsigned style,
-		     unsigned micros)
+void sim_fmt_time(char *buf, size_t len, int64_t t, unsigned style,
+		  unsigned micros)
 {
 	struct tm tm;
 	time_t tt = (time_t)t;
@@ -84,13 +84,13 @@ static json_t *make_pop(uint64_t *rng, const char *region, unsigned i)
 }
 
 /*
- * Names chosen so that the first connections of every region exercise every
- * awkward case a filesystem must survive.
+ * Names chosen so that the first objects of every region exercise every
+ * awkward case a filesystem must survive; then REG-KIND-NNNN, the kind
+ * from kinds[5].
  */
-static void gen_name(char *buf, size_t len, const char *region, unsigned i)
+void sim_gen_name(char *buf, size_t len, const char *region, unsigned i,
+		  const char *const *kinds)
 {
-	static const char *const kinds[] = {"transit", "backbone", "peering",
-					    "backup", "lab"};
 	switch (i) {
 	case 0: snprintf(buf, len, "%s", ""); return;
 	case 1: snprintf(buf, len, "."); return;
@@ -113,7 +113,10 @@ static void gen_name(char *buf, size_t len, const char *region, unsigned i)
 	}
 }
 
-static json_t *conn_tags(unsigned i)
+static const char *const conn_kinds[] = {"transit", "backbone", "peering",
+					 "backup", "lab"};
+
+json_t *sim_tags(unsigned i)
 {
 	switch (i % 4) {
 	case 1: return json_pack("[s]", "prod");
@@ -197,11 +200,12 @@ static json_t *make_conn(uint64_t *rng, const char *region, unsigned i,
 	const json_t *pop = json_array_get(pops, i % json_array_size(pops));
 
 	sim_uuid(rng, id);
-	gen_name(name, sizeof name, region, i);
+	sim_gen_name(name, sizeof name, region, i, conn_kinds);
 	ct = t0 + (int64_t)(sim_rng(rng) % (2u * 365 * 86400));
 	ut = ct + (int64_t)(sim_rng(rng) % (365u * 86400));
-	fmt_time(created, sizeof created, ct, i % 3, (unsigned)sim_rng(rng));
-	fmt_time(updated, sizeof updated, ut, (i + 1) % 3,
+	sim_fmt_time(created, sizeof created, ct, i % 3,
+		     (unsigned)sim_rng(rng));
+	sim_fmt_time(updated, sizeof updated, ut, (i + 1) % 3,
 		 (unsigned)sim_rng(rng));
 
 	/* Mostly active, every status present among the first 30. */
@@ -215,7 +219,7 @@ static json_t *make_conn(uint64_t *rng, const char *region, unsigned i,
 			    json_string(orgs[p == 2 ? 1 : 0]));
 	json_object_set_new(c, "status", json_string(statuses[st]));
 	json_object_set_new(c, "name", json_string(name));
-	json_object_set_new(c, "tags", conn_tags(i));
+	json_object_set_new(c, "tags", sim_tags(i));
 	json_object_set(c, "pop_id", json_object_get(pop, "id"));
 	json_object_set_new(c, "bandwidth_mbps", json_integer(bw));
 	json_object_set_new(c, "available_link_bandwidths",
@@ -265,6 +269,10 @@ int simdata_generate(struct simdata **out, const char *regions_csv,
 			json_array_append_new(r->items[SC_CONNS],
 				make_conn(&rng, tok, i, projects, orgs,
 					  r->items[SC_POPS]));
+		/* A stream of their own: the connections stay what they
+		 * were before links existed. */
+		rng = seed * 0x100000001b3ULL ^ sim_hash(tok) ^ 0x11c5ULL;
+		sim_gen_links(r, &rng, projects, orgs);
 	}
 	free(list);
 	*out = d;

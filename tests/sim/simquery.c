@@ -6,8 +6,10 @@
  *
  * Where the public API documentation is silent, the simulator makes a choice
  * and the README says so: the name filter matches part of a name, status_*
- * orders follow the documented enum order, ties are broken by id, and a PoP
- * has "dedicated_available" when a connection of its region lands there.
+ * orders follow the documented enum order, ties are broken by id, a PoP
+ * has "dedicated_available" when a connection of its region lands there, a
+ * partner serves the PoPs its hosted links land at (pop_ids: any of them),
+ * and a link uses a routing policy when it is its v4, v6 or deprecated one.
  */
 #include "simdata_i.h"
 
@@ -16,6 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* How a filter's value is checked and, without a test, matched. The
+ * field may be a member of a member ("partner.partner_id"). */
 enum fkind {
 	FK_UUID,      /* a UUID, equal to the field */
 	FK_ENUM,      /* one of `values`, equal to the field */
@@ -24,17 +28,28 @@ enum fkind {
 	FK_UINT,      /* an unsigned integer, equal to the field */
 	FK_TAGS,      /* repeatable: every one among the field's strings */
 	FK_UINT_IN,   /* an unsigned integer among the field's numbers */
-	FK_BOOL,      /* true or false, checked by `test` */
+	FK_BOOL,      /* true or false, equal to the field (or by test) */
+	FK_UUIDS,     /* repeatable: a UUID; matched by test, any of them */
 };
 
-struct query;
+struct term;
 
 struct fdef {
 	const char *param;
 	enum fkind kind;
 	const char *field;
 	const char *const *values;               /* FK_ENUM */
-	bool (*test)(const struct region *r, const json_t *o, bool want);
+	/* Matches o, when the field alone does not say. */
+	bool (*test)(const struct region *r, const json_t *o,
+		     const struct term *t);
+};
+
+/* A filter with its value, checked. */
+struct term {
+	const struct fdef *f;
+	const char *value;
+	uint64_t u;
+	bool b;
 };
 
 struct coll {
@@ -49,20 +64,99 @@ static const char *const conn_statuses[] = {
 	"disabled", "deleted", "locked", NULL,
 };
 
-static bool pop_dedicated(const struct region *r, const json_t *p, bool want)
+static const char *const link_statuses[] = {
+	"unknown_link_status", "configuring", "failed", "requested",
+	"refused", "expired", "provisioning", "active",
+	"limited_connectivity", "all_down", "deprovisioning", "deleted",
+	"locked", "ready", NULL,
+};
+
+static const char *const bgp_statuses[] = {
+	"unknown_bgp_status", "up", "down", "disabled", NULL,
+};
+
+static const char *const link_kinds[] = {"hosted", "self_hosted", NULL};
+
+/* The string at a member path ("a.b"); NULL when missing or not one. */
+static const json_t *member(const json_t *o, const char *path)
+{
+	const char *dot = strchr(path, '.');
+	char head[64];
+
+	if (!dot)
+		return json_object_get(o, path);
+	if ((size_t)(dot - path) >= sizeof head)
+		return NULL;
+	memcpy(head, path, (size_t)(dot - path));
+	head[dot - path] = '\0';
+	return member(json_object_get(o, head), dot + 1);
+}
+
+static bool str_is(const json_t *v, const char *s)
+{
+	return json_is_string(v) && strcmp(json_string_value(v), s) == 0;
+}
+
+/* Does an object of coll c in r have `field` equal to id? */
+static bool any_with(const struct region *r, enum sim_coll c,
+		     const char *field, const char *id, const char *field2,
+		     const char *id2)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(r->items[c], i, o)
+		if (str_is(member(o, field), id) &&
+		    (!field2 || str_is(member(o, field2), id2)))
+			return true;
+	return false;
+}
+
+static bool pop_dedicated(const struct region *r, const json_t *p,
+			  const struct term *t)
 {
 	const char *id = json_string_value(json_object_get(p, "id"));
-	size_t i;
-	json_t *c;
-	bool has = false;
 
-	json_array_foreach(r->items[SC_CONNS], i, c) {
-		const char *pid = json_string_value(json_object_get(c,
-								    "pop_id"));
-		if (id && pid && strcmp(pid, id) == 0)
-			has = true;
-	}
-	return has == want;
+	return (id && any_with(r, SC_CONNS, "pop_id", id, NULL, NULL)) == t->b;
+}
+
+/* A partner serves the PoPs its hosted links land at. */
+static bool pop_has_partner(const struct region *r, const json_t *p,
+			    const struct term *t)
+{
+	const char *id = json_string_value(json_object_get(p, "id"));
+
+	return id && any_with(r, SC_LINKS, "pop_id", id, "partner.partner_id",
+			      t->value);
+}
+
+static bool partner_at_pop(const struct region *r, const json_t *p,
+			   const struct term *t)
+{
+	const char *id = json_string_value(json_object_get(p, "id"));
+
+	return id && any_with(r, SC_LINKS, "partner.partner_id", id, "pop_id",
+			      t->value);
+}
+
+static bool link_uses_policy(const struct region *r, const json_t *l,
+			     const struct term *t)
+{
+	(void)r;
+	return str_is(json_object_get(l, "routing_policy_v4_id"), t->value) ||
+	       str_is(json_object_get(l, "routing_policy_v6_id"), t->value) ||
+	       str_is(json_object_get(l, "routing_policy_id"), t->value);
+}
+
+static bool link_kind(const struct region *r, const json_t *l,
+		      const struct term *t)
+{
+	bool self = json_is_object(json_object_get(l, "self"));
+	bool partner = json_is_object(json_object_get(l, "partner"));
+
+	(void)r;
+	return self != partner &&
+	       strcmp(t->value, self ? "self_hosted" : "hosted") == 0;
 }
 
 static const struct fdef conn_filters[] = {
@@ -79,9 +173,43 @@ static const struct fdef conn_filters[] = {
 static const struct fdef pop_filters[] = {
 	{"name", FK_PART, "name", NULL, NULL},
 	{"hosting_provider_name", FK_STR, "hosting_provider_name", NULL, NULL},
+	{"partner_id", FK_UUID, NULL, NULL, pop_has_partner},
 	{"link_bandwidth_mbps", FK_UINT_IN, "available_link_bandwidths_mbps",
 	 NULL, NULL},
 	{"dedicated_available", FK_BOOL, NULL, NULL, pop_dedicated},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct fdef link_filters[] = {
+	{"project_id", FK_UUID, "project_id", NULL, NULL},
+	{"organization_id", FK_UUID, "organization_id", NULL, NULL},
+	{"name", FK_PART, "name", NULL, NULL},
+	{"tags", FK_TAGS, "tags", NULL, NULL},
+	{"status", FK_ENUM, "status", link_statuses, NULL},
+	{"bgp_v4_status", FK_ENUM, "bgp_v4_status", bgp_statuses, NULL},
+	{"bgp_v6_status", FK_ENUM, "bgp_v6_status", bgp_statuses, NULL},
+	{"pop_id", FK_UUID, "pop_id", NULL, NULL},
+	{"bandwidth_mbps", FK_UINT, "bandwidth_mbps", NULL, NULL},
+	{"partner_id", FK_UUID, "partner.partner_id", NULL, NULL},
+	{"vpc_id", FK_UUID, "vpc_id", NULL, NULL},
+	{"routing_policy_id", FK_UUID, NULL, NULL, link_uses_policy},
+	{"pairing_key", FK_STR, "partner.pairing_key", NULL, NULL},
+	{"kind", FK_ENUM, NULL, link_kinds, link_kind},
+	{"connection_id", FK_UUID, "self.connection_id", NULL, NULL},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct fdef partner_filters[] = {
+	{"pop_ids", FK_UUIDS, NULL, NULL, partner_at_pop},
+	{NULL, 0, NULL, NULL, NULL},
+};
+
+static const struct fdef rp_filters[] = {
+	{"project_id", FK_UUID, "project_id", NULL, NULL},
+	{"organization_id", FK_UUID, "organization_id", NULL, NULL},
+	{"name", FK_PART, "name", NULL, NULL},
+	{"tags", FK_TAGS, "tags", NULL, NULL},
+	{"ipv6", FK_BOOL, "is_ipv6", NULL, NULL},
 	{NULL, 0, NULL, NULL, NULL},
 };
 
@@ -91,6 +219,13 @@ static const char *const conn_orders[] = {
 	NULL,
 };
 static const char *const name_orders[] = {"name_asc", "name_desc", NULL};
+static const char *const link_orders[] = {
+	"created_at_asc", "created_at_desc", "name_asc", "name_desc",
+	"status_asc", "status_desc", NULL,
+};
+static const char *const rp_orders[] = {
+	"created_at_asc", "created_at_desc", "name_asc", "name_desc", NULL,
+};
 
 static const struct coll colls[SC_COUNT] = {
 	[SC_CONNS] = {"dedicated-connections", "connections",
@@ -98,6 +233,13 @@ static const struct coll colls[SC_COUNT] = {
 		      conn_orders, conn_statuses},
 	[SC_POPS] = {"pops", "pops", "pop", "pops_list", "pop_get",
 		     pop_filters, name_orders, NULL},
+	[SC_LINKS] = {"links", "links", "link", "links_list", "link_get",
+		      link_filters, link_orders, link_statuses},
+	[SC_PARTNERS] = {"partners", "partners", "partner", "partners_list",
+			 "partner_get", partner_filters, name_orders, NULL},
+	[SC_RPS] = {"routing-policies", "routing_policies", "routing_policy",
+		    "routing_policies_list", "routing_policy_get", rp_filters,
+		    rp_orders, NULL},
 };
 
 const char *simdata_path(enum sim_coll c) { return colls[c].path; }
@@ -159,14 +301,6 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 
 #define MAX_TERMS 40
 
-/* A filter with its value, checked. */
-struct term {
-	const struct fdef *f;
-	const char *value;
-	uint64_t u;
-	bool b;
-};
-
 struct query {
 	uint64_t page, page_size;
 	int order;                 /* index into the collection's orders */
@@ -190,6 +324,7 @@ static int check_term(const struct fdef *f, const char *v, struct term *t,
 	t->value = v;
 	switch (f->kind) {
 	case FK_UUID:
+	case FK_UUIDS:
 		if (sim_is_uuid(v))
 			return 0;
 		*err = bad_arg(f->param, "must be a UUID");
@@ -295,9 +430,11 @@ static bool has_uint(const json_t *arr, uint64_t u)
 static bool term_matches(const struct region *r, const struct term *t,
 			 const json_t *o)
 {
-	const json_t *v = t->f->field ? json_object_get(o, t->f->field) : NULL;
+	const json_t *v = t->f->field ? member(o, t->f->field) : NULL;
 	const char *s = json_string_value(v);
 
+	if (t->f->test)
+		return t->f->test(r, o, t);
 	switch (t->f->kind) {
 	case FK_UUID:
 	case FK_ENUM:
@@ -313,17 +450,32 @@ static bool term_matches(const struct region *r, const struct term *t,
 	case FK_UINT_IN:
 		return has_uint(v, t->u);
 	case FK_BOOL:
-		return t->f->test(r, o, t->b);
+		return json_is_boolean(v) && json_is_true(v) == t->b;
+	case FK_UUIDS:
+		return false; /* always by test */
 	}
 	return false;
 }
 
+/* Every filter matches; of a repeatable FK_UUIDS one, any value. */
 static bool matches(const struct region *r, const struct query *q,
 		    const json_t *o)
 {
-	for (size_t i = 0; i < q->nterms; i++)
-		if (!term_matches(r, &q->terms[i], o))
+	for (size_t i = 0; i < q->nterms; i++) {
+		const struct term *t = &q->terms[i];
+		bool any = false;
+
+		if (t->f->kind != FK_UUIDS) {
+			if (!term_matches(r, t, o))
+				return false;
+			continue;
+		}
+		for (size_t k = 0; k < q->nterms; k++)
+			if (q->terms[k].f == t->f)
+				any = any || term_matches(r, &q->terms[k], o);
+		if (!any)
 			return false;
+	}
 	return true;
 }
 

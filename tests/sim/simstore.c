@@ -181,18 +181,18 @@ static int load_conns(struct simdata *d, const char *region, json_t *arr)
 	return 0;
 }
 
-/* {"REGION": [conn...]} or {"regions": {...}, "pops": {...}}. */
+/* {"REGION": [conn...]} or {"regions": {...}, "pops": {...}, ...}: every
+ * collection but connections by its list key, per region. */
 static int load_object(struct simdata *d, const char *path, json_t *root,
 		       char *err, size_t errlen)
 {
-	json_t *regions = json_object_get(root, "regions");
-	json_t *pops = json_object_get(root, "pops"), *v;
+	json_t *regions = json_object_get(root, "regions"), *v;
 	const char *k;
 
 	if (!regions)
 		regions = root;
 	json_object_foreach(regions, k, v) {
-		if (regions == root && strcmp(k, "pops") == 0)
+		if (regions == root && simdata_coll_of_key(k) > SC_CONNS)
 			continue;
 		if (!json_is_array(v)) {
 			snprintf(err, errlen, "%s: region %s is not an array",
@@ -202,10 +202,13 @@ static int load_object(struct simdata *d, const char *path, json_t *root,
 		if (!sim_region_add(d, k) || load_conns(d, k, v))
 			return -ENOMEM;
 	}
-	json_object_foreach(pops, k, v) {
-		struct region *r = sim_region_add(d, k);
-		if (r && json_is_array(v))
-			json_array_extend(r->items[SC_POPS], v);
+	for (int c = SC_CONNS + 1; c < SC_COUNT; c++) {
+		json_t *per = json_object_get(root, simdata_key(c));
+		json_object_foreach(per, k, v) {
+			struct region *r = sim_region_add(d, k);
+			if (r && json_is_array(v))
+				json_array_extend(r->items[c], v);
+		}
 	}
 	return 0;
 }

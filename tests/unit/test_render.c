@@ -321,6 +321,75 @@ static void test_pops(void **st)
 	json_decref(p);
 }
 
+/* A link: its derived kind, fields of nested objects, booleans, links. */
+static void test_links(void **st)
+{
+	const struct kind *k = kind_get(K_LINK);
+	json_t *l = json_pack(
+		"{s:s, s:s, s:{s:s}, s:n, s:{s:i, s:s, s:s}, s:n, s:b, s:i, "
+		"s:s, s:n}",
+		"id", "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+		"name", "par-link-0001",
+		"self", "connection_id", "11111111-2222-4333-8444-555555555555",
+		"partner",
+		"scw_bgp_config", "asn", 12876, "ipv4", "169.254.0.0/31",
+		"ipv6", "fd00::2/127",
+		"peer_bgp_config",
+		"enable_route_propagation", 1,
+		"vlan", 1600,
+		"routing_policy_v4_id", "22222222-2222-4333-8444-555555555555",
+		"routing_policy_v6_id");
+	struct robj *o;
+	const char *id;
+	size_t len;
+
+	(void)st;
+	expect_file(k, l, "kind", "self_hosted\n");
+	expect_file(k, l, "connection_id",
+		    "11111111-2222-4333-8444-555555555555\n");
+	expect_file(k, l, "partner_id", "");
+	expect_file(k, l, "pairing_key", "");
+	expect_file(k, l, "scw_bgp_asn", "12876\n");
+	expect_file(k, l, "scw_bgp_ipv4", "169.254.0.0/31\n");
+	expect_file(k, l, "scw_bgp_ipv6", "fd00::2/127\n");
+	expect_file(k, l, "peer_bgp_asn", "");
+	expect_file(k, l, "peer_bgp_ipv4", "");
+	expect_file(k, l, "enable_route_propagation", "true\n");
+	expect_file(k, l, "vlan", "1600\n");
+	check_robj(k, l);
+	o = robj_new(k, l);
+	assert_int_equal(robj_link(o, (unsigned)kind_link(k, "connection"), &id,
+				   &len), 0);
+	assert_memory_equal(id, "11111111-2222-4333-8444-555555555555", 36);
+	assert_int_equal(robj_link(o, (unsigned)kind_link(k, "partner"), &id,
+				   &len), -ENOENT);
+	assert_int_equal(robj_link(o, (unsigned)kind_link(
+		k, "routing_policy_v6"), &id, &len), -ENOENT);
+	robj_release(o);
+	/* Hosted; then both; then neither: empty. */
+	json_object_set_new(l, "self", json_null());
+	json_object_set_new(l, "partner", json_pack(
+		"{s:s, s:s, s:s}", "partner_id",
+		"33333333-2222-4333-8444-555555555555", "pairing_key", "abc",
+		"disapproved_reason", "VLAN in use"));
+	expect_file(k, l, "kind", "hosted\n");
+	expect_file(k, l, "disapproved_reason", "VLAN in use\n");
+	json_object_set_new(l, "self", json_pack("{s:s}", "connection_id",
+		"11111111-2222-4333-8444-555555555555"));
+	expect_file(k, l, "kind", "");
+	json_object_del(l, "self");
+	json_object_del(l, "partner");
+	expect_file(k, l, "kind", "");
+	/* Wrong types in nested members are EIO too. */
+	json_object_set_new(l, "scw_bgp_config", json_pack("{s:s}", "asn",
+							   "12876"));
+	expect_file(k, l, "scw_bgp_asn", EIO_);
+	json_object_set_new(l, "enable_route_propagation", json_string("yes"));
+	expect_file(k, l, "enable_route_propagation", EIO_);
+	check_robj(k, l);
+	json_decref(l);
+}
+
 static void test_every_kind_and_fixture(void **st)
 {
 	const char *fx[] = {"full.json", "nulls.json", "missing.json",
@@ -384,6 +453,7 @@ int main(void)
 		cmocka_unit_test(test_json_file_is_the_whole_object),
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_pops),
+		cmocka_unit_test(test_links),
 		cmocka_unit_test(test_every_kind_and_fixture),
 		cmocka_unit_test(test_no_id_no_object),
 		cmocka_unit_test(test_equal_and_fields),

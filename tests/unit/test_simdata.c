@@ -476,6 +476,121 @@ static void test_pops_are_consistent_with_connections(void **st)
 	simdata_free(d);
 }
 
+static json_t *coll(struct simdata *d, const char *region, const char *key)
+{
+	json_t *dump = simdata_dump(d);
+	json_t *c = json_incref(json_object_get(json_object_get(dump, region),
+						key));
+	json_decref(dump);
+	return c;
+}
+
+static const json_t *by_id(const json_t *arr, const char *id)
+{
+	size_t i;
+	json_t *o;
+
+	json_array_foreach(arr, i, o)
+		if (id && !strcmp(json_string_value(json_object_get(o, "id")), id))
+			return o;
+	return NULL;
+}
+
+/* Self-hosted links sit on a connection (its PoP, a VLAN in its range, a
+ * size it supports), hosted ones point at a partner, policies are of
+ * their family; the awkward cases are all there. */
+static void test_links_are_consistent(void **st)
+{
+	struct simdata *d = gen(40, 4);
+	json_t *cs = conns(d, "fr-par"), *ls = coll(d, "fr-par", "links");
+	json_t *ps = coll(d, "fr-par", "partners");
+	json_t *rps = coll(d, "fr-par", "routing_policies"), *l;
+	size_t i, both = 0, neither = 0, nullbgp = 0, reason = 0, old = 0;
+	size_t down = 0, v4 = 0, v6 = 0;
+
+	(void)st;
+	assert_int_equal(json_array_size(ls), 40);
+	assert_true(json_array_size(ps) >= 4 && json_array_size(rps) >= 4);
+	json_array_foreach(ls, i, l) {
+		const json_t *self = json_object_get(l, "self");
+		const json_t *partner = json_object_get(l, "partner");
+		const json_t *p4 = json_object_get(l, "routing_policy_v4_id");
+		const json_t *p6 = json_object_get(l, "routing_policy_v6_id");
+		json_int_t vlan = json_integer_value(json_object_get(l, "vlan"));
+
+		both += self && partner;
+		neither += !self && !partner;
+		nullbgp += json_is_null(json_object_get(l, "scw_bgp_config"));
+		old += json_object_get(l, "routing_policy_id") != NULL;
+		down += !strcmp(json_string_value(json_object_get(
+			l, "bgp_v4_status")), "down");
+		if (partner) {
+			assert_non_null(by_id(ps, json_string_value(
+				json_object_get(partner, "partner_id"))));
+			reason += json_is_string(json_object_get(
+				partner, "disapproved_reason"));
+		}
+		if (self) {
+			const json_t *c = by_id(cs, json_string_value(
+				json_object_get(self, "connection_id")));
+			const json_t *vr = json_object_get(c, "vlan_range");
+			assert_non_null(c);
+			assert_true(json_equal(json_object_get(c, "pop_id"),
+					       json_object_get(l, "pop_id")));
+			assert_true(vlan >= json_integer_value(
+				json_object_get(vr, "start")) &&
+				vlan <= json_integer_value(json_object_get(vr,
+									   "end")));
+		}
+		if (json_is_string(p4)) {
+			const json_t *p = by_id(rps, json_string_value(p4));
+			assert_true(p && json_is_false(json_object_get(p, "is_ipv6")));
+			v4++;
+		}
+		if (json_is_string(p6)) {
+			const json_t *p = by_id(rps, json_string_value(p6));
+			assert_true(p && json_is_true(json_object_get(p, "is_ipv6")));
+			v6++;
+		}
+	}
+	assert_true(both == 1 && neither == 1 && nullbgp >= 1 && reason >= 1 &&
+		    old >= 1 && down >= 1 && v4 >= 1 && v6 >= 1);
+	json_array_foreach(rps, i, l) {
+		const char *cidr = json_string_value(json_array_get(
+			json_object_get(l, "prefix_filter_in"), 0));
+		assert_non_null(cidr);
+		assert_true((strchr(cidr, ':') != NULL) ==
+			    json_is_true(json_object_get(l, "is_ipv6")));
+	}
+	/* Listed, got, and filtered through the same table. */
+	{
+		struct sim_kv q[] = {{"kind", "hosted"}};
+		struct sim_reply r = simdata_list(d, SC_LINKS, "fr-par", q, 1,
+						  100);
+		json_t *x;
+		assert_int_equal(r.status, 200);
+		json_array_foreach(json_object_get(r.body, "links"), i, x)
+			assert_true(json_object_get(x, "partner") &&
+				    !json_object_get(x, "self"));
+		json_decref(r.body);
+		q[0] = (struct sim_kv){"kind", "both"};
+		r = simdata_list(d, SC_LINKS, "fr-par", q, 1, 100);
+		assert_int_equal(r.status, 400);
+		json_decref(r.body);
+		r = simdata_get(d, SC_RPS, "fr-par", "00000000-0000-4000-8000-"
+				"000000000000");
+		assert_int_equal(r.status, 404);
+		assert_string_equal(json_string_value(json_object_get(
+			r.body, "resource")), "routing_policy");
+		json_decref(r.body);
+	}
+	json_decref(cs);
+	json_decref(ls);
+	json_decref(ps);
+	json_decref(rps);
+	simdata_free(d);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -489,6 +604,7 @@ int main(void)
 		cmocka_unit_test(test_get_and_not_found),
 		cmocka_unit_test(test_mutations),
 		cmocka_unit_test(test_pops_are_consistent_with_connections),
+		cmocka_unit_test(test_links_are_consistent),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
