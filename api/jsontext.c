@@ -299,7 +299,7 @@ int jt_split(const char *text, size_t len, const char *key,
 		return -EINVAL;
 	s.i++;
 	for (;;) {
-		size_t k;
+		size_t k, klen_here;
 
 		skip_ws(&s);
 		if (s.i >= len || text[s.i] != '"')
@@ -307,12 +307,14 @@ int jt_split(const char *text, size_t len, const char *key,
 		k = s.i + 1;
 		if (!skip_string(&s))
 			break;
+		/* skip_string leaves s.i just past the closing quote. */
+		klen_here = s.i - 1 - k;
 		skip_ws(&s);
 		if (s.i >= len || text[s.i++] != ':')
 			break;
 		skip_ws(&s);
 		if (s.i < len && text[s.i] == '[' &&
-		    memcmp(text + k, key, klen) == 0 && text[k + klen] == '"') {
+		    klen_here == klen && memcmp(text + k, key, klen) == 0) {
 			rc = split_array(&s, spans, n, arr_start, arr_end);
 			break;
 		}
