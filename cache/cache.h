@@ -177,8 +177,9 @@ void cache_conf_default(struct cache_conf *c);
 int cache_new(const struct cache_conf *conf, const struct cache_ops *ops,
 	      struct cache **out);
 /* Frees everything, after waiting for background loads (the owner makes
- * the loaders return quickly). Nothing else may be using the cache. NULL
- * is a no-op. */
+ * the loaders return quickly). Nothing else may be using the cache, and
+ * every listing reference taken from it must be released first (a listing
+ * releases its values through the cache's ops). NULL is a no-op. */
 void cache_free(struct cache *c);
 
 /*

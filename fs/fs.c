@@ -238,12 +238,14 @@ static void kind_free(struct ifs *fs, struct kstate *ks)
 {
 	uint32_t nr = fs->conf.nregions ? fs->conf.nregions : 1;
 
-	cache_free(ks->cache);
+	/* A listing still held here points at its cache's ops: release it
+	 * while that cache lives. */
 	for (uint32_t r = 0; ks->byname && r < nr; r++) {
 		cache_listing_release(ks->byname[r].list);
 		names_index_free(ks->byname[r].ix);
 		pthread_mutex_destroy(&ks->byname[r].lock);
 	}
+	cache_free(ks->cache);
 	free(ks->byname);
 	free(ks->expired);
 }
