@@ -214,6 +214,8 @@ int api_new(const struct api_opts *o, struct api **out)
 		goto nomem;
 	for (size_t n = strlen(a->base_url); n && a->base_url[n - 1] == '/'; n--)
 		a->base_url[n - 1] = '\0';
+	if (net_setup(a))
+		goto nomem;
 
 	if (uname(&un) == 0) {
 		snprintf(os, sizeof os, "%s", un.sysname);
@@ -284,6 +286,7 @@ void api_free(struct api *a)
 		free(a->secret);
 	}
 	free(a->base_url);
+	free(a->proxy);
 	free(a->key_source);
 	pthread_mutex_destroy(&a->lock);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)

@@ -34,6 +34,10 @@ struct api_opts {
 	const char *key_source;   /* where the key came from, for messages */
 	bool insecure;            /* Scaleway "insecure": no TLS verification,
 				   * plain http to any host (warned) */
+	const char *ca_file;      /* certificates to trust instead of the
+				   * system's (PEM); NULL: the system's */
+	const char *ca_path;      /* a directory of hashed certificates to
+				   * trust as well; NULL: none */
 	long timeout_ms;          /* longest one operation may take: 15000 */
 	long connect_timeout_ms;  /* 5000 */
 	size_t max_body;          /* bytes; larger answers are refused: 64 MiB */

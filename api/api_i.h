@@ -72,6 +72,11 @@ struct api {
 	char *secret;
 	char *key_source;
 	char ua[192];
+	char api_host[300];       /* host:port of base_url, for messages */
+	char *proxy;              /* "proxy URL (from VAR)", no credentials;
+				   * NULL: the environment names none */
+	char proxy_host[256];
+	long proxy_port;
 	struct curl_slist *headers;
 	CURLSH *share;
 	pthread_mutex_t share_lock[CURL_LOCK_DATA_LAST];
@@ -106,6 +111,20 @@ struct op {
 };
 
 double api_mono(void);
+
+/* net.c: the way to the API. net_setup learns it (from base_url, the
+ * options and the environment) in api_new; net_easy applies it to a new
+ * handle; net_describe writes what a failed transfer means for a person
+ * (curl_msg: libcurl's own words; connect: the proxy's answer to
+ * CONNECT, 0 if none) into msg, and returns an errno that replaces the
+ * table's (a proxy's refusal), or 0. */
+int net_setup(struct api *a);
+void net_easy(const struct api *a, CURL *e);
+int net_describe(const struct api *a, CURLcode cc, long connect,
+		 const char *curl_msg, char *msg, size_t len);
+
+/* outcome.c: the errno of a proxy that answered a CONNECT with status. */
+int api_proxy_errno(long status);
 
 /* transport.c */
 int transport_checkout(struct api *a, struct api_call *call,

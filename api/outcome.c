@@ -21,6 +21,16 @@ int api_errno(long status, int curl_code)
 		return -ECONNREFUSED;
 	case CURLE_ABORTED_BY_CALLBACK:
 		return -EINTR;
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		/* The TLS peer could not be trusted (or no TLS connection
+		 * could be made): "Protocol error", never mistaken for an
+		 * answer of the API. */
+		return -EPROTO;
 	default:
 		return -EIO; /* reset, truncated, TLS, body too large ... */
 	}
@@ -34,6 +44,13 @@ int api_errno(long status, int curl_code)
 	case 429: return -EAGAIN;
 	default: return -EIO; /* 5xx after retries, 3xx, other 4xx */
 	}
+}
+
+int api_proxy_errno(long status)
+{
+	/* 407: no or wrong credentials for the proxy; 403: not allowed
+	 * there. Either is the user's to fix, as a refused key is. */
+	return status == 403 || status == 407 ? -EACCES : -EIO;
 }
 
 /* Failures of the connection that another attempt may not meet. TLS and

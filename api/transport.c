@@ -97,12 +97,17 @@ static int on_debug(CURL *h, curl_infotype type, char *data, size_t size,
 		return 0;
 	snprintf(line, sizeof line, "%.*s", (int)(size < 1023 ? size : 1023),
 		 data);
+	/* Everything from a secret header on: the key, or the proxy's
+	 * credentials (a CONNECT request to the proxy carries them). */
 	p = strcasestr(line, "X-Auth-Token:");
+	if (!p)
+		p = strcasestr(line, "Proxy-Authorization:");
 	if (p) {
 		char *end = strpbrk(p, "\r\n");
+		bool key = strncasecmp(p, "X-Auth-Token:", 13) == 0;
 		snprintf(p, sizeof line - (size_t)(p - line),
-			 "X-Auth-Token: [REDACTED]%s", end ? "\n(more headers)"
-			 : "");
+			 "%s: [REDACTED]%s", key ? "X-Auth-Token" :
+			 "Proxy-Authorization", end ? "\n(more headers)" : "");
 	}
 	log_debug("curl %s %s", type == CURLINFO_TEXT ? "*" :
 		  type == CURLINFO_HEADER_IN ? "<" : ">", line);
@@ -131,6 +136,7 @@ static CURL *easy_new(struct api *a)
 			 (curl_off_t)a->o.max_body);
 	/* No stall detection: an answer may take up to the whole timeout
 	 * before its first byte (CURLOPT_TIMEOUT_MS, set per attempt). */
+	net_easy(a, e);
 	if (a->o.insecure) {
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 0L);
 		curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 0L);
@@ -416,13 +422,14 @@ static double retry_wait(struct op *op, struct xfer *x, long status)
 static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 {
 	struct api *a = op->a;
-	long status = 0;
+	long status = 0, connect = 0;
 	struct outcome o;
 	double wait, now = api_mono();
 
 	x->attempts++;
 	x->err.attempts = x->attempts;
 	curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_getinfo(x->easy, CURLINFO_HTTP_CONNECTCODE, &connect);
 	xfer_detach(op, x);
 	x->err.http_status = status;
 	snprintf(x->err.request_id, sizeof x->err.request_id, "%s",
@@ -435,8 +442,13 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 		transport_set_msg(x, "answer larger than %zu bytes refused",
 				  a->o.max_body);
 	} else if (cc != CURLE_OK) {
-		transport_set_msg(x, "%s", x->errbuf[0] ? x->errbuf :
-				  curl_easy_strerror(cc));
+		char msg[sizeof x->err.message];
+		int err = net_describe(a, cc, connect, x->errbuf[0] ?
+				       x->errbuf : curl_easy_strerror(cc),
+				       msg, sizeof msg);
+		transport_set_msg(x, "%s", msg);
+		if (err)
+			o = (struct outcome){err, false, false};
 	} else if (o.err == 0) {
 		o.err = read_body(op, x);
 	} else {

@@ -314,6 +314,10 @@ static bool transient(int err)
 	case ENETUNREACH:
 	case ECONNRESET:
 	case ENOMEM:
+	/* A TLS peer that cannot be trusted (or a failed handshake): what
+	 * the cache holds came over a verified connection, and nothing of
+	 * the failing peer is used. */
+	case EPROTO:
 		return true;
 	default:
 		return false;

@@ -36,6 +36,7 @@ struct mount {
 	struct options opt;
 	struct fuse_cmdline_opts cmd;
 	struct scw_settings *cfg;
+	char *ca_file, *ca_path;      /* from the environment, absolute */
 	bool curl_ready;
 	struct api *api;
 	struct ifs *fs;
@@ -47,9 +48,11 @@ static void usage(FILE *f, const char *prog)
 {
 	fprintf(f, "usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-s] "
 		"[-o OPTION[,OPTION...]]\n\n"
-		"Shows Scaleway InterLink (dedicated connections, PoPs) of an "
-		"account as files.\nCredentials: SCW_SECRET_KEY or the scw "
-		"config file (~/.config/scw/config.yaml).\n\n"
+		"Shows Scaleway InterLink (dedicated connections, links, "
+		"partners, routing policies,\nPoPs) of an account as files. "
+		"Credentials: SCW_SECRET_KEY or the scw config file\n"
+		"(~/.config/scw/config.yaml). Proxies: https_proxy, no_proxy. "
+		"Certificates: -o ca_file=,\nSSL_CERT_FILE, SSL_CERT_DIR.\n\n"
 		"interlinkfs options:\n", prog);
 	options_help(f);
 	fputs("\nUnmount with: fusermount3 -u MOUNTPOINT\n\n", f);
@@ -157,6 +160,37 @@ static int read_command_line(struct mount *m, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The certificates to trust, as Scaleway's CLI takes them: -o ca_file=,
+ * else SSL_CERT_FILE, instead of the system's bundle; SSL_CERT_DIR, a
+ * directory of hashed certificates, as well. Made absolute: the daemon
+ * leaves its directory.
+ */
+static int trust(struct mount *m, struct api_opts *ao)
+{
+	const char *file = getenv("SSL_CERT_FILE"), *dir = getenv("SSL_CERT_DIR");
+
+	if (m->opt.ca_file) {
+		ao->ca_file = m->opt.ca_file;
+	} else if (file && *file) {
+		if (!(m->ca_file = realpath(file, NULL))) {
+			fprintf(stderr, "interlinkfs: SSL_CERT_FILE %s: %s\n",
+				file, strerror(errno));
+			return -1;
+		}
+		ao->ca_file = m->ca_file;
+	}
+	if (dir && *dir) {
+		if (!(m->ca_path = realpath(dir, NULL))) {
+			fprintf(stderr, "interlinkfs: SSL_CERT_DIR %s: %s\n",
+				dir, strerror(errno));
+			return -1;
+		}
+		ao->ca_path = m->ca_path;
+	}
+	return 0;
+}
+
 /* Credentials and the API client. */
 static int open_api(struct mount *m)
 {
@@ -178,6 +212,8 @@ static int open_api(struct mount *m)
 	ao.secret_key = m->cfg->secret_key;
 	ao.key_source = m->cfg->key_source;
 	ao.insecure = m->cfg->insecure;
+	if (trust(m, &ao))
+		return -1;
 	ao.timeout_ms = (long)(m->opt.timeout * 1000);
 	ao.rate = m->opt.rate;
 	return api_new(&ao, &m->api) ? -1 : 0; /* the reason was logged */
@@ -274,6 +310,8 @@ static void teardown(struct mount *m)
 	scwcfg_free(m->cfg);
 	log_redact_clear();
 	options_free(&m->opt);
+	free(m->ca_file);
+	free(m->ca_path);
 	free(m->cmd.mountpoint);
 	fuse_opt_free_args(&m->args);
 	free(m->argv);

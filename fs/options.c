@@ -4,9 +4,12 @@
 #include "options.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 enum opt_type {
 	T_REGIONS,   /* ':'-separated region codes */
@@ -15,6 +18,7 @@ enum opt_type {
 	T_FILTER,    /* checked by filter_check() */
 	T_TAGS,      /* ':'-separated tags */
 	T_LEVEL,     /* a log level */
+	T_FILE,      /* a readable regular file, kept as an absolute path */
 };
 
 static const struct optdef {
@@ -43,6 +47,9 @@ static const struct optdef {
 	[OPT_API_URL] = {"api_url", "URL",
 		"SCW_API_URL, the scw config, https://api.scaleway.com",
 		"the API to talk to (scheme://host[:port])", T_STR, 0, 0},
+	[OPT_CA_FILE] = {"ca_file", "PATH", "SSL_CERT_FILE, the system's",
+		"certificates (PEM) to trust instead of the system's",
+		T_FILE, 0, 0},
 	[OPT_PROFILE] = {"profile", "NAME",
 		"SCW_PROFILE, the scw config's active_profile",
 		"scw config profile to use", T_STR, 0, 0},
@@ -257,6 +264,25 @@ static int check_tags(struct options *o, const char *v)
 	return 0;
 }
 
+/* A file read after the daemon leaves its directory: absolute, and
+ * readable now, so that a mistake is said at mount time. */
+static int check_file(const char *name, const char *v, char **out)
+{
+	struct stat st;
+	int fd = open(v, O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return refuse(name, v, strerror(errno));
+	if (fstat(fd, &st) || !S_ISREG(st.st_mode)) {
+		close(fd);
+		return refuse(name, v, "not a regular file");
+	}
+	close(fd);
+	if (!(*out = realpath(v, NULL)))
+		return refuse(name, v, strerror(errno));
+	return 0;
+}
+
 static const char **filter_slot(struct api_filters *f, enum opt_id id)
 {
 	switch (id) {
@@ -292,7 +318,7 @@ static int check_one(struct options *o, enum opt_id id)
 	char why[256];
 
 	if (!v && (d->type == T_FILTER || d->type == T_TAGS ||
-		   d->type == T_STR))
+		   d->type == T_STR || d->type == T_FILE))
 		return 0; /* not given, no default value */
 	if (!v)
 		v = d->def;
@@ -303,6 +329,8 @@ static int check_one(struct options *o, enum opt_id id)
 		return check_num(d, v, num_slot(o, id));
 	case T_LEVEL:
 		return check_level(v, &o->level);
+	case T_FILE:
+		return check_file(d->name, v, &o->ca_file);
 	case T_TAGS:
 		return check_tags(o, v);
 	case T_STR:
@@ -344,5 +372,6 @@ void options_free(struct options *o)
 		free(o->raw[i]);
 	free_vec(o->regions, o->nregions);
 	free_vec(o->tags, o->ntags);
+	free(o->ca_file);
 	memset(o, 0, sizeof *o);
 }

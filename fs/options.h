@@ -23,7 +23,7 @@
 
 enum opt_id {
 	OPT_REGIONS, OPT_TTL, OPT_CATALOG_TTL, OPT_STALE, OPT_GRACE,
-	OPT_TIMEOUT, OPT_API_URL,
+	OPT_TIMEOUT, OPT_API_URL, OPT_CA_FILE,
 	OPT_PROFILE, OPT_PROJECT_ID, OPT_ORGANIZATION_ID, OPT_NAME,
 	OPT_TAGS, OPT_STATUS, OPT_BANDWIDTH_MBPS, OPT_POP_ID, OPT_RATE,
 	OPT_CACHE_SIZE, OPT_LOG_LEVEL,
@@ -40,6 +40,7 @@ struct options {
 	double ttl, catalog_ttl, stale, grace, timeout, rate, cache_mib;
 	enum log_level level;
 	const char *api_url;          /* borrowed from raw, NULL: not given */
+	char *ca_file;                /* absolute (malloc'ed), NULL: not given */
 	const char *profile;
 	struct api_filters filters;   /* strings borrowed from raw */
 	/* Flags seen on the command line. */

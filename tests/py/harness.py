@@ -115,9 +115,11 @@ class Sim:
             argv[2] = "127.0.0.1:%d" % port
         self.proc = spawn(argv, stdout=subprocess.PIPE)
         line = read_line(self.proc.stdout, 10)
-        assert line.startswith("interlink-sim listening on http://"), line
+        assert line.startswith(("interlink-sim listening on http://",
+                                "interlink-sim listening on https://")), line
         self.url = line.split()[-1]
-        hostport = self.url[len("http://"):]
+        self.tls = self.url.startswith("https://")
+        hostport = self.url.split("://", 1)[1]
         self.host, port_s = hostport.rsplit(":", 1)
         assert self.host == "127.0.0.1", self.host
         self.port = int(port_s)
@@ -141,8 +143,16 @@ class Sim:
 
     def request(self, path, method="GET", body=None, token=True,
                 headers=None, timeout=10):
-        conn = http.client.HTTPConnection("127.0.0.1", self.port,
-                                          timeout=timeout)
+        if self.tls:
+            import ssl
+            # The harness talking to its own simulator, whatever test
+            # certificate it serves (expired, another host's ...).
+            conn = http.client.HTTPSConnection(
+                "127.0.0.1", self.port, timeout=timeout,
+                context=ssl._create_unverified_context())
+        else:
+            conn = http.client.HTTPConnection("127.0.0.1", self.port,
+                                              timeout=timeout)
         h = dict(headers or {})
         if token is True and self.token is not None:
             h["X-Auth-Token"] = self.token
@@ -215,6 +225,50 @@ class Sim:
 
     def data(self):
         return self.ctl("GET", "/data")
+
+
+class Proxy:
+    """tests/py/connect_proxy.py on 127.0.0.1 with a random port: CONNECT
+    tunnels to 127.0.0.1 only (map: {"host:port": sim_port}). Stopped by
+    PID when the test ends."""
+
+    def __init__(self, workdir, mapping=None, auth=None, answer=None):
+        import tempfile
+        fd, self.log = tempfile.mkstemp(prefix="proxy-", suffix=".log",
+                                        dir=workdir)
+        os.close(fd)
+        argv = [sys.executable, os.path.join(os.path.dirname(
+            os.path.abspath(__file__)), "connect_proxy.py"), "--log",
+            self.log]
+        for src, port in (mapping or {}).items():
+            argv += ["--map", "%s=127.0.0.1:%d" % (src, port)]
+        if auth:
+            argv += ["--auth", auth]
+        if answer:
+            argv += ["--answer", str(answer)]
+        self.proc = spawn(argv, stdout=subprocess.PIPE)
+        line = read_line(self.proc.stdout, 10)
+        assert line.startswith("proxy listening on 127.0.0.1:"), line
+        self.port = int(line.rsplit(":", 1)[1])
+        self.url = "http://127.0.0.1:%d" % self.port
+
+    def lines(self):
+        try:
+            with open(self.log) as f:
+                return f.read().splitlines()
+        except FileNotFoundError:
+            return []
+
+    def seen(self):
+        """Every byte clients sent through the proxy."""
+        try:
+            with open(self.log + ".bytes", "rb") as f:
+                return f.read()
+        except FileNotFoundError:
+            return b""
+
+    def stop(self, timeout=10):
+        return stop_process(self.proc, timeout)
 
 
 def wait_for(pred, timeout, what, interval=0.05):
@@ -458,6 +512,12 @@ class Mount:
         except subprocess.TimeoutExpired:
             raise AssertionError("interlinkfs did not exit within %ss of "
                                  "the unmount" % timeout)
+        if rc != 0:
+            # The reason (a sanitizer report, most often) is in the log,
+            # which _cleanup removes: show its end first.
+            tail = self.log()[-4000:]
+            print("interlinkfs exited with status %d; its log ends:\n%s"
+                  % (rc, tail), flush=True)
         self._cleanup()
         return rc
 
@@ -634,4 +694,5 @@ def rfc3339(s):
 __all__ += ["Mount", "require_fuse", "fuse_available", "mounted_at", "read",
             "listdir", "lstat", "readlink", "bounded", "Timeout",
             "expected_files", "expected_link_files", "expected_link_links",
-            "expected_partner_files", "expected_policy_files", "rfc3339"]
+            "expected_partner_files", "expected_policy_files", "rfc3339",
+            "Proxy"]

@@ -1,6 +1,7 @@
-"""One mount session under valgrind memcheck: a walk, faults, an
-interrupted read, SIGHUP, an unmount. Zero errors, nothing definitely
-lost."""
+"""Mount sessions under valgrind memcheck: a walk, faults, an interrupted
+read, SIGHUP, an unmount; and a TLS session whose handshakes fail. Zero
+errors, nothing definitely lost (and after the TLS session, nothing in use
+at all)."""
 import os
 import re
 import signal
@@ -61,6 +62,58 @@ def test_session_under_valgrind():
         del os.environ["INTERLINKFS_WRAPPER"]
         if os.path.exists(log):
             os.unlink(log)
+
+
+def test_tls_session_with_failed_handshakes_under_valgrind():
+    import pki
+    import tempfile
+    if not pki.openssl_available():
+        from harness import Skip
+        raise Skip("the openssl command is missing")
+    d = tempfile.mkdtemp(prefix="interlinkfs-pki-")
+    certs = pki.make(d)
+    log = os.path.join(d, "valgrind.log")
+    os.environ["INTERLINKFS_WRAPPER"] = (
+        "valgrind --leak-check=full --show-leak-kinds=all "
+        "--errors-for-leak-kinds=definite --error-exitcode=1 "
+        "--log-file=" + log)
+    try:
+        cert, key = certs["server"]
+        sim = Sim("--regions", "fr-par", "--tls-cert", cert, "--tls-key",
+                  key, connections=6)
+        m = Mount(sim, "regions=fr-par", "ca_file=" + certs["ca"], "ttl=1",
+                  "timeout=3", wait=False)
+        m.wait_mounted(timeout=60)
+        conns = m.path("regions", "fr-par", "connections")
+        assert len(listdir(conns, timeout=60)) == 6
+        # Handshakes that fail: an expired certificate, then one for
+        # another host.
+        for bad in ("expired", "otherhost"):
+            cert, key = certs[bad]
+            i = sim.argv.index("--tls-cert")
+            sim.argv[i + 1], sim.argv[i + 3] = cert, key
+            sim.restart()
+            time.sleep(1.5)
+            for _ in range(3):
+                errno_of(lambda: listdir(m.path("regions", "fr-par",
+                                                "links"), timeout=60))
+        daemon_log = m.log()
+        assert "certificate has expired" in daemon_log, daemon_log
+        assert "host name mismatch" in daemon_log, daemon_log
+        rc = m.unmount(timeout=120)
+        with open(log) as f:
+            report = f.read()
+        assert rc == 0, report[-4000:]
+        assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-4000:]
+        lost = re.search(r"definitely lost: ([\d,]+) bytes", report)
+        assert lost is None or lost.group(1) == "0", report[-4000:]
+        # Not a block left, reachable or not: TLS failures included.
+        assert "All heap blocks were freed" in report or \
+            "in use at exit: 0 bytes in 0 blocks" in report, report[-4000:]
+    finally:
+        del os.environ["INTERLINKFS_WRAPPER"]
+        import shutil
+        shutil.rmtree(d, ignore_errors=True)
 
 
 if __name__ == "__main__":

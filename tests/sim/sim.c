@@ -13,6 +13,7 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,9 +122,12 @@ static void usage(FILE *out)
 "  --forbid LIST          regions answered with 403 permissions_denied\n"
 "  --max-page-size N      server-side page cap (default 100)\n"
 "  --latency MS           delay added to every API request (default 0)\n"
+"  --tls-cert FILE        serve HTTPS with this certificate (PEM; the\n"
+"  --tls-key FILE         chain may follow it) and its key\n"
 "  --help, --version\n"
 "\n"
-"The first line printed is 'interlink-sim listening on http://ADDR:PORT'.\n"
+"The first line printed is 'interlink-sim listening on http://ADDR:PORT'\n"
+"(https:// with --tls-cert).\n"
 "Test controls live under /_sim/: GET counters, POST reset, GET requests,\n"
 "POST/DELETE faults, POST latency, POST token, GET data,\n"
 "POST/DELETE regions/R/KIND/ID, POST regions/R/KIND (KIND: connections,\n"
@@ -180,6 +184,7 @@ struct args {
 	unsigned long nconn, maxps;
 	unsigned long long seed;
 	bool allow_remote;
+	const char *tls_cert, *tls_key;
 };
 
 /* 0: go on, 1: done (help, version), -1: bad arguments (said). */
@@ -196,6 +201,8 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		{"forbid", required_argument, NULL, 'f'},
 		{"max-page-size", required_argument, NULL, 'm'},
 		{"latency", required_argument, NULL, 'L'},
+		{"tls-cert", required_argument, NULL, 'c'},
+		{"tls-key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{NULL, 0, NULL, 0},
@@ -203,7 +210,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 	int c, li = 0;
 
 	*a = (struct args){"127.0.0.1:0", "fr-par,nl-ams,pl-waw", NULL, 20,
-			   100, 1, false};
+			   100, 1, false, NULL, NULL};
 	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		char *end = NULL;
 		switch (c) {
@@ -217,6 +224,8 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		case 's': a->seed = strtoull(optarg, &end, 10); break;
 		case 'm': a->maxps = strtoul(optarg, &end, 10); break;
 		case 'L': s->latency_ms = strtol(optarg, &end, 10); break;
+		case 'c': a->tls_cert = optarg; break;
+		case 'k': a->tls_key = optarg; break;
 		case 'h': usage(stdout); return 1;
 		case 'V': puts("interlink-sim " INTERLINKFS_VERSION); return 1;
 		default: usage(stderr); return -1;
@@ -228,7 +237,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		}
 	}
 	if (optind != argc || a->nconn > 10000000 || a->maxps > 1000 ||
-	    s->latency_ms < 0) {
+	    s->latency_ms < 0 || !a->tls_cert != !a->tls_key) {
 		usage(stderr);
 		return -1;
 	}
@@ -274,20 +283,92 @@ static struct addrinfo *listen_addr(const struct args *a, char *host,
 	return ai;
 }
 
-static struct MHD_Daemon *start(struct sim *s, const struct addrinfo *ai)
+/* A whole file, NUL-terminated (as libmicrohttpd wants PEM), or NULL
+ * with a message. */
+static char *slurp(const char *path)
 {
+	FILE *f = fopen(path, "rb");
+	char *buf = NULL;
+	size_t len = 0, n;
+	char chunk[4096];
+
+	if (!f) {
+		fprintf(stderr, "interlink-sim: %s: %s\n", path, strerror(errno));
+		return NULL;
+	}
+	while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+		char *nb = len < (1u << 20) ? realloc(buf, len + n + 1) : NULL;
+		if (!nb) {
+			fprintf(stderr, "interlink-sim: %s: too big\n", path);
+			free(buf);
+			fclose(f);
+			return NULL;
+		}
+		buf = nb;
+		memcpy(buf + len, chunk, n);
+		len += n;
+	}
+	fclose(f);
+	if (!buf)
+		fprintf(stderr, "interlink-sim: %s: empty\n", path);
+	else
+		buf[len] = '\0';
+	return buf;
+}
+
+/* The certificate and key (PEM, kept for the daemon's life) with TLS. */
+struct tls {
+	char *cert, *key;
+};
+
+/* libmicrohttpd's own messages (a client that gives up a TLS handshake,
+ * as every certificate test does) say whose they are. */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	fputs("interlink-sim: ", stderr);
+	vfprintf(stderr, fmt, ap);
+}
+
+static struct MHD_Daemon *start(struct sim *s, const struct addrinfo *ai,
+				const struct tls *tls)
+{
+	struct MHD_OptionItem o[] = {
+		{MHD_OPTION_HTTPS_MEM_CERT, 0, tls->cert},
+		{MHD_OPTION_HTTPS_MEM_KEY, 0, tls->key},
+		{MHD_OPTION_END, 0, NULL},
+	};
+
 	return MHD_start_daemon(
 		MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 		MHD_USE_POLL | MHD_USE_ERROR_LOG |
+		(tls->cert ? MHD_USE_TLS : 0) |
 		(ai->ai_family == AF_INET6 ? MHD_USE_IPv6 : 0),
 		0, NULL, NULL, on_request, s,
+		MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, /* first: all */
 		MHD_OPTION_SOCK_ADDR, ai->ai_addr,
 		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
 		MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
 		MHD_OPTION_CONNECTION_LIMIT, 4000u,
 		MHD_OPTION_CONNECTION_TIMEOUT, 120u,
 		MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+		MHD_OPTION_ARRAY, tls->cert ? o : o + 2,
 		MHD_OPTION_END);
+}
+
+/* Reads the certificate and key asked for: 0, or -1 (said). */
+static int load_tls(const struct args *a, struct tls *tls)
+{
+	memset(tls, 0, sizeof *tls);
+	if (!a->tls_cert)
+		return 0;
+	if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+		fprintf(stderr, "interlink-sim: this libmicrohttpd has no TLS\n");
+		return -1;
+	}
+	tls->cert = slurp(a->tls_cert);
+	tls->key = tls->cert ? slurp(a->tls_key) : NULL;
+	return tls->key ? 0 : -1;
 }
 
 /* Serves until SIGINT or SIGTERM. */
@@ -311,6 +392,7 @@ int main(int argc, char **argv)
 	struct addrinfo *ai = NULL;
 	struct MHD_Daemon *d;
 	const union MHD_DaemonInfo *di;
+	struct tls tls = {NULL, NULL};
 	char host[256], errbuf[512];
 	sigset_t sigs;
 	int rc, status = 2;
@@ -325,6 +407,8 @@ int main(int argc, char **argv)
 	if (rc || !(ai = listen_addr(&a, host, sizeof host)))
 		goto out;
 	status = 1;
+	if (load_tls(&a, &tls))
+		goto out;
 	rc = a.data ? simdata_load(&s->data, a.data, errbuf, sizeof errbuf)
 		    : simdata_generate(&s->data, a.regions, (unsigned)a.nconn,
 				       a.seed);
@@ -341,20 +425,24 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	clock_gettime(CLOCK_MONOTONIC, &s->t0);
-	if (!(d = start(s, ai))) {
-		fprintf(stderr, "interlink-sim: cannot listen on %s\n", a.listen);
+	if (!(d = start(s, ai, &tls))) {
+		fprintf(stderr, "interlink-sim: cannot listen on %s%s\n",
+			a.listen, tls.cert ? " (or the certificate and key "
+			"do not go together)" : "");
 		goto out;
 	}
 	di = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
 	printf(ai->ai_family == AF_INET6 ? "interlink-sim listening on "
-	       "http://[%s]:%u\n" : "interlink-sim listening on http://%s:%u\n",
-	       host, di ? di->port : 0);
+	       "%s://[%s]:%u\n" : "interlink-sim listening on %s://%s:%u\n",
+	       tls.cert ? "https" : "http", host, di ? di->port : 0);
 	fflush(stdout);
 	serve(s, d, &sigs);
 	status = 0;
 out:
 	if (ai)
 		freeaddrinfo(ai);
+	free(tls.cert);
+	free(tls.key);
 	sim_free(s);
 	return status;
 }
