@@ -7,8 +7,13 @@
 #                               stock Debian images have them)
 #   bash tests/fresh.sh check   bash tests/check.sh, in a minbase root with
 #                               nothing else
-#   bash tests/fresh.sh ci      both, then the summary line "N passed, N
-#                               failed" (what .ci/run does)
+#   bash tests/fresh.sh package the Debian package: built with
+#                               dpkg-buildpackage and checked by lintian in
+#                               one root, then installed, used (by root and
+#                               by an ordinary user) and removed in another
+#                               (tests/package.sh)
+#   bash tests/fresh.sh ci      all three, then the summary line "N passed,
+#                               N failed" (what .ci/run does)
 #
 # The root is made by debootstrap --variant=minbase from the mirror apt on
 # this machine already uses, kept in $FRESH_CACHE (default
@@ -123,17 +128,38 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
+# A /dev of the root's own, as a stock Debian has it: /dev/fuse 0666, so
+# that an ordinary user can mount (this machine's may be 0600, and is never
+# changed).
+own_dev() {
+  local d=$root/dev n
+  mount -t tmpfs -o mode=0755,nosuid tmpfs "$d" || return 1
+  for n in "null c 1 3" "zero c 1 5" "random c 1 8" "urandom c 1 9" \
+           "tty c 5 0" "fuse c 10 229"; do
+    set -- $n
+    mknod -m 0666 "$d/$1" "$2" "$3" "$4" || return 1
+  done
+  mkdir "$d/pts" "$d/shm" &&
+  mount -t devpts -o newinstance,ptmxmode=0666,mode=0620 devpts "$d/pts" &&
+  ln -s pts/ptmx "$d/ptmx" && ln -s /proc/self/fd "$d/fd"
+}
+
 # A new root: a copy of the base, with /proc, /sys, /dev, /dev/pts, DNS,
 # /etc/mtab (as installed systems have), the CA bundle of this machine for
 # node (HTTPS to the npm registry may need it), a shared cache of downloaded
-# packages, and a clone of this repository in /src.
+# packages, and a clone of this repository in /src. new_root own-dev gives
+# it a /dev of its own (own_dev) instead of this machine's.
 new_root() {
   root=$(mktemp -d /var/tmp/interlinkfs-fresh.XXXXXX) || return 1
   cp -a "$BASE/." "$root/" || return 1
   mount -t proc proc "$root/proc" &&
-  mount -t sysfs sysfs "$root/sys" &&
-  mount --bind /dev "$root/dev" &&
-  mount --bind /dev/pts "$root/dev/pts" || return 1
+  mount -t sysfs sysfs "$root/sys" || return 1
+  if [ "${1:-}" = own-dev ]; then
+    own_dev || return 1
+  else
+    mount --bind /dev "$root/dev" &&
+    mount --bind /dev/pts "$root/dev/pts" || return 1
+  fi
   mkdir -p "$CACHE/archives/partial"
   mount --bind "$CACHE/archives" "$root/var/cache/apt/archives" || return 1
   cp /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null
@@ -191,6 +217,34 @@ stage_demo() {
   cleanup
 }
 
+# The package: built in one root, installed, used and removed in another.
+stage_package() {
+  local log=$CACHE/package.log debs=$CACHE/debs rc
+  rm -rf "$debs"
+  new_root || { result fresh-package FAIL; cleanup; return; }
+  in_root 1800 "cd /src && bash tests/package.sh build /debs" 2>&1 |
+    tee "$log"
+  rc=${PIPESTATUS[0]}
+  if [ "$rc" -ne 0 ] || ! cp -r "$root/debs" "$debs"; then
+    result fresh-package-build FAIL
+    cleanup
+    return
+  fi
+  result fresh-package-build OK
+  cleanup
+  new_root own-dev || { result fresh-package-use FAIL; cleanup; return; }
+  cp -r "$debs" "$root/debs"
+  in_root 1200 "cd /src && bash tests/package.sh use /debs" 2>&1 |
+    tee -a "$log"
+  case ${PIPESTATUS[0]} in
+    0) result fresh-package-use OK ;;
+    77) result fresh-package-use SKIP ;;
+    *) result fresh-package-use FAIL ;;
+  esac
+  cleanup
+  rm -rf "$debs"
+}
+
 # The README's test command, on a root with nothing but minbase.
 check_counts=
 stage_check() {
@@ -231,11 +285,13 @@ summary() {
 case "${1:-ci}" in
   demo) bootstrap; stage_demo ;;
   check) bootstrap; stage_check ;;
+  package) bootstrap; stage_package ;;
   ci)
     if ! (bootstrap); then
       # debootstrap cannot run here: the suite still runs, on this machine.
       say "no fresh root: running tests/check.sh here instead"
       result fresh-demo SKIP
+      result fresh-package SKIP
       result fresh-check SKIP
       log=$(mktemp /tmp/interlinkfs-check.XXXXXX)
       bash tests/check.sh 2>&1 | tee "$log"
@@ -245,8 +301,9 @@ case "${1:-ci}" in
       exit
     fi
     stage_demo
+    stage_package
     stage_check
     ;;
-  *) echo "usage: $0 [demo|check|ci]" >&2; exit 2 ;;
+  *) echo "usage: $0 [demo|check|package|ci]" >&2; exit 2 ;;
 esac
 summary

@@ -49,6 +49,9 @@ def test_meson_install_with_destdir():
                                env=dict(os.environ, MANWIDTH="80"),
                                timeout=30)
             assert m.returncode == 0 and b"NAME" in m.stdout, m.stderr
+            # The footer carries the project's version, from meson.build.
+            assert ("interlinkfs " + os.environ["INTERLINKFS_VERSION"])\
+                .encode() in m.stdout, m.stdout[-300:]
     finally:
         shutil.rmtree(dest)
 
@@ -154,7 +157,7 @@ def test_systemd_units_are_valid():
                 "echo SCW_SECRET_KEY=", "").replace(
                 "(SCW_SECRET_KEY=...)", "")
             with open(os.path.join(work, u), "w") as f:
-                f.write(text.replace("/usr/local/bin/interlinkfs", FS))
+                f.write(text.replace("ExecStart=interlinkfs", "ExecStart=" + FS))
         p = subprocess.run(["systemd-analyze", "verify",
                             "./mnt-interlink.mount", "./interlinkfs.service"],
                            cwd=work, capture_output=True, timeout=60)
