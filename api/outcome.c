@@ -32,7 +32,7 @@ int api_errno(long status, int curl_code)
 		 * answer of the API. */
 		return -EPROTO;
 	default:
-		return -EIO; /* reset, truncated, TLS, body too large ... */
+		return -EIO; /* reset, truncated, body too large ... */
 	}
 	if (status >= 200 && status < 300)
 		return 0;

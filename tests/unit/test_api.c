@@ -458,7 +458,13 @@ static void test_errno_table(void **st)
 			 -EHOSTUNREACH);
 	assert_int_equal(api_errno(0, CURLE_RECV_ERROR), -EIO);
 	assert_int_equal(api_errno(0, CURLE_PARTIAL_FILE), -EIO);
-	assert_int_equal(api_errno(0, CURLE_PEER_FAILED_VERIFICATION), -EIO);
+	/* A TLS peer that cannot be trusted is not an answer of the API. */
+	assert_int_equal(api_errno(0, CURLE_PEER_FAILED_VERIFICATION),
+			 -EPROTO);
+	assert_int_equal(api_errno(0, CURLE_SSL_CONNECT_ERROR), -EPROTO);
+	assert_int_equal(api_errno(0, CURLE_SSL_CACERT_BADFILE), -EPROTO);
+	assert_int_equal(api_errno(0, CURLE_COULDNT_RESOLVE_PROXY),
+			 -EHOSTUNREACH);
 }
 
 static void test_401_and_403_are_eacces_and_say_which_key(void **st)
