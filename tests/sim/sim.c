@@ -323,6 +323,7 @@ struct tls {
 
 /* libmicrohttpd's own messages (a client that gives up a TLS handshake,
  * as every certificate test does) say whose they are. */
+__attribute__((format(printf, 2, 0)))
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
 	(void)cls;
