@@ -214,6 +214,16 @@ stage_demo() {
     say "the demo exited with $rc or did not print the tour"
     result fresh-demo FAIL
   fi
+  # It built with the build packages alone, and meson said the tests
+  # were left out.
+  if in_root 60 "! dpkg-query -W -f='\${Status}' libcmocka-dev 2>/dev/null |
+       grep -q ' installed' &&
+     grep -qE '^ +tests +: off ' /src/build/meson-logs/meson-log.txt"; then
+    result fresh-demo-build-without-test-packages OK
+  else
+    say "cmocka was installed, or meson's summary did not say the tests are off"
+    result fresh-demo-build-without-test-packages FAIL
+  fi
   cleanup
 }
 
