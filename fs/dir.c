@@ -261,30 +261,117 @@ out:
 	return 0;
 }
 
+/* ---- subdirectories: objects of another kind that link here ------------ */
+
+struct by_target {
+	const struct cache_listing *l;
+	unsigned link;
+};
+
+/* The id position i of l links to (not NUL-terminated), or -1. */
+static int target_at(const struct by_target *t, uint32_t i, const char **to,
+		     size_t *len)
+{
+	return robj_link(cache_listing_value(t->l, i), t->link, to, len);
+}
+
+static int cmp_ids(const char *a, size_t al, const char *b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+
+	return c ? c : (al > bl) - (al < bl);
+}
+
+static int cmp_target(const void *pa, const void *pb, void *arg)
+{
+	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
+	const char *ta, *tb;
+	size_t la, lb;
+	int c;
+
+	target_at(arg, a, &ta, &la);
+	target_at(arg, b, &tb, &lb);
+	c = cmp_ids(ta, la, tb, lb);
+	return c ? c : (a > b) - (a < b);
+}
+
+/* br made the index of t->l (br->lock held). 0 or -ENOMEM. */
+static int backref_build(struct backref *br, const struct by_target *t)
+{
+	size_t n = cache_listing_size(t->l), m = 0;
+	uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
+	const char *to;
+	size_t len;
+
+	if (!pos)
+		return -ENOMEM;
+	for (uint32_t i = 0; i < n; i++)
+		if (!target_at(t, i, &to, &len))
+			pos[m++] = i;
+	qsort_r(pos, m, sizeof *pos, cmp_target, (void *)t);
+	free(br->pos);
+	br->pos = pos;
+	br->n = m;
+	br->seq = cache_listing_seq(t->l);
+	return 0;
+}
+
+/* The first entry of br whose target is not below id. */
+static size_t backref_first(const struct backref *br,
+			    const struct by_target *t, const char *id,
+			    size_t idlen)
+{
+	size_t lo = 0, hi = br->n;
+	const char *to;
+	size_t len;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		target_at(t, br->pos[mid], &to, &len);
+		if (cmp_ids(to, len, id, idlen) < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
 /* An object's subdirectory: the objects of the child kind whose link
- * points to it, from the child kind's listing of the region. */
+ * points to it, from the child kind's listing of the region, through that
+ * listing's index by target (built once per listing). */
 static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
 {
 	const struct subdir_def *sd = &kind_get(d->kind)->subdirs[d->slot];
 	struct kstate *ks = &b->fs->kinds[sd->kind];
+	struct backref *br = &b->fs->kinds[d->kind].backrefs[
+		(size_t)d->region * KIND_MAX_SUBDIRS + d->slot];
 	struct cache_item it = {0};
 	struct node c = {.type = NT_SUB_ENTRY, .kind = sd->kind,
 			 .region = d->region, .slot = (uint32_t)d->kind};
+	struct by_target t = {.link = sd->link};
 	size_t idlen = strlen(id);
 	int rc = cache_list(ks->cache, b->fs->conf.regions[d->region], b->rq,
 			    &b->rq->intr, &it);
 
 	if (rc)
 		return rc;
-	for (size_t k = 0; k < cache_listing_size(it.list); k++) {
+	t.l = it.list;
+	pthread_mutex_lock(&br->lock);
+	if (br->seq != cache_listing_seq(it.list) || !br->pos)
+		rc = backref_build(br, &t);
+	for (size_t e = rc ? br->n : backref_first(br, &t, id, idlen);
+	     e < br->n; e++) {
+		uint32_t k = br->pos[e];
 		const struct robj *o = cache_listing_value(it.list, k);
 		struct answer a;
 		struct got g;
 		const char *to;
 		size_t len;
 
-		if (robj_link(o, sd->link, &to, &len) || len != idlen ||
-		    memcmp(to, id, len) || !wanted(b))
+		target_at(&t, k, &to, &len);
+		if (cmp_ids(to, len, id, idlen))
+			break;
+		if (!wanted(b))
 			continue;
 		c.obj = objtab_intern(b->fs->objs, sd->kind, d->region,
 				      robj_id(o));
@@ -301,6 +388,7 @@ static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
 		if (!add(b, robj_id(o), &a))
 			break;
 	}
+	pthread_mutex_unlock(&br->lock);
 	cache_item_release(ks->cache, &it);
 	return rc;
 }

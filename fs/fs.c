@@ -219,6 +219,13 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 		  fs->conf.catalog_ttl : fs->conf.ttl;
 	if (!(ks->expired = calloc(nr, sizeof *ks->expired)))
 		return -ENOMEM;
+	if (ks->k->nsubdirs) {
+		if (!(ks->backrefs = calloc((size_t)nr * KIND_MAX_SUBDIRS,
+					    sizeof *ks->backrefs)))
+			return -ENOMEM;
+		for (uint32_t i = 0; i < nr * KIND_MAX_SUBDIRS; i++)
+			pthread_mutex_init(&ks->backrefs[i].lock, NULL);
+	}
 	if (ks->k->byname) {
 		if (!(ks->byname = calloc(nr, sizeof *ks->byname)))
 			return -ENOMEM;
@@ -246,6 +253,11 @@ static void kind_free(struct ifs *fs, struct kstate *ks)
 		pthread_mutex_destroy(&ks->byname[r].lock);
 	}
 	cache_free(ks->cache);
+	for (uint32_t i = 0; ks->backrefs && i < nr * KIND_MAX_SUBDIRS; i++) {
+		free(ks->backrefs[i].pos);
+		pthread_mutex_destroy(&ks->backrefs[i].lock);
+	}
+	free(ks->backrefs);
 	free(ks->byname);
 	free(ks->expired);
 }

@@ -49,6 +49,17 @@ struct byname {
 	struct names_index *ix;       /* NULL: none yet */
 };
 
+/* A subdirectory's objects by the id they link to, for one listing of
+ * the subdirectory's kind: positions in the listing, sorted by (that id,
+ * position). One per region and subdirectory, so that a walk that enters
+ * every object's subdirectory costs a search each, not a scan. */
+struct backref {
+	pthread_mutex_t lock;
+	uint64_t seq;                 /* the listing's; 0: none yet */
+	uint32_t *pos;
+	size_t n;
+};
+
 /* One kind of object, as this mount has it. */
 struct kstate {
 	struct ifs *fs;
@@ -57,6 +68,7 @@ struct kstate {
 	struct api_filters filters;   /* the mount's that apply to it */
 	double ttl;                   /* how long its data is fresh */
 	struct byname *byname;        /* per region, when it has by-name */
+	struct backref *backrefs;     /* [region * KIND_MAX_SUBDIRS + slot] */
 	double *expired;              /* per region: keeper only (keeper.c) */
 };
 
