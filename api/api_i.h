@@ -125,6 +125,9 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 
 /* outcome.c: the errno of a proxy that answered a CONNECT with status. */
 int api_proxy_errno(long status);
+/* outcome.c: whether a libcurl result is a TLS peer that could not be
+ * trusted, or no TLS connection at all (EPROTO). Pure. */
+bool api_tls_failure(int curl_code);
 
 /* transport.c */
 int transport_checkout(struct api *a, struct api_call *call,

@@ -113,21 +113,6 @@ void net_easy(const struct api *a, CURL *e)
 		curl_easy_setopt(e, CURLOPT_CAPATH, a->o.ca_path);
 }
 
-static bool tls_failure(CURLcode cc)
-{
-	switch (cc) {
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-		return true;
-	default:
-		return false;
-	}
-}
-
 /* Does libcurl's message say it could not connect to the proxy? It names
  * the host and port it tried: the proxy's, when one is in use. */
 static bool at_proxy(const struct api *a, const char *msg)
@@ -157,7 +142,7 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 			 a->proxy ? a->proxy : "proxy", curl_msg);
 		return 0;
 	}
-	if (tls_failure(cc)) {
+	if (api_tls_failure(cc)) {
 		bool host = strstr(curl_msg, "subject name") ||
 			    strstr(curl_msg, "host name");
 		snprintf(msg, len, "TLS with %s failed: %s%s%s", a->api_host,

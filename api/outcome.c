@@ -7,6 +7,21 @@
 
 #include <errno.h>
 
+bool api_tls_failure(int curl_code)
+{
+	switch ((CURLcode)curl_code) {
+	case CURLE_PEER_FAILED_VERIFICATION:
+	case CURLE_SSL_CONNECT_ERROR:
+	case CURLE_SSL_CERTPROBLEM:
+	case CURLE_SSL_CACERT_BADFILE:
+	case CURLE_SSL_ISSUER_ERROR:
+	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int api_errno(long status, int curl_code)
 {
 	switch ((CURLcode)curl_code) {
@@ -21,18 +36,12 @@ int api_errno(long status, int curl_code)
 		return -ECONNREFUSED;
 	case CURLE_ABORTED_BY_CALLBACK:
 		return -EINTR;
-	case CURLE_PEER_FAILED_VERIFICATION:
-	case CURLE_SSL_CONNECT_ERROR:
-	case CURLE_SSL_CERTPROBLEM:
-	case CURLE_SSL_CACERT_BADFILE:
-	case CURLE_SSL_ISSUER_ERROR:
-	case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+	default:
 		/* The TLS peer could not be trusted (or no TLS connection
 		 * could be made): "Protocol error", never mistaken for an
 		 * answer of the API. */
-		return -EPROTO;
-	default:
-		return -EIO; /* reset, truncated, body too large ... */
+		return api_tls_failure(curl_code) ? -EPROTO :
+		       -EIO; /* reset, truncated, body too large ... */
 	}
 	if (status >= 200 && status < 300)
 		return 0;

@@ -63,6 +63,28 @@ static bool add(struct dirbuf *b, const char *name, const struct answer *a)
 	return true;
 }
 
+/* Adds the object at position k of it's listing, as node c (numbered
+ * here; c's kind and region are set). 0 added, 1 the buffer is full,
+ * -ENOMEM. */
+static int add_listed(struct dirbuf *b, struct node *c,
+		      const struct cache_item *it, size_t k, mode_t mode)
+{
+	const struct robj *o = cache_listing_value(it->list, k);
+	struct answer a;
+	struct got g;
+
+	c->obj = objtab_intern(b->fs->objs, c->kind, c->region, robj_id(o));
+	if (!c->obj)
+		return -ENOMEM;
+	attr_bare(&a, node_ino(c), mode);
+	if (b->plus) {
+		attr_got_of(it->list, k, it, &g);
+		attr_of_obj(b->fs, c, &g, &a);
+		got_release(&g);
+	}
+	return add(b, robj_id(o), &a) ? 0 : 1;
+}
+
 /* An entry whose attributes the kernel asks for when it needs them. */
 static bool add_bare(struct dirbuf *b, const char *name, uint64_t ino,
 		     mode_t mode)
@@ -152,27 +174,12 @@ static int list_kind(struct dirbuf *b, const struct node *d)
 		      node_kind_dir_ino(d->region, d->kind, true), S_IFDIR))
 		goto out;
 	for (size_t k = 0; k < cache_listing_size(it.list); k++) {
-		const struct robj *o = cache_listing_value(it.list, k);
-		struct answer a;
-		struct got g;
-
 		if (!wanted(b))
 			continue;
-		c.obj = objtab_intern(b->fs->objs, d->kind, d->region,
-				      robj_id(o));
-		if (!c.obj) {
-			rc = -ENOMEM;
-			break;
-		}
-		attr_bare(&a, node_ino(&c), S_IFDIR);
-		if (b->plus) {
-			attr_got_of(it.list, k, &it, &g);
-			attr_of_obj(b->fs, &c, &g, &a);
-			got_release(&g);
-		}
-		if (!add(b, robj_id(o), &a))
+		if ((rc = add_listed(b, &c, &it, k, S_IFDIR)))
 			break;
 	}
+	rc = rc < 0 ? rc : 0;
 out:
 	cache_item_release(ks->cache, &it);
 	return rc;
@@ -361,33 +368,18 @@ static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
 		rc = backref_build(br, &t);
 	for (size_t e = rc ? br->n : backref_first(br, &t, id, idlen);
 	     e < br->n; e++) {
-		uint32_t k = br->pos[e];
-		const struct robj *o = cache_listing_value(it.list, k);
-		struct answer a;
-		struct got g;
 		const char *to;
 		size_t len;
 
-		target_at(&t, k, &to, &len);
+		target_at(&t, br->pos[e], &to, &len);
 		if (cmp_ids(to, len, id, idlen))
 			break;
 		if (!wanted(b))
 			continue;
-		c.obj = objtab_intern(b->fs->objs, sd->kind, d->region,
-				      robj_id(o));
-		if (!c.obj) {
-			rc = -ENOMEM;
-			break;
-		}
-		attr_bare(&a, node_ino(&c), S_IFLNK);
-		if (b->plus) {
-			attr_got_of(it.list, k, &it, &g);
-			attr_of_obj(b->fs, &c, &g, &a);
-			got_release(&g);
-		}
-		if (!add(b, robj_id(o), &a))
+		if ((rc = add_listed(b, &c, &it, br->pos[e], S_IFLNK)))
 			break;
 	}
+	rc = rc < 0 ? rc : 0;
 	pthread_mutex_unlock(&br->lock);
 	cache_item_release(ks->cache, &it);
 	return rc;

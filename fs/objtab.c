@@ -217,20 +217,6 @@ static uint32_t lookup(struct ktab *k, const struct key *key)
 	return 0;
 }
 
-uint64_t objtab_find(struct objtab *t, enum kind_id kind, uint32_t region,
-		     const char *id)
-{
-	struct key key;
-	uint32_t i;
-
-	if (!key_of(kind, region, id, &key))
-		return 0;
-	pthread_mutex_lock(&t->lock);
-	i = lookup(&t->k[kind], &key);
-	pthread_mutex_unlock(&t->lock);
-	return i ? objtab_nth(kind, i - 1) : 0;
-}
-
 /* Appends key to k. Position + 1, or 0 when out of memory. */
 static uint32_t add(struct ktab *k, const struct key *key)
 {
@@ -264,8 +250,10 @@ static uint32_t add(struct ktab *k, const struct key *key)
 	return k->n;
 }
 
-uint64_t objtab_intern(struct objtab *t, enum kind_id kind, uint32_t region,
-		       const char *id)
+/* The number of id, given out when create and it has none; 0 if it has
+ * none (or when out of memory). */
+static uint64_t number(struct objtab *t, enum kind_id kind, uint32_t region,
+		       const char *id, bool create)
 {
 	struct key key;
 	uint32_t i;
@@ -274,10 +262,22 @@ uint64_t objtab_intern(struct objtab *t, enum kind_id kind, uint32_t region,
 		return 0;
 	pthread_mutex_lock(&t->lock);
 	i = lookup(&t->k[kind], &key);
-	if (!i)
+	if (!i && create)
 		i = add(&t->k[kind], &key);
 	pthread_mutex_unlock(&t->lock);
 	return i ? objtab_nth(kind, i - 1) : 0;
+}
+
+uint64_t objtab_find(struct objtab *t, enum kind_id kind, uint32_t region,
+		     const char *id)
+{
+	return number(t, kind, region, id, false);
+}
+
+uint64_t objtab_intern(struct objtab *t, enum kind_id kind, uint32_t region,
+		       const char *id)
+{
+	return number(t, kind, region, id, true);
 }
 
 int objtab_get(struct objtab *t, uint64_t obj, uint32_t *region, char *id)

@@ -4,19 +4,42 @@ errors, nothing definitely lost (and after the TLS session, nothing in use
 at all)."""
 import os
 import re
+import shutil
 import signal
 import subprocess
+import tempfile
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, read, run, wait_for)
+import pki
+from harness import (Mount, Sim, Skip, errno_of, listdir, read, run,
+                     wait_for)
+
+
+def under_valgrind(log, *extra):
+    """Mounts from now on run under memcheck, its report in log."""
+    os.environ["INTERLINKFS_WRAPPER"] = " ".join(
+        ("valgrind", "--leak-check=full") + extra +
+        ("--errors-for-leak-kinds=definite", "--error-exitcode=1",
+         "--log-file=" + log))
+
+
+def unmount_and_check(m, log):
+    """Unmount; the daemon exits 0 with no error and nothing definitely
+    lost. Returns the report."""
+    rc = m.unmount(timeout=120)
+    with open(log) as f:
+        report = f.read()
+    assert rc == 0, report[-4000:]
+    assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-4000:]
+    lost = re.search(r"definitely lost: ([\d,]+) bytes", report)
+    assert lost is None or lost.group(1) == "0", report[-4000:]
+    return report
 
 
 def test_session_under_valgrind():
     log = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                        "interlinkfs-valgrind-%d.log" % os.getpid())
-    os.environ["INTERLINKFS_WRAPPER"] = (
-        "valgrind --leak-check=full --errors-for-leak-kinds=definite "
-        "--error-exitcode=1 --log-file=" + log)
+    under_valgrind(log)
     try:
         sim = Sim("--max-page-size", "10", connections=25)
         m = Mount(sim, "ttl=2", "timeout=3", wait=False)
@@ -51,13 +74,7 @@ def test_session_under_valgrind():
         wait_for(lambda: errno_of(lambda: listdir(m.path(
             "regions", "pl-waw", "connections"), timeout=60)) == 0, 60,
             "the tree after SIGHUP")
-        rc = m.unmount(timeout=120)
-        with open(log) as f:
-            report = f.read()
-        assert rc == 0, report[-4000:]
-        assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-4000:]
-        lost = re.search(r"definitely lost: ([\d,]+) bytes", report)
-        assert lost is None or lost.group(1) == "0", report[-4000:]
+        unmount_and_check(m, log)
     finally:
         del os.environ["INTERLINKFS_WRAPPER"]
         if os.path.exists(log):
@@ -65,18 +82,12 @@ def test_session_under_valgrind():
 
 
 def test_tls_session_with_failed_handshakes_under_valgrind():
-    import pki
-    import tempfile
     if not pki.openssl_available():
-        from harness import Skip
         raise Skip("the openssl command is missing")
     d = tempfile.mkdtemp(prefix="interlinkfs-pki-")
     certs = pki.make(d)
     log = os.path.join(d, "valgrind.log")
-    os.environ["INTERLINKFS_WRAPPER"] = (
-        "valgrind --leak-check=full --show-leak-kinds=all "
-        "--errors-for-leak-kinds=definite --error-exitcode=1 "
-        "--log-file=" + log)
+    under_valgrind(log, "--show-leak-kinds=all")
     try:
         cert, key = certs["server"]
         sim = Sim("--regions", "fr-par", "--tls-cert", cert, "--tls-key",
@@ -100,19 +111,12 @@ def test_tls_session_with_failed_handshakes_under_valgrind():
         daemon_log = m.log()
         assert "certificate has expired" in daemon_log, daemon_log
         assert "host name mismatch" in daemon_log, daemon_log
-        rc = m.unmount(timeout=120)
-        with open(log) as f:
-            report = f.read()
-        assert rc == 0, report[-4000:]
-        assert re.search(r"ERROR SUMMARY: 0 errors", report), report[-4000:]
-        lost = re.search(r"definitely lost: ([\d,]+) bytes", report)
-        assert lost is None or lost.group(1) == "0", report[-4000:]
+        report = unmount_and_check(m, log)
         # Not a block left, reachable or not: TLS failures included.
         assert "All heap blocks were freed" in report or \
             "in use at exit: 0 bytes in 0 blocks" in report, report[-4000:]
     finally:
         del os.environ["INTERLINKFS_WRAPPER"]
-        import shutil
         shutil.rmtree(d, ignore_errors=True)
 
 
