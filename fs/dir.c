@@ -257,9 +257,12 @@ static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
 		ENTRY(k->subdirs[c.slot].name, S_IFDIR);
 #undef ENTRY
 out:
-	/* A readdirplus of an object is what a walk does before reading
-	 * its files: they are pushed once the kernel has the entries. */
-	if (b->plus && b->off == 0) {
+	/* A walk reads an object's files right after listing it. Its
+	 * readdirplus that comes back for more (off > 0) and gets the end
+	 * is when the kernel has made their inodes (not before: a store to
+	 * an inode the kernel has not made yet is refused): the files are
+	 * pushed then, just after the reply. */
+	if (b->plus && !b->full && b->off > 0) {
 		b->push = g;
 		b->push_node = *d;
 		return 0;
@@ -432,8 +435,8 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, b.p, b.len);
 	free(b.p);
 	if (b.push.o) {
-		keeper_push(b.fs, b.push_node.obj, b.push_node.region, &b.push,
-			    -1);
+		keeper_push_now(b.fs, b.push_node.obj, b.push_node.region,
+				&b.push);
 		got_release(&b.push);
 	}
 }

@@ -100,6 +100,7 @@ struct ifs {
 	char *meta[MF_COUNT + 1];
 	size_t meta_len[MF_COUNT + 1];
 
+	pthread_mutex_t push_lock;      /* the one handler pushing (trylock) */
 	pthread_mutex_t q_lock;         /* kernel notifications to send */
 	struct inval *q;
 	size_t qn, qcap;
@@ -212,6 +213,15 @@ void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj);
  */
 void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		 const struct got *g, int skip);
+/*
+ * keeper_push (no file skipped), sent by the calling request handler
+ * itself, after its reply, unless another handler is pushing (then queued
+ * for the keeper). For the end of an object's readdirplus: the kernel has
+ * made the files' inodes, the reader is about to read them, and a store
+ * from this thread needs no wake-up of the keeper.
+ */
+void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
+		     const struct got *g);
 void keeper_kick(struct ifs *fs);
 void keeper_free_queue(struct ifs *fs);
 

@@ -4,9 +4,13 @@
  * used listings before they expire, ends the kernel's readdir caches of
  * listings that expired, and drops everything on SIGHUP.
  *
- * Request handlers and the cache's change callback only queue; the keeper
- * sends. A store waits on page locks a read in progress may hold, so it is
- * never sent from a request handler.
+ * Request handlers and the cache's change callback queue; the keeper
+ * sends. One exception: the files of an object a reader has just listed,
+ * which it reads next, are stored by that readdir's handler after its
+ * reply (keeper_push_now), as waking the keeper takes longer than the
+ * reader takes to get there. A store waits on the page lock a read of
+ * that file in progress holds, until another handler answers the read:
+ * so one handler at a time stores, and the others queue.
  */
 #include "fs_i.h"
 
@@ -122,6 +126,31 @@ void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		if ((int)i != skip && robj_file_size(g->o, i) > 0)
 			queue_store(fs, g->o, i, obj, region, g->gen);
 	keeper_kick(fs);
+}
+
+static void store(struct ifs *fs, const struct inval *q);
+
+void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
+		     const struct got *g)
+{
+	const struct kind *k = robj_kind(g->o);
+	struct inval q = {.o = g->o, .obj = obj, .gen = g->gen,
+			  .region = region};
+
+	/* One handler at a time: a store may wait for a read of that file
+	 * to be answered, and the other handlers must be free to answer
+	 * it. The others leave their files to the keeper. */
+	if (pthread_mutex_trylock(&fs->push_lock)) {
+		keeper_push(fs, obj, region, g, -1);
+		return;
+	}
+	if (!g->stale && fs->conf.ttl > 0 &&
+	    objtab_claim(fs->objs, obj, g->gen))
+		for (q.file = 0; q.file < k->nfiles; q.file++) {
+			q.ino = node_obj_ino(obj, NT_FILE, q.file);
+			store(fs, &q);
+		}
+	pthread_mutex_unlock(&fs->push_lock);
 }
 
 void keeper_kick(struct ifs *fs)

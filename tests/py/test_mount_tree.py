@@ -193,6 +193,32 @@ def test_readdirplus_spares_lookups_for_ls_l_and_find():
     assert kernel(m, "readdirs") >= 30
 
 
+def test_listing_an_object_hands_its_files_to_the_page_cache():
+    sim = Sim("--regions", "fr-par", connections=12)
+    m = Mount(sim, "regions=fr-par", "ttl=300")
+    conns = m.path("regions", "fr-par", "connections")
+    dirs = [os.path.join(conns, c) for c in sorted(listdir(conns))]
+    pushed = kernel(m, "reads"), int(m.stats()["pages_pushed"])
+    for d in dirs:
+        listdir(d)
+    # The files are stored once each directory's listing has ended;
+    # wait for the count to settle (bounded).
+    last, t0 = None, time.monotonic()
+    while time.monotonic() - t0 < 10:
+        now = int(m.stats()["pages_pushed"])
+        if now == last:
+            break
+        last = now
+        time.sleep(0.3)
+    assert last - pushed[1] >= 12 * (len(CONN_FILES) - 2), (pushed, last)
+    for d in dirs:
+        for f in CONN_FILES:
+            read(os.path.join(d, f))
+    # Every file was read from the kernel's page cache: no read reached
+    # the daemon.
+    assert kernel(m, "reads") == pushed[0], (pushed, m.stats())
+
+
 def test_a_never_listed_connection_costs_one_get():
     sim = Sim(connections=5)
     c = sim.list_all("nl-ams")[3]
