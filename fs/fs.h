@@ -38,6 +38,11 @@ struct fs_conf {
 				       * takes those that apply to it */
 	uid_t uid;
 	gid_t gid;
+	bool handlers_store;          /* a request handler may store files in
+				       * the page cache itself: only when
+				       * other handlers can answer a read
+				       * meanwhile (not with -s or
+				       * max_threads=1) */
 };
 
 /* A new filesystem over api (borrowed). 0 or -errno. */

@@ -137,10 +137,11 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 	struct inval q = {.o = g->o, .obj = obj, .gen = g->gen,
 			  .region = region};
 
-	/* One handler at a time: a store may wait for a read of that file
-	 * to be answered, and the other handlers must be free to answer
-	 * it. The others leave their files to the keeper. */
-	if (pthread_mutex_trylock(&fs->push_lock)) {
+	/* One handler at a time, and only when there are others: a store
+	 * may wait for a read of that file to be answered, and the other
+	 * handlers must be free to answer it. Otherwise the keeper stores. */
+	if (!fs->conf.handlers_store ||
+	    pthread_mutex_trylock(&fs->push_lock)) {
 		keeper_push(fs, obj, region, g, -1);
 		return;
 	}

@@ -233,6 +233,7 @@ static int make_fs(struct mount *m)
 	fc.filters = m->opt.filters;
 	fc.uid = getuid();
 	fc.gid = getgid();
+	fc.handlers_store = !m->cmd.singlethread && m->cmd.max_threads != 1;
 	if (fs_new(&fc, m->api, &m->fs)) {
 		fprintf(stderr, "interlinkfs: out of memory\n");
 		return -1;

@@ -523,22 +523,43 @@ class Mount:
 
     def _abort(self):
         """Last resort: abort the FUSE connection so nothing stays hung."""
+        # The connection's number is the mount's minor device number,
+        # from mountinfo: a stat() would wait on the daemon too.
+        minor = None
+        with open("/proc/self/mountinfo") as f:
+            for line in f:
+                x = line.split()
+                if x[4] == self.dir:
+                    minor = int(x[2].split(":")[1])
+        if minor is None:
+            return
+        conns = "/sys/fs/fuse/connections"
+        mounted = False
+        if not os.path.ismount(conns):
+            # Where nothing mounted the FUSE control filesystem (a bare
+            # root, a chroot): mounted for this, and unmounted after.
+            mounted = subprocess.run(
+                ["mount", "-t", "fusectl", "fusectl", conns],
+                capture_output=True, timeout=10).returncode == 0
         try:
-            dev = os.stat(self.dir).st_dev
+            with open("%s/%d/abort" % (conns, minor), "w") as f:
+                f.write("1")
         except OSError:
-            dev = None
-        if dev is not None:
-            p = "/sys/fs/fuse/connections/%d/abort" % os.minor(dev)
-            try:
-                with open(p, "w") as f:
-                    f.write("1")
-            except OSError:
-                pass
+            pass
+        if mounted:
+            subprocess.run(["umount", conns], capture_output=True,
+                           timeout=10)
 
     def _cleanup(self):
         if self.proc.poll() is None:
             self.proc.kill()
-            self.proc.wait(10)
+            try:
+                self.proc.wait(5)
+            except subprocess.TimeoutExpired:
+                # Stuck in the kernel on a request nobody will answer
+                # (a deadlock): only aborting the connection frees it.
+                self._abort()
+                self.proc.wait(10)
         if mounted_at(self.dir):
             subprocess.run(["fusermount3", "-u", "-z", self.dir],
                            timeout=10)

@@ -219,6 +219,22 @@ def test_listing_an_object_hands_its_files_to_the_page_cache():
     assert kernel(m, "reads") == pushed[0], (pushed, m.stats())
 
 
+def test_a_walk_ends_with_a_single_request_handler():
+    # With -s or max_threads=1 no other handler could answer a read while
+    # one stores a file the reader has started to read: the keeper stores
+    # there, and a walk (which reads each file right after listing its
+    # directory) must end.
+    sim = Sim("--regions", "fr-par", connections=300)
+    for args, opts in ((["-s"], ()), ((), ("max_threads=1",))):
+        m = Mount(sim, "regions=fr-par", "ttl=300", *opts, args=args)
+        for _ in range(2):  # cold, then warm
+            out = sh("grep -rlx active regions/fr-par/connections", m.dir,
+                     timeout=30)
+            assert len(out.split()) == sum(
+                1 for c in sim.list_all("fr-par") if c["status"] == "active")
+        m.unmount()
+
+
 def test_a_never_listed_connection_costs_one_get():
     sim = Sim(connections=5)
     c = sim.list_all("nl-ams")[3]
