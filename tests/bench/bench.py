@@ -51,6 +51,31 @@ sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
 CAP = 100
 TOKEN = "be9c4000-0000-4000-8000-00000000be9c"
 
+# What was done for the cold walk, for the report when its target is missed.
+TRIED = [
+    "Values rendered once, with their sizes, when a page arrives: no "
+    "request parses JSON or renders a file to learn its size (the daemon's "
+    "CPU per 1,000 connections above).",
+    "A kind's directory answered from its listing alone, attributes "
+    "included: no lookup per entry.",
+    "An object's files handed to the page cache ahead of the reads: first "
+    "by the keeper thread after the first readdirplus answer (most were "
+    "refused: the kernel had not made the inodes yet, and the first read "
+    "of each directory went to the daemon), now by the handler that answers "
+    "the end of the directory, just after its answer: reads reaching the "
+    "daemon went from about one per directory to about one in ten.",
+    "The same stores made before answering the end of the directory: no "
+    "read reaches the daemon at all, but the walk is no faster (the stores "
+    "are then on the reader's path). Not kept.",
+    "libfuse's thread settings (max_idle_threads=1 or 2, clone_fd): no "
+    "change beyond the noise between runs.",
+    "Where the time goes now: WALK-TRACE.md (tests/bench/walk-trace.py, "
+    "from the kernel's FUSE tracepoints): per connection directory, its "
+    "two readdirplus round trips and the reader's own time around them "
+    "(making the directory's inodes, reading its files), set against the "
+    "target's budget of twice the tmpfs walk.",
+]
+
 CURL_JQ = r'''
 page=1
 while :; do
@@ -196,7 +221,11 @@ def merge(sessions):
             "cat": [c for x in sessions for c in x["cat"]],
             "readers": {k: statistics.median(x["readers"][k]
                                              for x in sessions)
-                        for k in (16, 64)}}
+                        for k in (16, 64)},
+            "readers_range": {k: (min(x["readers"][k] for x in sessions),
+                                  max(x["readers"][k] for x in sessions))
+                              for k in (16, 64)},
+            "warm_all": [w for x in sessions for w in x["warm"]]}
 
 
 def links_walks(sim, n, runs, shm):
@@ -327,6 +356,33 @@ def report_compare(rows, a, p):
               bb["readers"][64], aa["readers"][64], r["readers_tmpfs"][64],
               bb["rss_kib"] / 1024, aa["rss_kib"] / 1024))
     p("")
+    p("The spread over the %d mounts of each build, for the figures above "
+      "that compare to the base build: warm / tmpfs, min–max; readers per "
+      "second, min–max." % a.runs)
+    p("")
+    p("| N | warm / tmpfs, before | after | 16 readers, before | after | "
+      "64 readers, before | after |")
+    p("|---|---|---|---|---|---|---|")
+    for r in rows:
+        bb, aa, t = r["before"], r["after"], r["tmpfs"][0]
+        p("| %d | %.2f–%.2f | %.2f–%.2f | %s | %s | %s | %s |" % (
+            r["n"], min(bb["warm_all"]) / t, max(bb["warm_all"]) / t,
+            min(aa["warm_all"]) / t, max(aa["warm_all"]) / t,
+            "%.0f–%.0f" % bb["readers_range"][16],
+            "%.0f–%.0f" % aa["readers_range"][16],
+            "%.0f–%.0f" % bb["readers_range"][64],
+            "%.0f–%.0f" % aa["readers_range"][64]))
+    p("")
+    missed = [r["n"] for r in rows if r["after"]["cold"][0] >
+              r["listing"][0] + 2 * r["tmpfs"][0]]
+    if missed:
+        p("**The cold-walk target is missed** at N = %s (after / target "
+          "above). What was tried, in order:" %
+          ", ".join("{:,}".format(n) for n in missed))
+        p("")
+        for line in TRIED:
+            p("- " + line)
+        p("")
 
 
 def main():

@@ -1,8 +1,9 @@
 #!/bin/bash
 # The benchmark, from a fresh clone: install what is needed, build
-# (optimised), run tests/bench/bench.py, print the tables. Results go to
-# tests/bench/RESULTS.md and tests/bench/walk.png. Needs root and
-# /dev/fuse (it mounts, and drops the kernel's caches between samples).
+# (optimised), run tests/bench/bench.py and tests/bench/walk-trace.py,
+# print the tables. Results go to tests/bench/RESULTS.md, walk.png and
+# WALK-TRACE.md. Needs root and /dev/fuse (it mounts, and drops the
+# kernel's caches between samples).
 #
 #   bash tests/bench/run.sh [--base COMMIT] [bench.py arguments]
 #
@@ -37,4 +38,18 @@ if [ -n "$base" ]; then
   quiet "build $base" ninja -C "$dir/build"
   args=(--base "$dir/build" --base-label "$(git log -1 --format='%h %s' "$commit" | cut -c1-60)")
 fi
-exec python3 tests/bench/bench.py --build build-bench --out tests/bench "${args[@]}" "$@"
+python3 tests/bench/bench.py --build build-bench --out tests/bench "${args[@]}" "$@"
+# Where the time of a cold walk goes: tests/bench/WALK-TRACE.md. It needs
+# perf and the kernel's fuse tracepoints; without them it says so, exits
+# 77, and the last report is kept.
+rc=0
+python3 tests/bench/walk-trace.py --build build-bench \
+  >tests/bench/WALK-TRACE.md.new || rc=$?
+if [ $rc -eq 0 ]; then
+  mv tests/bench/WALK-TRACE.md.new tests/bench/WALK-TRACE.md
+  cat tests/bench/WALK-TRACE.md
+else
+  cat tests/bench/WALK-TRACE.md.new
+  rm -f tests/bench/WALK-TRACE.md.new
+  [ $rc -eq 77 ] || exit $rc
+fi
