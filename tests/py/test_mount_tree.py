@@ -194,29 +194,34 @@ def test_readdirplus_spares_lookups_for_ls_l_and_find():
 
 
 def test_listing_an_object_hands_its_files_to_the_page_cache():
-    sim = Sim("--regions", "fr-par", connections=12)
+    sim = Sim("--regions", "fr-par", connections=40)
     m = Mount(sim, "regions=fr-par", "ttl=300")
     conns = m.path("regions", "fr-par", "connections")
     dirs = [os.path.join(conns, c) for c in sorted(listdir(conns))]
-    pushed = kernel(m, "reads"), int(m.stats()["pages_pushed"])
+    before = kernel(m, "reads"), int(m.stats()["pages_pushed"])
     for d in dirs:
         listdir(d)
-    # The files are stored once each directory's listing has ended;
-    # wait for the count to settle (bounded).
-    last, t0 = None, time.monotonic()
-    while time.monotonic() - t0 < 10:
-        now = int(m.stats()["pages_pushed"])
-        if now == last:
-            break
-        last = now
-        time.sleep(0.3)
-    assert last - pushed[1] >= 12 * (len(CONN_FILES) - 2), (pushed, last)
+    # Every file with bytes is stored once its directory's listing has
+    # ended (the sizes come with the listing: no read). Wait for all of
+    # them, bounded.
+    want = sum(1 for d in dirs for f in CONN_FILES
+               if lstat(os.path.join(d, f)).st_size > 0)
+    assert want >= 40 * (len(CONN_FILES) - 2), want
+    deadline = time.monotonic() + 10
+    while int(m.stats()["pages_pushed"]) - before[1] < want:
+        assert time.monotonic() < deadline, (want, before, m.stats())
+        time.sleep(0.05)
     for d in dirs:
         for f in CONN_FILES:
             read(os.path.join(d, f))
-    # Every file was read from the kernel's page cache: no read reached
-    # the daemon.
-    assert kernel(m, "reads") == pushed[0], (pushed, m.stats())
+    # The files were read from the kernel's page cache: all but a few, as
+    # a page that nobody has read yet may be reclaimed before the test
+    # gets to it (proactive reclaim, such as DAMON's pageout on the CI
+    # machines, drops a stored page within a second; a walk reads it
+    # within microseconds). Stores that the kernel refused, or pages it
+    # could not use, would send most of the 600 reads here.
+    reads = kernel(m, "reads") - before[0]
+    assert reads <= len(CONN_FILES), (reads, before, want, m.stats())
 
 
 def test_a_walk_ends_with_a_single_request_handler():
