@@ -114,13 +114,20 @@ static void queue_store(struct ifs *fs, struct robj *o, unsigned file,
 	pthread_mutex_unlock(&fs->q_lock);
 }
 
+/* Whether g's files are to be pushed now: fresh bytes, a mount that
+ * caches, and the first claim on this generation of the object. */
+static bool claim(struct ifs *fs, uint64_t obj, const struct got *g)
+{
+	return !g->stale && fs->conf.ttl > 0 &&
+	       objtab_claim(fs->objs, obj, g->gen);
+}
+
 void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		 const struct got *g, int skip)
 {
 	const struct kind *k = robj_kind(g->o);
 
-	if (g->stale || fs->conf.ttl <= 0 ||
-	    !objtab_claim(fs->objs, obj, g->gen))
+	if (!claim(fs, obj, g))
 		return;
 	for (unsigned i = 0; i < k->nfiles; i++)
 		if ((int)i != skip && robj_file_size(g->o, i) > 0)
@@ -145,8 +152,7 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 		keeper_push(fs, obj, region, g, -1);
 		return;
 	}
-	if (!g->stale && fs->conf.ttl > 0 &&
-	    objtab_claim(fs->objs, obj, g->gen))
+	if (claim(fs, obj, g))
 		for (q.file = 0; q.file < k->nfiles; q.file++) {
 			q.ino = node_obj_ino(obj, NT_FILE, q.file);
 			store(fs, &q);
