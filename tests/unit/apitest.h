@@ -1,0 +1,47 @@
+/*
+ * apitest: what the api/ test programs share: one interlink-sim, a client
+ * of it, the log lines the client wrote, and the run of a group of tests.
+ * Test helper only; every call asserts (via cmocka) on failure. Not
+ * thread-safe except at_log_has() and the log sink.
+ */
+#ifndef APITEST_H
+#define APITEST_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdarg.h>
+
+#include <cmocka.h>
+
+#include "api.h"
+#include "simctl.h"
+
+#define TOKEN "5ec2e7e5-0000-4000-8000-5ec2e7e5ec2e"
+#define FR "fr-par"
+
+/* The simulator of the running test (at_start), stopped by at_teardown. */
+extern struct simctl at_sim;
+
+/* Starts interlink-sim for fr-par with TOKEN and the extra arguments
+ * (NULL-terminated, or NULL). */
+void at_start(const char *const *args);
+/* A client of at_sim (new; api_free), with short back-offs; tweak, when
+ * given, changes the options first. */
+struct api *at_client(long timeout_ms, void (*tweak)(struct api_opts *));
+/* cmocka teardown: stops at_sim and forgets the log. */
+int at_teardown(void **st);
+
+/* Whether a log line so far contains s; forgetting them. */
+bool at_log_has(const char *s);
+void at_log_clear(void);
+
+/* CLOCK_MONOTONIC, in seconds. */
+double at_now(void);
+
+/* Before the group: libcurl set up, the log captured (warnings and
+ * above). After it: both undone. */
+void at_begin(void);
+void at_end(void);
+
+#endif
