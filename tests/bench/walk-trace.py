@@ -64,18 +64,17 @@ def parse(text, reader):
             if comm != reader:
                 continue
             if last:
-                last[1].append((t - last[0]) * 1e6)
+                last[1][1] = (t - last[0]) * 1e6
                 last = None
             sent[req] = (t, m.group(5))
         elif req in sent:
             t0, op = sent.pop(req)
             if op == "FUSE_READDIRPLUS" and int(m.group(6) or 0) <= 16:
                 op = "READDIRPLUS, end"
-            sample = [(t - t0) * 1e6]
+            sample = [(t - t0) * 1e6, None]
             out.setdefault(op.replace("FUSE_", ""), []).append(sample)
             last = (t, sample)
-    return {k: [(s[0], s[1] if len(s) > 1 else None) for s in v]
-            for k, v in out.items()}
+    return {k: [tuple(s) for s in v] for k, v in out.items()}
 
 
 def one(sim, n, tmp):
