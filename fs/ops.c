@@ -58,7 +58,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 {
 	struct rq rq;
 	struct node p, n;
-	struct answer a;
+	struct answer a = {0};
 	struct fuse_entry_param e;
 	char pid[CONN_ID_MAX + 1], id[CONN_ID_MAX + 1];
 	int rc;
@@ -103,7 +103,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 {
 	struct rq rq;
 	struct node n;
-	struct answer a;
+	struct answer a = {0};
 	char id[CONN_ID_MAX + 1];
 	int rc;
 
@@ -347,6 +347,8 @@ static void op_getxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
 
 static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 {
+	/* As getxattr: the kernel remembers ENOSYS, and answers every later
+	 * call itself, for every file. */
 	(void)ino;
 	(void)size;
 	fuse_reply_err(req, ENOSYS);
@@ -441,24 +443,60 @@ static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
 	rofs(req);
 }
 
+/*
+ * Capabilities, through the interface of the libfuse at hand: from 3.17 the
+ * 64-bit capable_ext/want_ext with fuse_set_feature_flag() (the 32-bit
+ * want is kept only for binary compatibility there, and mixing the two is
+ * refused), before it the 32-bit fields.
+ */
+#if FUSE_VERSION >= FUSE_MAKE_VERSION(3, 17)
+static bool cap_has(const struct fuse_conn_info *c, uint64_t f)
+{
+	return (c->capable_ext & f) != 0;
+}
+
+static void cap_want(struct fuse_conn_info *c, uint64_t f)
+{
+	fuse_set_feature_flag(c, f);
+}
+
+static void cap_unwant(struct fuse_conn_info *c, uint64_t f)
+{
+	fuse_unset_feature_flag(c, f);
+}
+#else
+static bool cap_has(const struct fuse_conn_info *c, uint64_t f)
+{
+	return (c->capable & f) != 0;
+}
+
+static void cap_want(struct fuse_conn_info *c, uint64_t f)
+{
+	if (cap_has(c, f))
+		c->want |= (uint32_t)f;
+}
+
+static void cap_unwant(struct fuse_conn_info *c, uint64_t f)
+{
+	c->want &= ~(uint32_t)f;
+}
+#endif
+
 static void op_init(void *userdata, struct fuse_conn_info *conn)
 {
 	struct ifs *fs = userdata;
 
-	fs->no_open = conn->capable & FUSE_CAP_NO_OPEN_SUPPORT;
-	fs->no_opendir = conn->capable & FUSE_CAP_NO_OPENDIR_SUPPORT;
-	if (conn->capable & FUSE_CAP_AUTO_INVAL_DATA)
-		conn->want |= FUSE_CAP_AUTO_INVAL_DATA;
-	if (conn->capable & FUSE_CAP_READDIRPLUS) {
-		conn->want |= FUSE_CAP_READDIRPLUS;
+	fs->no_open = cap_has(conn, FUSE_CAP_NO_OPEN_SUPPORT);
+	fs->no_opendir = cap_has(conn, FUSE_CAP_NO_OPENDIR_SUPPORT);
+	cap_want(conn, FUSE_CAP_AUTO_INVAL_DATA);
+	if (cap_has(conn, FUSE_CAP_READDIRPLUS)) {
+		cap_want(conn, FUSE_CAP_READDIRPLUS);
 		/* Always plus: a walk needs the attributes anyway. */
-		conn->want &= ~FUSE_CAP_READDIRPLUS_AUTO;
+		cap_unwant(conn, FUSE_CAP_READDIRPLUS_AUTO);
 	}
-	if (conn->capable & FUSE_CAP_CACHE_SYMLINKS)
-		conn->want |= FUSE_CAP_CACHE_SYMLINKS;
-	if (conn->capable & FUSE_CAP_PARALLEL_DIROPS)
-		conn->want |= FUSE_CAP_PARALLEL_DIROPS;
-	conn->want &= ~(FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
+	cap_want(conn, FUSE_CAP_CACHE_SYMLINKS);
+	cap_want(conn, FUSE_CAP_PARALLEL_DIROPS);
+	cap_unwant(conn, FUSE_CAP_WRITEBACK_CACHE | FUSE_CAP_EXPORT_SUPPORT);
 	log_debug("kernel: zero-message open %s, opendir %s",
 		  fs->no_open ? "yes" : "no", fs->no_opendir ? "yes" : "no");
 }
