@@ -215,6 +215,10 @@ static int kind_dir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 	cache_item_release(probe->cache, &it);
 	if (rc == -ENOENT || rc == -EINTR)
 		return rc;
+	/* The directory is there as long as the region is served: its name
+	 * needs no revalidation (each path walk through it would cost a
+	 * lookup while its listing is unknown), its attributes do. */
+	a->entry = STATIC_TIMEOUT;
 	/* Otherwise what the cache knows, without asking the API: looking a
 	 * directory up must not cost a listing (a cat of one file costs one
 	 * get). Unknown yet: revalidated at once. */
@@ -295,6 +299,7 @@ int attr_describe(struct ifs *fs, struct rq *rq, const struct node *n,
 	int rc;
 
 	a->timeout = STATIC_TIMEOUT;
+	a->entry = 0;
 	switch (n->type) {
 	case NT_ROOT:
 		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 4, 0, fs->mounted);

@@ -29,7 +29,7 @@ void dir_fill_entry(struct fuse_entry_param *e, const struct answer *a)
 	e->generation = 1;
 	e->attr = a->st;
 	e->attr_timeout = a->timeout;
-	e->entry_timeout = a->timeout;
+	e->entry_timeout = a->entry > a->timeout ? a->entry : a->timeout;
 }
 
 /* Whether entry number b->i is wanted (and counts it). */
@@ -70,7 +70,7 @@ static int add_listed(struct dirbuf *b, struct node *c,
 		      const struct cache_item *it, size_t k, mode_t mode)
 {
 	const struct robj *o = cache_listing_value(it->list, k);
-	struct answer a;
+	struct answer a = {0};
 	struct got g;
 
 	c->obj = objtab_intern(b->fs->objs, c->kind, c->region, robj_id(o));
@@ -89,7 +89,7 @@ static int add_listed(struct dirbuf *b, struct node *c,
 static bool add_bare(struct dirbuf *b, const char *name, uint64_t ino,
 		     mode_t mode)
 {
-	struct answer a;
+	struct answer a = {0};
 
 	if (!wanted(b))
 		return true;
@@ -101,7 +101,7 @@ static bool add_bare(struct dirbuf *b, const char *name, uint64_t ino,
 static bool add_node(struct dirbuf *b, const char *name,
 		     const struct node *n, mode_t mode)
 {
-	struct answer a;
+	struct answer a = {0};
 
 	if (!wanted(b))
 		return true;
@@ -194,7 +194,7 @@ static int list_byname(struct dirbuf *b, const struct node *d)
 	struct names_index *ix;
 	struct node c = {.type = NT_BYNAME, .kind = d->kind,
 			 .region = d->region};
-	struct answer a;
+	struct answer a = {0};
 	int rc = byname_lock(b->fs, b->rq, ks, d->region, &it, &ix);
 	const struct cache_listing *l;
 
@@ -235,7 +235,7 @@ static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
 
 #define ENTRY(name, mode) \
 	do { \
-		struct answer a; \
+		struct answer a = {0}; \
 		if (!wanted(b)) \
 			break; \
 		if (!b->plus || attr_of_obj(b->fs, &c, &g, &a)) \

@@ -141,7 +141,8 @@ void got_release(struct got *g);
 /* What a lookup, getattr or readdirplus says about a node. */
 struct answer {
 	struct stat st;
-	double timeout;
+	double timeout;         /* of the attributes (and of the name) */
+	double entry;           /* of the name, when longer than timeout */
 };
 
 /* ---- attr.c ------------------------------------------------------------ */

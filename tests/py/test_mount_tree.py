@@ -180,10 +180,13 @@ def test_readdirplus_spares_lookups_for_ls_l_and_find():
     before = kernel(m, "lookups")
     sh("ls -l regions/fr-par/connections > /dev/null", m.dir)
     after_ls = kernel(m, "lookups")
-    # ls -l of 30 directories: their attributes came with the listing, no
-    # lookup per entry (the few are for the path itself, revalidated
-    # while the listing was not yet known).
-    assert after_ls - before <= 8, (before, after_ls)
+    # ls -l of 30 directories: one lookup per component of the path
+    # (regions, fr-par, connections) and none per entry, whose attributes
+    # came with the listing. The name of a kind's directory stays valid
+    # while its listing is unknown, so ls's further calls on that path
+    # (coreutils 9.7 asks for four ACL and label names, one call each) do
+    # not look it up again: 3 on Debian 12 and 13 alike (it was 8 and 10).
+    assert after_ls - before <= 3, (before, after_ls)
     sh("find regions/fr-par/connections -type f > /dev/null", m.dir)
     after_find = kernel(m, "lookups")
     # find over 30 directories and 480 files: no lookup per entry either.
