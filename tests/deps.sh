@@ -1,7 +1,8 @@
 #!/bin/sh
-# Install the Debian 12 packages interlinkfs needs to build, run its demo and
-# run every test. Idempotent: when everything is present it prints nothing and
-# touches nothing. Needs root (or sudo) only when something is missing.
+# Install the Debian packages (Debian 12 or 13) interlinkfs needs to build,
+# run its demo and run every test. Idempotent: when everything is present it
+# prints nothing and touches nothing (apt is not even asked). Needs root (or
+# sudo) only when something is missing.
 #
 #   sh tests/deps.sh          build + demo + all tests
 #   sh tests/deps.sh --build  only what building interlinkfs (and its demo) needs
@@ -20,7 +21,9 @@ build="gcc libc6-dev meson ninja-build pkg-config
 # for the benchmark chart, procps/psmisc for ps/fuser, nodejs/npm for the
 # official TypeScript SDK run against interlink-sim, openssl for the tests'
 # throwaway certificates.
-tests="libcmocka-dev python3 curl jq clang libclang-rt-14-dev llvm valgrind
+# clang's runtimes are named after its version (libclang-rt-14-dev on
+# Debian 12, -19- on 13); the package is chosen below, from what apt has.
+tests="libcmocka-dev python3 curl jq clang CLANG_RT llvm valgrind
        groff man-db gnuplot-nox procps psmisc util-linux ca-certificates
        nodejs npm openssl"
 
@@ -41,23 +44,70 @@ present() {
   dpkg-query -W -f='${Status}\n' "$1" 2>/dev/null | grep -q '^install ok installed$'
 }
 
+# apt knows a package (its lists may be empty on a new machine).
+known() {
+  apt-cache show --no-all-versions "$1" >/dev/null 2>&1
+}
+
+# The version of clang installed, or that apt would install (from what
+# the clang package depends on: clang-14, clang-19 ...).
+clang_version() {
+  { dpkg-query -W -f='${Depends}\n' clang 2>/dev/null ||
+    apt-cache depends clang 2>/dev/null; } |
+    grep -o 'clang-[0-9][0-9]*' | head -1 | cut -d- -f2
+}
+
+# The runtime package of that clang: the unversioned libclang-rt-dev where
+# the release has it (it follows the default clang), else
+# libclang-rt-N-dev. Installed already: nothing is asked of apt.
+clang_rt() {
+  n=$(clang_version)
+  for p in libclang-rt-dev ${n:+libclang-rt-$n-dev}; do
+    present "$p" && { echo "$p"; return; }
+  done
+  for p in libclang-rt-dev ${n:+libclang-rt-$n-dev}; do
+    known "$p" && { echo "$p"; return; }
+  done
+}
+
+sudo=
+as_root() {
+  if [ "$(id -u)" != 0 ] && [ -z "$sudo" ]; then
+    if ! command -v sudo >/dev/null 2>&1; then
+      echo "deps: packages are missing; run this script as root to install them" >&2
+      exit 1
+    fi
+    sudo=sudo
+  fi
+  $sudo "$@"
+}
+
+export DEBIAN_FRONTEND=noninteractive
+updated=no
+case " $want " in
+  *" CLANG_RT "*)
+    rt=$(clang_rt)
+    if [ -z "$rt" ]; then
+      # A new machine: apt's lists say which one there is.
+      quiet "apt-get update" as_root apt-get update
+      updated=yes
+      rt=$(clang_rt)
+    fi
+    if [ -z "$rt" ]; then
+      echo "deps: apt knows no runtime package for clang (libclang-rt-dev, libclang-rt-N-dev)" >&2
+      exit 1
+    fi
+    want=$(echo "$want" | sed "s/CLANG_RT/$rt/")
+    ;;
+esac
+
 missing=
 for p in $want; do
   present "$p" || missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
-sudo=
-if [ "$(id -u)" != 0 ]; then
-  if command -v sudo >/dev/null 2>&1; then
-    sudo=sudo
-  else
-    echo "deps: missing packages:$missing; run this script as root to install them" >&2
-    exit 1
-  fi
-fi
 echo "deps: installing:$missing" >&2
-export DEBIAN_FRONTEND=noninteractive
-quiet "apt-get update" $sudo apt-get update
+[ $updated = yes ] || quiet "apt-get update" as_root apt-get update
 # shellcheck disable=SC2086
-quiet "apt-get install$missing" $sudo apt-get install -y --no-install-recommends $missing
+quiet "apt-get install$missing" as_root apt-get install -y --no-install-recommends $missing
