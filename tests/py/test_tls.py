@@ -79,10 +79,13 @@ def test_a_trusted_ca_works_from_each_place():
 
 def test_bad_certificates_are_refused_and_named():
     ca = certs()["ca"]
-    for which, words in (("expired", "certificate has expired"),
-                         ("otherhost", "host name mismatch"),
-                         ("selfsigned", "self-signed certificate"),
-                         ("untrusted", "unable to get local issuer")):
+    # OpenSSL's words for each (interlinkfs's own for a host name that
+    # does not match); OpenSSL 1.1 wrote "self signed".
+    for which, words in (("expired", ("certificate has expired",)),
+                         ("otherhost", ("host name mismatch",)),
+                         ("selfsigned", ("self-signed certificate",
+                                         "self signed certificate")),
+                         ("untrusted", ("unable to get local issuer",))):
         sim = tls_sim(which, connections=2)
         m = Mount(sim, "regions=" + R, "ca_file=" + ca,
                   "timeout=%d" % TIMEOUT)
@@ -90,7 +93,7 @@ def test_bad_certificates_are_refused_and_named():
         assert e == errno.EPROTO, (which, e)
         assert took <= TIMEOUT + 2, (which, took)
         log = m.log()
-        assert words in log, (which, log)
+        assert any(w in log for w in words), (which, log)
         assert "TLS with 127.0.0.1:%d failed" % sim.port in log, log
         assert m.unmount() == 0
         sim.stop()
