@@ -1,26 +1,28 @@
 #!/bin/bash
-# Prove the README's two commands on a freshly bootstrapped Debian 12, as
-# root, from a clean clone of this repository.
+# Prove the README's two commands on freshly bootstrapped Debian 12
+# (bookworm) and Debian 13 (trixie), as root, from a clean clone of this
+# repository.
 #
-#   bash tests/fresh.sh demo    bash examples/demo.sh </dev/null, in a minbase
-#                               root with curl and ca-certificates added (as
-#                               stock Debian images have them)
-#   bash tests/fresh.sh check   bash tests/check.sh, in a minbase root with
-#                               nothing else
-#   bash tests/fresh.sh package the Debian package: built with
-#                               dpkg-buildpackage and checked by lintian in
-#                               one root, then installed, used (by root and
-#                               by an ordinary user) and removed in another
-#                               (tests/package.sh)
-#   bash tests/fresh.sh ci      all three, then the summary line "N passed,
-#                               N failed" (what .ci/run does)
+#   bash tests/fresh.sh [STAGE] [RELEASE...]
 #
-# The root is made by debootstrap --variant=minbase from the mirror apt on
-# this machine already uses, kept in $FRESH_CACHE (default
+# STAGE:
+#   demo      bash examples/demo.sh </dev/null, in a minbase root with curl
+#             and ca-certificates added (as stock Debian images have them)
+#   check     bash tests/check.sh, in a minbase root with nothing else
+#   package   the Debian package: built with dpkg-buildpackage and checked
+#             by lintian in one root, then installed, used (by root and by
+#             an ordinary user) and removed in another (tests/package.sh)
+#   ci        all three (the default; what .ci/run does), then the summary
+#             line "N passed, N failed"
+# RELEASE: 12, 13 (the default: both, 13 first).
+#
+# Each release's root is made by debootstrap --variant=minbase from the
+# mirror apt on this machine already uses, kept in $FRESH_CACHE (default
 # /var/cache/interlinkfs-fresh) and copied afresh for every stage, so no
-# stage sees what another installed. Every stage is bounded in time, and
-# what it mounted and started is unmounted, stopped (by PID) and removed
-# (by path) when it ends, whatever happened.
+# stage sees what another installed. What this script needs itself (git,
+# debootstrap) it installs. Every stage is bounded in time, and what it
+# mounted and started is unmounted, stopped (by PID) and removed (by path)
+# when it ends, whatever happened.
 #
 # Exit status: 0 passed, 1 failed, 77 when debootstrap itself cannot run
 # (the reason is printed; a demo or a test that fails is a failure).
@@ -30,66 +32,102 @@ prog=fresh
 . tests/quiet.sh
 
 CACHE=${FRESH_CACHE:-/var/cache/interlinkfs-fresh}
-BASE=$CACHE/bookworm-minbase
-SUITE=bookworm
 root=
 results=
+check_counts=
 
 say() { printf 'fresh: %s\n' "$*" >&2; }
 skip() { say "skipped: $*"; exit 77; }
 
-# The mirror apt uses here: the first URIs of a .sources file that serves
-# the suite, else a sources.list line, else Debian's default.
-mirror() {
-  local f line
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] || continue
-    if grep -qE "^Suites:.*\b$SUITE\b( |$)" "$f"; then
-      awk '/^URIs:/ {print $2; exit}' "$f"
-      return
-    fi
-  done
-  line=$(grep -hE "^deb +(\[[^]]*\] +)?[a-z]+://[^ ]+ +$SUITE " \
-    /etc/apt/sources.list 2>/dev/null | head -1)
-  if [ -n "$line" ]; then
-    echo "$line" | sed -E 's/^deb +(\[[^]]*\] +)?//' | awk '{print $1}'
-    return
-  fi
-  echo http://deb.debian.org/debian
+# The Debian release of a number, and back.
+suite_of() {
+  case $1 in
+    12) echo bookworm ;;
+    13) echo trixie ;;
+    *) return 1 ;;
+  esac
 }
 
-# The cached minbase root, bootstrapped when missing (about 3 minutes).
+# The mirrors apt uses here: the first URIs of a deb822 stanza (or a
+# sources.list line) whose suites are not -security ones, and of one whose
+# are; else Debian's defaults. Printed as "MAIN SECURITY".
+mirrors() {
+  local main sec
+  read -r main sec <<<"$(cat /etc/apt/sources.list.d/*.sources 2>/dev/null |
+    awk 'BEGIN {RS = ""; FS = "\n"}
+         { u = ""; sec = 0
+           for (i = 1; i <= NF; i++) {
+             if ($i ~ /^URIs:/) { split($i, w, " "); u = w[2] }
+             if ($i ~ /^Suites:.*-security/) sec = 1
+           }
+           if (u == "") next
+           if (sec && s == "") s = u
+           if (!sec && m == "") m = u }
+         END { print (m == "" ? "-" : m), (s == "" ? "-" : s) }')"
+  [ "$main" = - ] && main=
+  [ "$sec" = - ] && sec=
+  if [ -z "$main" ]; then
+    main=$(grep -hE '^deb +(\[[^]]*\] +)?[a-z]+://' /etc/apt/sources.list \
+             2>/dev/null | grep -v -- '-security' | head -1 |
+           sed -E 's/^deb +(\[[^]]*\] +)?//' | awk '{print $1}')
+  fi
+  echo "${main:-http://deb.debian.org/debian} ${sec:-http://deb.debian.org/debian-security}"
+}
+
+# What this script runs on this machine, installed when missing.
+host_tools() {
+  local missing= t
+  for t in git debootstrap; do
+    command -v "$t" >/dev/null 2>&1 || missing="$missing $t"
+  done
+  [ -z "$missing" ] && return 0
+  say "installing on this machine:$missing"
+  quiet "apt-get update" env DEBIAN_FRONTEND=noninteractive apt-get update -q &&
+  # shellcheck disable=SC2086
+  quiet "apt-get install$missing" env DEBIAN_FRONTEND=noninteractive \
+    apt-get install -y -q --no-install-recommends $missing
+}
+
+# The cached minbase root of release $1 (in $BASE), bootstrapped when
+# missing (about 3 minutes). Its apt uses the same mirrors as this
+# machine's, in deb822 form, for the release, its updates and its security
+# updates.
 bootstrap() {
-  local m log
-  m=$(mirror)
+  local suite m sec log
+  suite=$(suite_of "$1") || { say "unknown release $1 (12 or 13)"; return 1; }
+  BASE=$CACHE/$suite-minbase
+  read -r m sec <<<"$(mirrors)"
   if [ -f "$BASE/.interlinkfs-base" ] &&
-     [ "$(cat "$BASE/.interlinkfs-base")" = "$m" ]; then
+     [ "$(cat "$BASE/.interlinkfs-base")" = "$m $sec" ]; then
     return 0
   fi
-  if ! command -v debootstrap >/dev/null 2>&1; then
-    quiet "apt-get install debootstrap" \
-      env DEBIAN_FRONTEND=noninteractive apt-get install -y -q debootstrap ||
-      skip "debootstrap is not installed and could not be installed"
-  fi
-  say "bootstrapping Debian $SUITE (minbase) from $m into $BASE"
+  host_tools || skip "git or debootstrap is missing and could not be installed"
+  say "bootstrapping Debian $1 ($suite, minbase) from $m into $BASE"
   mkdir -p "$CACHE" || skip "cannot create $CACHE"
   rm -rf --one-file-system "$BASE.tmp" "$BASE"
-  log=$CACHE/debootstrap.log
-  if ! timeout 1500 debootstrap --variant=minbase "$SUITE" "$BASE.tmp" \
+  log=$CACHE/debootstrap-$suite.log
+  if ! timeout 1500 debootstrap --variant=minbase "$suite" "$BASE.tmp" \
       "$m" >"$log" 2>&1; then
     tail -5 "$log" >&2
     rm -rf --one-file-system "$BASE.tmp"
     skip "debootstrap cannot run here (mirror $m); see above"
   fi
-  # apt inside uses the same mirror (and signing keys) as apt here.
   rm -f "$BASE.tmp/etc/apt/sources.list"
-  for f in /etc/apt/sources.list.d/*.sources; do
-    [ -f "$f" ] && cp "$f" "$BASE.tmp/etc/apt/sources.list.d/"
-  done
-  if ! ls "$BASE.tmp"/etc/apt/sources.list.d/*.sources >/dev/null 2>&1; then
-    echo "deb $m $SUITE main" >"$BASE.tmp/etc/apt/sources.list"
-  fi
-  echo "$m" >"$BASE.tmp/.interlinkfs-base"
+  rm -f "$BASE.tmp"/etc/apt/sources.list.d/*
+  cat >"$BASE.tmp/etc/apt/sources.list.d/debian.sources" <<EOS
+Types: deb
+URIs: $m
+Suites: $suite $suite-updates
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+
+Types: deb
+URIs: $sec
+Suites: $suite-security
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+EOS
+  echo "$m $sec" >"$BASE.tmp/.interlinkfs-base"
   mv "$BASE.tmp" "$BASE"
 }
 
@@ -181,21 +219,22 @@ in_root() {
     bash -c "$*"
 }
 
-# result NAME OK|FAIL|SKIP: recorded for the summary.
+# result NAME OK|FAIL|SKIP: recorded for the summary (NAME carries the
+# release: fresh-demo-13).
 result() {
-  results="$results$1 $2
+  results="$results$1-$rel $2
 "
-  say "$1: $2"
+  say "$1 on Debian $rel: $2"
 }
 
 # The demo, as a new user runs it: it must print the tour.
 stage_demo() {
-  local log=$CACHE/demo.log
+  local log=$CACHE/demo-$rel.log
   new_root || { result fresh-demo FAIL; cleanup; return; }
   if ! in_root 600 "apt-get update -q && DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -q --no-install-recommends curl ca-certificates" \
-      >"$CACHE/demo-apt.log" 2>&1; then
-    cat "$CACHE/demo-apt.log" >&2
+      >"$CACHE/demo-apt-$rel.log" 2>&1; then
+    cat "$CACHE/demo-apt-$rel.log" >&2
     result fresh-demo FAIL
     cleanup
     return
@@ -229,9 +268,9 @@ stage_demo() {
 
 # The package: built in one root, installed, used and removed in another.
 stage_package() {
-  local log=$CACHE/package.log debs=$CACHE/debs rc
+  local log=$CACHE/package-$rel.log debs=$CACHE/debs-$rel rc
   rm -rf "$debs"
-  new_root || { result fresh-package FAIL; cleanup; return; }
+  new_root || { result fresh-package-build FAIL; cleanup; return; }
   in_root 1800 "cd /src && bash tests/package.sh build /debs" 2>&1 |
     tee "$log"
   rc=${PIPESTATUS[0]}
@@ -255,15 +294,17 @@ stage_package() {
   rm -rf "$debs"
 }
 
-# The README's test command, on a root with nothing but minbase.
-check_counts=
+# The README's test command, on a root with nothing but minbase. Its
+# counts are added to the summary's.
 stage_check() {
-  local log=$CACHE/check.log line
+  local log=$CACHE/check-$rel.log line
   new_root || { result fresh-check FAIL; cleanup; return; }
   in_root 4200 "cd /src && bash tests/check.sh" 2>&1 | tee "$log"
   line=$(tail -1 "$log")
   if echo "$line" | grep -qE '^[0-9]+ passed, [0-9]+ failed'; then
-    check_counts=$line
+    check_counts="$check_counts$line
+"
+    say "tests/check.sh on Debian $rel: $line"
   else
     say "tests/check.sh did not end with its summary line"
     result fresh-check FAIL
@@ -271,15 +312,16 @@ stage_check() {
   cleanup
 }
 
-# "N passed, N failed[, N skipped]" over the check and the stages.
+# "N passed, N failed[, N skipped]" over the checks and the stages.
 summary() {
-  local p=0 f=0 s=0 n
-  if [ -n "$check_counts" ]; then
-    p=$(echo "$check_counts" | sed -E 's/^([0-9]+) passed.*/\1/')
-    f=$(echo "$check_counts" | sed -E 's/.* ([0-9]+) failed.*/\1/')
-    n=$(echo "$check_counts" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
-    s=${n:-0}
-  fi
+  local p=0 f=0 s=0 line n
+  while read -r line; do
+    [ -n "$line" ] || continue
+    p=$((p + $(echo "$line" | sed -E 's/^([0-9]+) passed.*/\1/')))
+    f=$((f + $(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')))
+    n=$(echo "$line" | sed -nE 's/.* ([0-9]+) skipped.*/\1/p')
+    s=$((s + ${n:-0}))
+  done <<<"$check_counts"
   p=$((p + $(printf '%s' "$results" | grep -c ' OK$')))
   f=$((f + $(printf '%s' "$results" | grep -c ' FAIL$')))
   s=$((s + $(printf '%s' "$results" | grep -c ' SKIP$')))
@@ -292,28 +334,47 @@ summary() {
 }
 
 [ "$(id -u)" = 0 ] || skip "needs root (debootstrap, chroot, mounts)"
-case "${1:-ci}" in
-  demo) bootstrap; stage_demo ;;
-  check) bootstrap; stage_check ;;
-  package) bootstrap; stage_package ;;
-  ci)
-    if ! (bootstrap); then
-      # debootstrap cannot run here: the suite still runs, on this machine.
-      say "no fresh root: running tests/check.sh here instead"
-      result fresh-demo SKIP
-      result fresh-package SKIP
-      result fresh-check SKIP
-      log=$(mktemp /tmp/interlinkfs-check.XXXXXX)
-      bash tests/check.sh 2>&1 | tee "$log"
-      check_counts=$(tail -1 "$log")
-      rm -f "$log"
-      summary
-      exit
-    fi
-    stage_demo
-    stage_package
-    stage_check
+stage=${1:-ci}
+[ $# -gt 0 ] && shift
+releases=${*:-13 12}
+for rel in $releases; do
+  suite_of "$rel" >/dev/null || { echo "usage: $0 [demo|check|package|ci] [12|13...]" >&2; exit 2; }
+done
+case $stage in
+  demo|check|package)
+    for rel in $releases; do
+      bootstrap "$rel" || exit 1
+      "stage_$stage"
+    done
     ;;
-  *) echo "usage: $0 [demo|check|package|ci]" >&2; exit 2 ;;
+  ci)
+    start=$SECONDS
+    for rel in $releases; do
+      if ! (bootstrap "$rel"); then
+        # debootstrap cannot run here: the suite still runs, on this
+        # machine (once, whatever the releases).
+        say "no fresh root of Debian $rel: running tests/check.sh here instead"
+        result fresh-demo SKIP
+        result fresh-package SKIP
+        result fresh-check SKIP
+        log=$(mktemp /tmp/interlinkfs-check.XXXXXX)
+        bash tests/check.sh 2>&1 | tee "$log"
+        check_counts=$(tail -1 "$log")
+        rm -f "$log"
+        summary
+        exit
+      fi
+    done
+    for rel in $releases; do
+      bootstrap "$rel"
+      t=$SECONDS
+      stage_demo
+      stage_package
+      stage_check
+      say "Debian $rel: $((SECONDS - t)) s"
+    done
+    say "all releases: $((SECONDS - start)) s"
+    ;;
+  *) echo "usage: $0 [demo|check|package|ci] [12|13...]" >&2; exit 2 ;;
 esac
 summary
