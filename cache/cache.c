@@ -56,11 +56,25 @@ static bool get_fresh(struct cache *c, struct get_pass *g, bool counted,
 	return false;
 }
 
+/* Past the grace of a refresh still running: what the cache shows now,
+ * fresh if the refresh has replaced it already, else the old value. */
+static void serve_after_grace(struct cache *c, const struct get_pass *g,
+			      struct cache_item *out)
+{
+	bool stale = g->now >= g->v.s->fresh_until;
+
+	if (stale) {
+		c->st.grace_stale++;
+		c->st.stale_served++;
+	}
+	store_fill(c, out, &g->v, stale);
+}
+
 int cache_get(struct cache *c, const char *region, const char *id,
 	      void *ctx, const atomic_int *intr, struct cache_item *out)
 {
 	int pending = NO_RESULT, rc;
-	bool missed = false;
+	bool missed = false, graced = false;
 
 	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&c->lock);
@@ -76,6 +90,11 @@ int cache_get(struct cache *c, const char *region, const char *id,
 		g.v = store_view(g.r, g.o, g.pos);
 		if (get_fresh(c, &g, missed, out, &rc))
 			break;
+		if (graced && g.v.val) {
+			serve_after_grace(c, &g, out);
+			rc = 0;
+			break;
+		}
 		if (!missed) {
 			c->st.misses++;
 			missed = true;
@@ -115,12 +134,13 @@ int cache_get(struct cache *c, const char *region, const char *id,
 		if (g.v.val && load_can_stand_in(c, g.v.s, g.now)) {
 			enum grace gr = load_in_grace(c, g.r, via_list ? NULL
 							 : g.o, intr, &pending);
-			if (gr == G_STALE)
-				store_fill(c, out, &g.v, true);
-			if (gr == G_STALE || gr == G_INTR) {
-				rc = gr == G_STALE ? 0 : -EINTR;
+			if (gr == G_INTR) {
+				rc = -EINTR;
 				break;
 			}
+			/* The lock was dropped while waiting: g (the view,
+			 * even g.o) is looked at again. */
+			graced = gr == G_STALE;
 			if (gr != G_HERE)
 				continue;
 		}
@@ -184,8 +204,18 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 		if (r->val && load_can_stand_in(c, &r->s, now)) {
 			enum grace gr = load_in_grace(c, r, NULL, intr,
 							 &pending);
-			if (gr == G_STALE)
-				store_fill_list(out, r, true);
+			if (gr == G_STALE && !r->val)
+				continue; /* forgotten meanwhile: wait */
+			if (gr == G_STALE) {
+				/* The listing now: the refresh may have
+				 * replaced it already. */
+				bool stale = cache_now(c) >= r->s.fresh_until;
+				if (stale) {
+					c->st.grace_stale++;
+					c->st.stale_served++;
+				}
+				store_fill_list(out, r, stale);
+			}
 			if (gr == G_STALE || gr == G_INTR) {
 				rc = gr == G_STALE ? 0 : -EINTR;
 				r->s.last_used = now;

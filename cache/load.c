@@ -208,9 +208,12 @@ int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
  * conf.grace seconds from its start (one who comes later gets the old
  * value at once, instead of each waiting a grace of their own). G_DONE
  * with *rc when it ended in time; G_STALE when it did not (the caller
- * serves the old value; the refresh goes on, and its result comes to the
- * cache and the owner later); G_AGAIN when it was cancelled; G_INTR;
- * G_HERE when no worker could take it (then load in this thread).
+ * serves what the cache shows now, which may already be what the refresh
+ * brought: a refresh replaces the values before it ends; it goes on, and
+ * its result comes to the cache and the owner later); G_AGAIN when it was
+ * cancelled; G_INTR; G_HERE when no worker could take it (then load in
+ * this thread). The lock is dropped while waiting: what the caller looked
+ * at before must be looked up again.
  */
 enum grace load_in_grace(struct cache *c, struct rentry *r,
 				   struct oentry *o, const atomic_int *intr,
@@ -226,8 +229,6 @@ enum grace load_in_grace(struct cache *c, struct rentry *r,
 	case -EINTR:
 		return G_INTR;
 	case -ETIMEDOUT:
-		c->st.grace_stale++;
-		c->st.stale_served++;
 		return G_STALE;
 	default:
 		return G_AGAIN;

@@ -33,6 +33,7 @@ struct fake {
 	int fail_list, fail_one;   /* -errno to return, 0 = succeed */
 	int fail_times;            /* how many more failures; < 0 forever */
 	unsigned delay_us;
+	unsigned changed_delay_us; /* the change callback takes this long */
 	unsigned rng;
 	/* change log */
 	char log[64][64];
@@ -152,6 +153,8 @@ static void changed(void *ud, const char *region,
 		snprintf(f->log[f->nlog++], sizeof f->log[0], "%c%s",
 			 k[ch[i].kind], ch[i].id);
 	pthread_mutex_unlock(&f->lock);
+	if (f->changed_delay_us)
+		usleep(f->changed_delay_us);
 }
 
 static bool logged(const char *what)
@@ -958,6 +961,32 @@ static void test_an_authoritative_answer_wins_within_the_grace(void **st)
 	cache_free(c);
 }
 
+/* A refresh that has replaced the values, and is still telling the owner
+ * what changed (the lock dropped) when the grace of a reader ends: the
+ * reader gets the new value, fresh, not the old one it saw before waiting
+ * (which that very refresh lets go of). */
+static void test_a_grace_that_ends_after_the_values_changed(void **st)
+{
+	struct cache *c = mk(30, grace_50ms);
+	struct cache_item it;
+
+	(void)st;
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	set_field("id1", 5);
+	advance(31);
+	F.delay_us = 20000;          /* applied at 20 ms ... */
+	F.changed_delay_us = 300000; /* ... told until 320 ms */
+	assert_int_equal(cache_get(c, R, "id1", NULL, NULL, &it), 0);
+	assert_int_equal(json_integer_value(json_object_get(it.value, "v")),
+			 5);
+	assert_false(it.stale);
+	cache_item_release(c, &it);
+	cache_wait_background(c);
+	F.delay_us = F.changed_delay_us = 0;
+	cache_free(c);
+}
+
 /* 23 */
 static void test_grace_zero_serves_the_old_value_at_once(void **st)
 {
@@ -1163,6 +1192,7 @@ int main(int argc, char **argv)
 		T(test_a_refresh_within_the_grace_is_waited_for),
 		T(test_an_authoritative_answer_wins_within_the_grace),
 		T(test_grace_zero_serves_the_old_value_at_once),
+		T(test_a_grace_that_ends_after_the_values_changed),
 		T(test_concurrency_stress),
 #undef T
 	};
