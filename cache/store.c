@@ -528,7 +528,8 @@ void store_apply_list(struct cache *c, struct rentry *r, int rc,
 	}
 	if (changed) {
 		r->gen = ++c->gen_counter;
-		r->s.changed_at = now;
+		/* A first listing is not a change (as for an object). */
+		r->s.changed_at = r->val ? now : 0;
 		l->seq = r->gen;
 		store_region_set(c, r, l, a);
 	} else {

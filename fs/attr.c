@@ -28,9 +28,14 @@ static bool ts_after(struct timespec a, struct timespec b)
 	       (a.tv_sec == b.tv_sec && a.tv_nsec > b.tv_nsec);
 }
 
-struct timespec attr_wall(struct ifs *fs, double t)
+static struct timespec attr_wall(struct ifs *fs, double t)
 {
 	return ts_of(t + fs->wall_minus_mono);
+}
+
+struct timespec attr_changed_time(struct ifs *fs, double t)
+{
+	return t > 0 ? attr_wall(fs, t) : fs->mounted;
 }
 
 void got_release(struct got *g)
@@ -228,7 +233,7 @@ static int kind_dir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 			nlink += cache_listing_size(it.list) +
 				 (ks->k->byname && ks->k->byname_in_dir);
 		attr_base(fs, &a->st, ino, S_IFDIR | 0555, nlink, 0,
-			  attr_wall(fs, it.changed_at));
+			  attr_changed_time(fs, it.changed_at));
 		a->timeout = attr_timeout(fs, ks, it.expires, false);
 		cache_item_release(ks->cache, &it);
 	} else {
@@ -251,7 +256,7 @@ static int byname_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 		return rc;
 	attr_base(fs, &a->st, node_ino(n), S_IFLNK | 0777, 1,
 		  (off_t)(strlen(ks->k->byname_target) + CONN_ID_MAX),
-		  attr_wall(fs, it.changed_at));
+		  attr_changed_time(fs, it.changed_at));
 	a->timeout = attr_timeout(fs, ks, it.expires, false);
 	cache_item_release(ks->cache, &it);
 	return 0;

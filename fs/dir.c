@@ -213,7 +213,7 @@ static int list_byname(struct dirbuf *b, const struct node *d)
 		}
 		attr_base(b->fs, &a.st, node_ino(&c), S_IFLNK | 0777, 1,
 			  (off_t)(strlen(ks->k->byname_target) + CONN_ID_MAX),
-			  attr_wall(b->fs, it.changed_at));
+			  attr_changed_time(b->fs, it.changed_at));
 		if (!add(b, names_index_name(ix, k), &a))
 			break;
 	}

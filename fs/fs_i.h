@@ -176,7 +176,10 @@ void attr_base(struct ifs *fs, struct stat *st, uint64_t ino, mode_t mode,
 /* How long the kernel may keep what came from a value. */
 double attr_timeout(struct ifs *fs, const struct kstate *ks, double expires,
 		    bool stale);
-struct timespec attr_wall(struct ifs *fs, double t);
+/* The time of something that changed at t (cache clock), or the mount's
+ * time when it never changed since it was first loaded (t == 0): a
+ * directory's time does not move when it is first listed. */
+struct timespec attr_changed_time(struct ifs *fs, double t);
 
 /* The by-name index of region r of ks, for listing it (kept while the
  * caller holds it: *ix stays valid until byname_unlock). */
