@@ -276,7 +276,7 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	atomic_init(&fs->stopping, false);
 	pthread_mutex_init(&fs->meta_lock, NULL);
 	pthread_mutex_init(&fs->q_lock, NULL);
-	pthread_mutex_init(&fs->push_lock, NULL);
+	pthread_mutex_init(&fs->send_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	clock_gettime(CLOCK_REALTIME, &now);
 	clock_gettime(CLOCK_MONOTONIC, &mono); /* the caches' clock */
@@ -316,6 +316,6 @@ void fs_free(struct ifs *fs)
 		close(fs->sigfd);
 	pthread_mutex_destroy(&fs->meta_lock);
 	pthread_mutex_destroy(&fs->q_lock);
-	pthread_mutex_destroy(&fs->push_lock);
+	pthread_mutex_destroy(&fs->send_lock);
 	free(fs);
 }

@@ -100,7 +100,14 @@ struct ifs {
 	char *meta[MF_COUNT + 1];
 	size_t meta_len[MF_COUNT + 1];
 
-	pthread_mutex_t push_lock;      /* the one handler pushing (trylock) */
+	/* Held by whoever sends the kernel stores or invalidations of data:
+	 * the keeper for each batch, a handler for its object's stores (by
+	 * trylock: when the keeper holds it, the handler queues instead).
+	 * A store checks that its bytes are still the cache's and sends them
+	 * under it, so an invalidation of the change that replaced them
+	 * cannot land between the check and the store and leave old bytes
+	 * behind it in the page cache. */
+	pthread_mutex_t send_lock;
 	pthread_mutex_t q_lock;         /* kernel notifications to send */
 	struct inval *q;
 	size_t qn, qcap;

@@ -146,9 +146,10 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 
 	/* One handler at a time, and only when there are others: a store
 	 * may wait for a read of that file to be answered, and the other
-	 * handlers must be free to answer it. Otherwise the keeper stores. */
+	 * handlers must be free to answer it. Not while the keeper sends
+	 * (see send_lock). Otherwise the keeper stores. */
 	if (!fs->conf.handlers_store ||
-	    pthread_mutex_trylock(&fs->push_lock)) {
+	    pthread_mutex_trylock(&fs->send_lock)) {
 		keeper_push(fs, obj, region, g, -1);
 		return;
 	}
@@ -157,7 +158,7 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 			q.ino = node_obj_ino(obj, NT_FILE, q.file);
 			store(fs, &q);
 		}
-	pthread_mutex_unlock(&fs->push_lock);
+	pthread_mutex_unlock(&fs->send_lock);
 }
 
 void keeper_kick(struct ifs *fs)
@@ -201,6 +202,13 @@ static void store(struct ifs *fs, const struct inval *q)
 			   robj_id(q->o), &gen) || gen != q->gen ||
 	    !(buf = malloc((size_t)size)))
 		return;
+	/* The kernel's pages may hold an older generation: they go first,
+	 * every file's (one of them may be a stored page this store would
+	 * only overwrite the start of). */
+	if (objtab_give(fs->objs, q->obj, q->gen))
+		for (unsigned i = 0; i < k->nfiles; i++)
+			fuse_lowlevel_notify_inval_inode(fs->se,
+				node_obj_ino(q->obj, NT_FILE, i), 0, 0);
 	robj_read(q->o, q->file, 0, buf, (size_t)size);
 	bv = FUSE_BUFVEC_INIT((size_t)size);
 	bv.buf[0].mem = buf;
@@ -391,7 +399,9 @@ static void *keeper(void *arg)
 			}
 			refreshed = mono();
 		}
+		pthread_mutex_lock(&fs->send_lock);
 		send_all(fs);
+		pthread_mutex_unlock(&fs->send_lock);
 		/* Replaced values are freed by whichever thread drops the last
 		 * reference, across malloc's per-thread arenas: give the free
 		 * pages back now and then so a long-running mount stays at its

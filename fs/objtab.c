@@ -26,6 +26,8 @@ struct orec {
 	uint32_t hnext;         /* position + 1 of the next in the chain */
 	uint32_t claimed;       /* see objtab_claim: the generation's low
 				 * bits (a wrap needs 2^32 changes) */
+	uint32_t given;         /* see objtab_give: the generation whose
+				 * bytes the kernel's pages hold; 0: none */
 	uint16_t size[];        /* per file, see objtab_size_told */
 };
 
@@ -242,6 +244,7 @@ static uint32_t add(struct ktab *k, const struct key *key)
 	o->region = (uint16_t)key->region;
 	o->pad = 0;
 	o->claimed = 0;
+	o->given = 0;
 	for (unsigned f = 0; f < k->nfiles; f++)
 		o->size[f] = SIZE_UNKNOWN;
 	h = key->h & (k->nbuckets - 1);
@@ -333,6 +336,33 @@ void objtab_unclaim(struct objtab *t, uint64_t obj, uint64_t gen)
 	    rec(k, pos)->claimed == (uint32_t)gen)
 		rec(k, pos)->claimed = 0;
 	pthread_mutex_unlock(&t->lock);
+}
+
+void objtab_seen(struct objtab *t, uint64_t obj, uint64_t gen)
+{
+	struct ktab *k;
+	uint32_t pos;
+
+	pthread_mutex_lock(&t->lock);
+	if ((k = locate(t, obj, &pos)) && !rec(k, pos)->given)
+		rec(k, pos)->given = (uint32_t)gen ? (uint32_t)gen : 1;
+	pthread_mutex_unlock(&t->lock);
+}
+
+bool objtab_give(struct objtab *t, uint64_t obj, uint64_t gen)
+{
+	uint32_t g = (uint32_t)gen ? (uint32_t)gen : 1;
+	struct ktab *k;
+	uint32_t pos;
+	bool older = false;
+
+	pthread_mutex_lock(&t->lock);
+	if ((k = locate(t, obj, &pos))) {
+		older = rec(k, pos)->given && rec(k, pos)->given != g;
+		rec(k, pos)->given = g;
+	}
+	pthread_mutex_unlock(&t->lock);
+	return older;
 }
 
 /* ---- sizes ------------------------------------------------------------------ */

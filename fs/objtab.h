@@ -57,6 +57,19 @@ bool objtab_claim(struct objtab *t, uint64_t obj, uint64_t gen);
 void objtab_unclaim(struct objtab *t, uint64_t obj, uint64_t gen);
 
 /*
+ * Which generation of an object the kernel's page cache holds bytes of. A
+ * read reply fills a page whole (the rest zeroed), but a store writes
+ * into a page that is there already: storing a shorter value over an older
+ * one left the older one's tail after it. objtab_seen records that a read
+ * gave the kernel bytes of generation gen (when it had been given none
+ * before). objtab_give records that the kernel is about to be given
+ * (stored) bytes of generation gen, and returns true if it may hold bytes
+ * of another one: the object's files must be invalidated first.
+ */
+void objtab_seen(struct objtab *t, uint64_t obj, uint64_t gen);
+bool objtab_give(struct objtab *t, uint64_t obj, uint64_t gen);
+
+/*
  * The size the kernel holds for each file of an object (file: the file's
  * index in its kind). The kernel keeps a file's size between reads and
  * cuts what a read returns at it, so bytes of a newer, longer value read

@@ -289,6 +289,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!rc)
 		rc = robj_file(g.o, n.slot, &b);
 	if (!rc) {
+		objtab_seen(rq.fs->objs, n.obj, g.gen);
 		resync_size(rq.fs, ino, &n, b.len + b.nl, size, off);
 		/* The other files of the object are read next: the keeper
 		 * hands them to the page cache (never from here: a store
