@@ -431,7 +431,6 @@ int api_get_object(struct api *a, const struct api_kind *k,
 	struct op op;
 	struct xfer x;
 	const char *got;
-	char why[160];
 	int rc;
 
 	memset(&x, 0, sizeof x);
@@ -461,8 +460,6 @@ int api_get_object(struct api *a, const struct api_kind *k,
 			transport_set_msg(&x, "filtered out by the mount's "
 					  "filters");
 			x.result = rc = -ENOENT;
-		} else if (k->check && k->check(x.json, why, sizeof why)) {
-			log_warn("%s entry %s: %s", k->key, id, why);
 		}
 	}
 	if (rc)
@@ -594,7 +591,7 @@ static int fetch_rest(struct op *op, const char *region, const char *path,
 static int merge_pages(struct op *op, const char *region, struct pass *p)
 {
 	json_int_t total = p->first.dg->total;
-	size_t raw = 0, dropped = 0, cap = 0, badtypes = 0, skipped = 0;
+	size_t raw = 0, dropped = 0, cap = 0, skipped = 0;
 	json_t *seen = json_object();
 
 	for (size_t i = 0; i < p->pages; i++) {
@@ -615,7 +612,6 @@ static int merge_pages(struct op *op, const char *region, struct pass *p)
 		raw += d->raw;
 		dropped += d->skipped + d->unreadable + d->filtered;
 		skipped += d->skipped;
-		badtypes += d->badtypes;
 		if (d->total != total)
 			p->consistent = false;
 		merge_page(d, p, seen);
@@ -626,9 +622,6 @@ static int merge_pages(struct op *op, const char *region, struct pass *p)
 	if (skipped > 3)
 		log_warn("skipped %zu %s entries with an invalid id in %s",
 			 skipped, op->kind->key, region);
-	if (badtypes > 3)
-		log_warn("%zu %s in %s have fields of the wrong type",
-			 badtypes, op->kind->key, region);
 	return 0;
 }
 
@@ -729,7 +722,8 @@ int api_parse_list(const char *body, size_t len, const struct api_kind *k,
 
 	if (!out || !seen)
 		goto fail;
-	rc = page_read_list(body, len, k, NULL, NULL, &d, why, whylen);
+	rc = page_read_list(body, len, k, NULL, NULL, false, &d, why,
+			    whylen);
 	if (rc)
 		goto fail;
 	json_array_foreach(d->ids, i, id) {
@@ -752,7 +746,7 @@ fail:
 /* ---- the connections and PoPs, as arrays of objects ----------------- */
 
 static const struct api_kind connections = {"dedicated-connections",
-					    "connections", conn_check};
+					    "connections"};
 
 /* The items of a list (each a json_t *) as one JSON array. */
 static int as_array(int rc, void **items, size_t n, json_t **out)

@@ -97,10 +97,6 @@ struct api_stats {
 struct api_kind {
 	const char *path;
 	const char *key;
-	/* Optional: checks the documented fields of an object for wrong
-	 * types, returning how many are wrong (the first described in why);
-	 * list entries that fail are kept, and logged. */
-	int (*check)(const json_t *obj, char *why, size_t whylen);
 };
 
 /*

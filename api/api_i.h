@@ -29,7 +29,6 @@ struct digest {
 	size_t skipped;           /* entries without a valid id */
 	size_t unreadable;        /* entries that were not JSON objects */
 	size_t filtered;          /* valid entries that fail the filters */
-	size_t badtypes;
 };
 
 /* One HTTP request (a page, or a single object) and its attempts. */
@@ -92,6 +91,10 @@ struct api {
 	uint64_t nworkers;
 	char unserved[64][33];    /* regions whose listing answered 404 */
 	size_t nunserved;
+	/* The answers read last, by URL: digests of (URL, body) in a small
+	 * direct-mapped table, so that what is odd in an answer is said
+	 * once, not at every refresh that brings it again (transport.c). */
+	uint64_t answers[256];
 	atomic_bool shutdown;
 
 	atomic_uint_fast64_t n_requests, n_errors, n_retries, n_429, n_bytes,
@@ -150,16 +153,18 @@ struct outcome {
 };
 struct outcome outcome_of(int curl_code, long http_status);
 
-/* page.c: answers, read without HTTP. */
+/* page.c: answers, read without HTTP. What is odd in the data (repairs,
+ * entries skipped) is logged as a warning, or at debug level when quiet
+ * (the same answer was read before: said once per change). */
 /* A list page: its entries with a valid id that pass f, each made by sink
  * (NULL: kept as they are). 0 with *out, or -EIO with the reason in why
  * (-ENOMEM). Entries that cannot be read are skipped with a log line. */
 int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		   const struct api_filters *f, const struct api_sink *sink,
-		   struct digest **out, char *why, size_t whylen);
+		   bool quiet, struct digest **out, char *why, size_t whylen);
 /* A single object. 0 with *out (new reference), or -EIO with why. */
-int page_read_object(const char *body, size_t len, json_t **out, char *why,
-		     size_t whylen);
+int page_read_object(const char *body, size_t len, bool quiet, json_t **out,
+		     char *why, size_t whylen);
 void page_digest_free(struct digest *d, const struct api_sink *sink);
 
 #endif

@@ -211,61 +211,6 @@ int conn_vlan(const json_t *obj, uint32_t *start, uint32_t *end)
 	return 0;
 }
 
-int conn_check(const json_t *obj, char *why, size_t whylen)
-{
-	static const char *const strings[] = {
-		"project_id", "organization_id", "status", "name", "pop_id",
-		"demarcation_info", "region",
-	};
-	static const char *const times[] = {"created_at", "updated_at"};
-	static const char *const arrays[] = {"tags",
-					     "available_link_bandwidths"};
-	int bad = 0;
-	const char *s;
-	uint64_t u;
-	uint32_t a, b;
-	struct timespec ts;
-
-#define PROBLEM(...) \
-	do { \
-		if (!bad++) \
-			snprintf(why, whylen, __VA_ARGS__); \
-	} while (0)
-
-	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++)
-		if (conn_str(obj, strings[i], &s, NULL) == -EINVAL)
-			PROBLEM("%s is not a string", strings[i]);
-	if (conn_uint(obj, "bandwidth_mbps", &u) == -EINVAL)
-		PROBLEM("bandwidth_mbps is not an unsigned integer");
-	for (size_t i = 0; i < 2; i++)
-		if (conn_time(obj, times[i], &ts) == -EINVAL)
-			PROBLEM("%s is not an RFC 3339 time", times[i]);
-	if (conn_vlan(obj, &a, &b) == -EINVAL)
-		PROBLEM("vlan_range is not {\"start\": N, \"end\": N}");
-	for (size_t i = 0; i < 2; i++) {
-		const json_t *arr = json_object_get(obj, arrays[i]), *e;
-		size_t k;
-
-		if (!arr || json_is_null(arr))
-			continue;
-		if (!json_is_array(arr)) {
-			PROBLEM("%s is not an array", arrays[i]);
-			continue;
-		}
-		json_array_foreach(arr, k, e) {
-			if (i == 0 ? !json_is_string(e)
-				   : !json_is_integer(e) ||
-				     json_integer_value(e) < 0) {
-				PROBLEM("%s[%zu] has the wrong type", arrays[i],
-					k);
-				break;
-			}
-		}
-	}
-#undef PROBLEM
-	return bad;
-}
-
 /* The dump callback: the text, with every marked number written back as
  * the number it was. */
 struct dumpbuf {
@@ -336,30 +281,4 @@ char *conn_dump(const json_t *obj, size_t flags, size_t *len)
 	unmark_numbers(&d);
 	*len = d.len;
 	return d.p;
-}
-
-int link_check(const json_t *obj, char *why, size_t whylen)
-{
-	static const char *const strings[] = {
-		"project_id", "organization_id", "name", "status",
-		"bgp_v4_status", "bgp_v6_status", "pop_id", "vpc_id",
-		"routing_policy_v4_id", "routing_policy_v6_id", "created_at",
-		"updated_at", "region",
-	};
-	bool self = json_is_object(json_object_get(obj, "self"));
-	bool partner = json_is_object(json_object_get(obj, "partner"));
-	int bad = 0;
-
-	if (self == partner) {
-		snprintf(why, whylen, self ? "has both self and partner: its "
-			 "kind is unknown" : "has neither self nor partner: "
-			 "its kind is unknown");
-		bad++;
-	}
-	for (size_t i = 0; i < sizeof strings / sizeof *strings; i++) {
-		const json_t *v = json_object_get(obj, strings[i]);
-		if (v && !json_is_null(v) && !json_is_string(v) && !bad++)
-			snprintf(why, whylen, "%s is not a string", strings[i]);
-	}
-	return bad;
 }

@@ -52,16 +52,6 @@ int conn_vlan(const json_t *obj, uint32_t *start, uint32_t *end);
 int conn_parse_time(const char *s, struct timespec *out);
 
 /*
- * Check the documented fields of a DedicatedConnection for wrong types.
- * Returns the number of problems; the first is described in why.
- */
-int conn_check(const json_t *obj, char *why, size_t whylen);
-
-/* The same for a Link: also whether it has exactly one of "self" and
- * "partner" (a link with both, or neither, is shown with an empty kind). */
-int link_check(const json_t *obj, char *why, size_t whylen);
-
-/*
  * Is v a number the API sent that jansson cannot hold (see jsontext.h)?
  * true with its text (borrowed) when it is.
  */

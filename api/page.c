@@ -19,16 +19,25 @@
 /* Log lines about one page's entries: the first few, then a count. */
 #define LOG_FIRST 3
 
-static void log_repairs(const struct jt_repairs *r)
+/* Warnings about what the API sent: at debug level when this very answer
+ * was read before (a refresh that brings the same page again). */
+static enum log_level data_level(bool quiet)
 {
+	return quiet ? LOGL_DEBUG : LOGL_WARNING;
+}
+
+static void log_repairs(const struct jt_repairs *r, bool quiet)
+{
+	enum log_level lvl = data_level(quiet);
+
 	if (r->bad_utf8)
-		log_warn("the API sent %zu invalid UTF-8 byte%s; shown as "
+		log_msg(lvl, "the API sent %zu invalid UTF-8 byte%s; shown as "
 			 "U+FFFD", r->bad_utf8, r->bad_utf8 == 1 ? "" : "s");
 	if (r->surrogates)
-		log_warn("the API sent %zu lone surrogate escape%s; shown as "
+		log_msg(lvl, "the API sent %zu lone surrogate escape%s; shown as "
 			 "U+FFFD", r->surrogates, r->surrogates == 1 ? "" : "s");
 	if (r->numbers)
-		log_info("the API sent %zu number%s beyond 64 bits; shown as "
+		log_msg(quiet ? LOGL_DEBUG : LOGL_INFO, "the API sent %zu number%s beyond 64 bits; shown as "
 			 "sent", r->numbers, r->numbers == 1 ? "" : "s");
 }
 
@@ -43,7 +52,7 @@ static void set_why(json_error_t *je, char *why, size_t whylen)
  * text when a repair was made (the caller frees; NULL otherwise), kept for
  * splitting. NULL when it still cannot be parsed (why says where).
  */
-static json_t *parse(const char *body, size_t len, char **fixed,
+static json_t *parse(const char *body, size_t len, bool quiet, char **fixed,
 		     size_t *fixedlen, char *why, size_t whylen)
 {
 	struct jt_repairs r;
@@ -58,7 +67,7 @@ static json_t *parse(const char *body, size_t len, char **fixed,
 		return NULL;
 	j = json_loadb(*fixed, *fixedlen, JSON_ALLOW_NUL, &je);
 	if (j)
-		log_repairs(&r);
+		log_repairs(&r, quiet);
 	return j;
 }
 
@@ -85,12 +94,12 @@ static int shape_ok(const json_t *j, const char *key, char *why,
 	return 0;
 }
 
-int page_read_object(const char *body, size_t len, json_t **out, char *why,
-		     size_t whylen)
+int page_read_object(const char *body, size_t len, bool quiet, json_t **out,
+		     char *why, size_t whylen)
 {
 	char *fixed;
 	size_t flen;
-	json_t *j = parse(body, len, &fixed, &flen, why, whylen);
+	json_t *j = parse(body, len, quiet, &fixed, &flen, why, whylen);
 	int rc = j ? shape_ok(j, NULL, why, whylen) : -EIO;
 
 	free(fixed);
@@ -107,7 +116,7 @@ int page_read_object(const char *body, size_t len, json_t **out, char *why,
  * be read; logged with its id). NULL when even that fails (why keeps the
  * reason jansson gave for the whole page). */
 static json_t *read_by_record(const char *text, size_t len, const char *key,
-			      char *why, size_t whylen)
+			      bool quiet, char *why, size_t whylen)
 {
 	struct jt_span *sp = NULL;
 	size_t n = 0, a0, a1, bad = 0;
@@ -132,7 +141,7 @@ static json_t *read_by_record(const char *text, size_t len, const char *key,
 					 sp[i].end - sp[i].start,
 					 JSON_ALLOW_NUL, &je);
 		if (!rec && bad++ < LOG_FIRST)
-			log_warn("skipping a %s entry that cannot be read (id "
+			log_msg(data_level(quiet), "skipping a %s entry that cannot be read (id "
 				 "%s): %s at column %d", key,
 				 jt_record_id(text + sp[i].start, sp[i].end -
 					      sp[i].start, id, sizeof id) ?
@@ -140,7 +149,8 @@ static json_t *read_by_record(const char *text, size_t len, const char *key,
 		json_array_append_new(arr, rec ? rec : json_null());
 	}
 	if (bad > LOG_FIRST)
-		log_warn("skipped %zu %s entries that cannot be read", bad, key);
+		log_msg(data_level(quiet), "skipped %zu %s entries that cannot "
+			"be read", bad, key);
 out:
 	free(rest);
 	free(sp);
@@ -164,11 +174,10 @@ void page_digest_free(struct digest *d, const struct api_sink *sink)
 
 /* One entry of a page into d: counted, checked, made by the sink. */
 static int take_entry(struct digest *d, const json_t *c,
-		      const struct api_kind *k,
-		      const struct api_filters *f, const struct api_sink *sink)
+		      const struct api_kind *k, const struct api_filters *f,
+		      const struct api_sink *sink, bool quiet)
 {
 	const char *id = conn_id(c);
-	char why[160];
 	void *m;
 
 	d->raw++;
@@ -180,8 +189,9 @@ static int take_entry(struct digest *d, const json_t *c,
 		if (d->skipped++ < LOG_FIRST) {
 			char *txt = json_dumps(json_object_get(c, "id"),
 					       JSON_ENCODE_ANY);
-			log_warn("skipping a %s entry whose id is not a UUID: "
-				 "%.60s", k->key, txt ? txt : "none");
+			log_msg(data_level(quiet), "skipping a %s entry whose "
+				"id is not a UUID: %.60s", k->key,
+				txt ? txt : "none");
 			free(txt);
 		}
 		return 0;
@@ -190,9 +200,6 @@ static int take_entry(struct digest *d, const json_t *c,
 		d->filtered++;
 		return 0;
 	}
-	if (k->check && k->check(c, why, sizeof why) &&
-	    d->badtypes++ < LOG_FIRST)
-		log_warn("%s entry %s: %s", k->key, id, why);
 	m = sink ? sink->make(c, sink->ud) : json_incref((json_t *)c);
 	if (!m)
 		return -ENOMEM;
@@ -204,17 +211,18 @@ static int take_entry(struct digest *d, const json_t *c,
 
 int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		   const struct api_filters *f, const struct api_sink *sink,
-		   struct digest **out, char *why, size_t whylen)
+		   bool quiet, struct digest **out, char *why, size_t whylen)
 {
 	char *fixed;
 	size_t flen, i;
-	json_t *page = parse(body, len, &fixed, &flen, why, whylen), *arr, *c;
+	json_t *page = parse(body, len, quiet, &fixed, &flen, why, whylen);
+	json_t *arr, *c;
 	struct digest *d = NULL;
 	int rc;
 
 	if (!page)
 		page = read_by_record(fixed ? fixed : body, fixed ? flen : len,
-				      k->key, why, whylen);
+				      k->key, quiet, why, whylen);
 	free(fixed);
 	if (!page)
 		return -EIO;
@@ -228,7 +236,7 @@ int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		goto out;
 	d->total = json_integer_value(json_object_get(page, "total_count"));
 	json_array_foreach(arr, i, c)
-		if ((rc = take_entry(d, c, k, f, sink)))
+		if ((rc = take_entry(d, c, k, f, sink, quiet)))
 			goto out;
 	rc = 0;
 out:

@@ -33,10 +33,21 @@ static struct api_call *call_of(void *ctx)
 	return ctx ? &((struct rq *)ctx)->call : NULL;
 }
 
+/* A listing's loader's sink: each entry, rendered; what is wrong with it
+ * said once per change. */
+struct maker {
+	struct kstate *ks;
+	const char *region;
+};
+
 static void *make(const json_t *obj, void *ud)
 {
-	const struct kstate *ks = ud;
-	return robj_new(ks->k, obj);
+	const struct maker *m = ud;
+	struct robj *o = robj_new(m->ks->k, obj);
+
+	if (o)
+		problems_note(m->ks->fs->problems, m->region, o);
+	return o;
 }
 
 static void drop(void *item, void *ud)
@@ -51,7 +62,8 @@ static int load_list(void *ud, const char *region, void *ctx, void ***items,
 		     size_t *n)
 {
 	struct kstate *ks = ud;
-	struct api_sink sink = {make, drop, ks};
+	struct maker m = {ks, region};
+	struct api_sink sink = {make, drop, &m};
 	int rc = api_list_items(ks->fs->api, &ks->k->api, region,
 				&ks->filters, &sink, call_of(ctx), items, n,
 				NULL);
@@ -75,6 +87,8 @@ static int load_one(void *ud, const char *region, const char *id, void *ctx,
 
 	if (rc == 0 && !(*out = robj_new(ks->k, obj)))
 		rc = -ENOMEM;
+	if (rc == 0)
+		problems_note(ks->fs->problems, region, *out);
 	json_decref(obj);
 	return rc;
 }
@@ -287,7 +301,7 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = objtab_new(&fs->objs)))
+	if ((rc = objtab_new(&fs->objs)) || (rc = problems_new(&fs->problems)))
 		goto fail;
 	for (int k = 0; k < K_COUNT; k++)
 		if ((rc = kind_new(fs, (enum kind_id)k)))
@@ -307,6 +321,7 @@ void fs_free(struct ifs *fs)
 		if (fs->kinds[k].k)
 			kind_free(fs, &fs->kinds[k]);
 	objtab_free(fs->objs);
+	problems_free(fs->problems);
 	for (unsigned s = 0; s <= MF_COUNT; s++)
 		free(fs->meta[s]);
 	keeper_free_queue(fs);

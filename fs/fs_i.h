@@ -37,6 +37,7 @@
 #include "names.h"
 #include "node.h"
 #include "objtab.h"
+#include "problems.h"
 #include "robj.h"
 
 /* Nodes that never change keep their kernel entries this long. */
@@ -92,6 +93,7 @@ struct ifs {
 	struct api *api;
 	struct kstate kinds[K_COUNT];
 	struct objtab *objs;
+	struct problems *problems;
 	struct fuse_session *se;
 	struct timespec mounted;        /* wall clock */
 	double wall_minus_mono;

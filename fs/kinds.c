@@ -118,8 +118,7 @@ static const struct file_def rp_files[] = {
 static const struct kind kinds[K_COUNT] = {
 	[K_CONN] = {
 		.id = K_CONN, .dir = "connections", .singular = "connection",
-		.api = {.path = "dedicated-connections", .key = "connections",
-			.check = conn_check},
+		.api = {.path = "dedicated-connections", .key = "connections"},
 		.files = conn_files, .nfiles = N(conn_files),
 		.links = conn_links, .nlinks = N(conn_links),
 		.subdirs = conn_subdirs, .nsubdirs = N(conn_subdirs),
@@ -142,7 +141,7 @@ static const struct kind kinds[K_COUNT] = {
 	},
 	[K_LINK] = {
 		.id = K_LINK, .dir = "links", .singular = "link",
-		.api = {.path = "links", .key = "links", .check = link_check},
+		.api = {.path = "links", .key = "links"},
 		.files = link_files, .nfiles = N(link_files),
 		.links = link_links, .nlinks = N(link_links),
 		.byname = "by-name", .byname_in_dir = true,

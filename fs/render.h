@@ -11,8 +11,10 @@
  *    "\n"; empty when none, or more than one, is;
  *  - *.json: the object as the API sent it (unknown fields, and numbers
  *    past 64 bits, included), pretty-printed, then "\n".
- * A field of the wrong type renders as -EIO (the .json file still shows
- * exactly what the API sent).
+ * A field of the wrong type renders as -EIO, and so does a field inside
+ * a member that should be an object and is not (scw_bgp_config: "x"
+ * makes scw_bgp_asn, _ipv4 and _ipv6 -EIO); the .json file still shows
+ * exactly what the API sent.
  *
  * Pure functions of their arguments: no I/O, no logging; thread-safe on
  * objects nobody mutates (json_t arguments are borrowed).
@@ -43,6 +45,17 @@ int render_put(struct render_buf *b, const char *s, size_t n);
 int render_file_to(const json_t *obj, const struct file_def *f,
 		   struct render_buf *b);
 
+/*
+ * Appends what is wrong with obj as an object of kind k, in words, to b:
+ * each member of the wrong type once ("vlan is not an unsigned integer;
+ * scw_bgp_config is not an object": every file that comes from them is
+ * -EIO), and a choice of members that is not exactly one ("has both self
+ * and partner: its kind is unknown"), separated by "; ". Nothing when all
+ * is well. 0 or -ENOMEM.
+ */
+int render_problems(const struct kind *k, const json_t *obj,
+		    struct render_buf *b);
+
 /* The same into a buffer of its own: 0 with *buf (malloc'ed, the caller
  * frees; NULL when empty) and *len, or -EIO / -ENOMEM. */
 int render_file(const json_t *obj, const struct file_def *f, char **buf,
@@ -54,7 +67,7 @@ int render_link(const json_t *obj, const struct link_def *l,
 		const char **id);
 
 /* The member at path ("a.b": member b of object member a): borrowed, NULL
- * when missing. */
+ * when missing, or when an object on the way is not one. */
 const json_t *render_field(const json_t *obj, const char *path);
 
 #endif

@@ -31,6 +31,10 @@ struct robj {
 	uint8_t wide;           /* spans are two uint32_t, else two uint16_t */
 	int8_t name;            /* the file "name", or -1 */
 	int8_t updated, created; /* the time files, or -1 */
+	uint8_t pad;
+	uint16_t problems;      /* bytes at the end of the text that say what
+				 * is wrong with the object, NUL included;
+				 * 0: nothing is */
 	uint64_t nl;            /* bit i: a newline follows span i */
 	uint64_t bad;           /* bit i: file i is EIO, link i has no id */
 	/* nfiles + nlinks spans (offset, length), then the text: the id, a
@@ -79,6 +83,9 @@ struct build {
 	struct render_buf text, file;   /* the thread's scratch buffers */
 	struct span sp[NSPANS_MAX];
 	uint64_t nl, bad;
+	bool odd;                       /* a choice of members that was not
+					 * one (RH_ONE_OF, empty) */
+	size_t problems;                /* bytes of them at the text's end */
 };
 
 static pthread_key_t scratch_key;
@@ -116,6 +123,8 @@ static struct build *scratch(void)
 	}
 	b->text.len = b->file.len = 0;
 	b->nl = b->bad = 0;
+	b->odd = false;
+	b->problems = 0;
 	memset(b->sp, 0, sizeof b->sp);
 	return b;
 }
@@ -145,6 +154,8 @@ static int add_file(struct build *b, const json_t *obj,
 		b->bad |= 1ULL << i;
 		return 0;
 	}
+	if (!rc && b->file.len == 0 && f->how == RH_ONE_OF)
+		b->odd = true;
 	if (rc || b->file.len == 0)
 		return rc;
 	b->sp[i].len = b->file.len;
@@ -169,6 +180,24 @@ static int add_link(struct build *b, const json_t *obj,
 	return place(&b->text, id, b->sp[i].len, &b->sp[i].off);
 }
 
+/* What is wrong with obj, in words, at the end of the text (NUL
+ * included); only objects with a problem pay for it. */
+static int add_problems(struct build *b, const struct kind *k,
+			const json_t *obj)
+{
+	size_t start = b->text.len;
+	int rc = render_problems(k, obj, &b->text);
+
+	if (rc || b->text.len == start)
+		return rc;
+	if (b->text.len - start > UINT16_MAX - 1)
+		b->text.len = start + UINT16_MAX - 1;
+	if ((rc = render_put(&b->text, "", 1)))
+		return rc;
+	b->problems = b->text.len - start;
+	return 0;
+}
+
 /* The text and spans of obj: the id, the JSON file, then the others
  * (most of them are slices of what is there by then). */
 static int build(const struct kind *k, const json_t *obj, const char *id,
@@ -184,6 +213,8 @@ static int build(const struct kind *k, const json_t *obj, const char *id,
 			rc = add_file(b, obj, &k->files[i], i);
 	for (unsigned j = 0; !rc && j < k->nlinks; j++)
 		rc = add_link(b, obj, &k->links[j], k->nfiles + j);
+	if (!rc && ((b->bad & ((1ULL << k->nfiles) - 1)) || b->odd))
+		rc = add_problems(b, k, obj);
 	return rc;
 }
 
@@ -224,6 +255,8 @@ struct robj *robj_new(const struct kind *k, const json_t *obj)
 	o->name = (int8_t)kind_file(k, "name");
 	o->updated = (int8_t)kind_file(k, "updated_at");
 	o->created = (int8_t)kind_file(k, "created_at");
+	o->pad = 0;
+	o->problems = (uint16_t)b->problems;
 	o->nl = b->nl;
 	o->bad = b->bad;
 	put_spans(o, b, n);
@@ -343,6 +376,21 @@ static bool time_of(const struct robj *o, int i, struct timespec *t)
 	memcpy(s, b.p, b.len);
 	s[b.len] = '\0';
 	return conn_parse_time(s, t) == 0;
+}
+
+const char *robj_problems(const struct robj *o)
+{
+	return o->problems ? text(o) + o->len - o->problems : NULL;
+}
+
+uint64_t robj_digest(const struct robj *o)
+{
+	const unsigned char *p = (const unsigned char *)text(o);
+	uint64_t h = 1469598103934665603ULL;
+
+	for (uint32_t i = 0; i < o->len; i++)
+		h = (h ^ p[i]) * 1099511628211ULL;
+	return h;
 }
 
 bool robj_mtime(const struct robj *o, struct timespec *t)

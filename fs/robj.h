@@ -67,6 +67,14 @@ int robj_link(const struct robj *o, unsigned j, const char **id,
  * byte), or -ENOENT when the object has none of the right type. */
 int robj_name(const struct robj *o, const char **name, size_t *len);
 
+/* What is wrong with the object, in words (render_problems), or NULL
+ * when nothing is. Borrowed from o. */
+const char *robj_problems(const struct robj *o);
+
+/* A 64-bit digest of the object's bytes: equal objects have equal
+ * digests, and different ones almost never do. */
+uint64_t robj_digest(const struct robj *o);
+
 /* updated_at, else created_at: true with *t; false when it has neither
  * (then the caller picks a time). */
 bool robj_mtime(const struct robj *o, struct timespec *t);

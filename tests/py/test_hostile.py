@@ -199,5 +199,94 @@ def test_bodies_huge_deep_and_out_of_range():
     assert m.unmount() == 0
 
 
+WRONG = {
+    # field: its value of the wrong type, the files it makes EIO, and how
+    # the log names it
+    "scw_bgp_config": ("str", ["scw_bgp_asn", "scw_bgp_ipv4",
+                               "scw_bgp_ipv6"],
+                       "scw_bgp_config is not an object"),
+    "partner": ("str", ["kind", "partner_id", "pairing_key",
+                        "disapproved_reason"],
+                "partner is not an object"),
+    "vlan": ("1500", ["vlan"], "vlan is not an unsigned integer"),
+    "bgp_v4_status": (5, ["bgp_v4_status"], "bgp_v4_status is not a string"),
+    "tags": ("t", ["tags"], "tags is not an array of strings"),
+    "enable_route_propagation": ("yes", ["enable_route_propagation"],
+                                 "enable_route_propagation is not true or "
+                                 "false"),
+}
+
+
+def test_every_file_of_a_field_of_the_wrong_type_is_an_io_error():
+    sim = Sim("--regions", "fr-par", connections=6, seed=5)
+    m = Mount(sim, "regions=fr-par", "ttl=1")
+    links = sim.data()["fr-par"]["links"]
+    link = [l for l in links if l.get("self") and not l.get("partner")][0]
+    d = m.path("regions", "fr-par", "links", link["id"])
+    assert read(os.path.join(d, "kind")) == b"self_hosted\n"
+    sim.patch("fr-par", link["id"], {k: v[0] for k, v in WRONG.items()},
+              kind="links")
+    wait_for(lambda: errno_of(read, os.path.join(d, "vlan")) == errno.EIO,
+             10, "the change")
+    for field, (_, files, words) in WRONG.items():
+        for f in files:
+            p = os.path.join(d, f)
+            assert errno_of(lstat, p) == errno.EIO, (field, f)
+            assert errno_of(read, p) == errno.EIO, (field, f)
+    # The other files still read, and link.json shows what the API sent.
+    assert read(os.path.join(d, "name")) == \
+        (link["name"] or "").encode() + b"\n" if link["name"] else True
+    raw = json.loads(read(os.path.join(d, "link.json")))
+    assert raw["scw_bgp_config"] == "str" and raw["partner"] == "str"
+    # One log line names every field, once per change: not again at each
+    # refresh (ttl=1: five of them while reading).
+    t_end = time.monotonic() + 5
+    while time.monotonic() < t_end:
+        read(os.path.join(d, "name"))
+        time.sleep(0.2)
+    lines = [l for l in m.log().splitlines() if link["id"] in l]
+    assert len(lines) == 1, lines
+    for _, _, words in WRONG.values():
+        assert words in lines[0], (words, lines[0])
+    # Changed again: said again.
+    sim.patch("fr-par", link["id"], {"vlan": "1600"}, kind="links")
+    wait_for(lambda: read(os.path.join(d, "name")) and
+             len([l for l in m.log().splitlines()
+                  if link["id"] in l]) == 2, 10, "the second line")
+    assert m.unmount() == 0
+
+
+def test_what_is_odd_in_a_page_is_said_once_per_change():
+    sim = Sim("--regions", "fr-par", connections=4, seed=7)
+    m = Mount(sim, "regions=fr-par", "ttl=1")
+    status, body = sim.api("/fr-par/links?page_size=1000")
+    assert status == 200
+    # A lone surrogate escape in a name, and an entry with no id: as text,
+    # Python cannot write the first.
+    first = body["links"][0]["id"]
+    body["links"][0]["name"] = "LONE"
+    text = json.dumps(body)
+    text = text.replace('"LONE"', '"\\ud800 x"', 1)
+    text = text.replace('"links": [', '"links": [{"name": "no id"}, ', 1)
+    text = text.replace('"total_count": %d' % body["total_count"],
+                        '"total_count": %d' % (body["total_count"] + 1))
+    f = os.path.join(m.home, "page.json")
+    with open(f, "w") as fh:
+        fh.write(text)
+    sim.fault("body", body_file=f, match="links_list")
+    links = m.path("regions", "fr-par", "links")
+    t_end = time.monotonic() + 5
+    while time.monotonic() < t_end:       # about five refreshes
+        assert first in listdir(links)
+        time.sleep(0.2)
+    log = m.log()
+    assert log.count("lone surrogate") == 1, log
+    assert log.count("id is not a UUID") == 1, log
+    got = read(os.path.join(links, first, "name"))
+    assert got == "\ufffd x\n".encode(), got
+    sim.clear_faults()
+    assert m.unmount() == 0
+
+
 if __name__ == "__main__":
     run(globals())

@@ -390,6 +390,114 @@ static void test_links(void **st)
 	json_decref(l);
 }
 
+/* What robj says is wrong with obj: exactly `want` (NULL: nothing). */
+static void expect_problems(const struct kind *k, json_t *obj,
+			    const char *want)
+{
+	struct robj *o = robj_new(k, obj);
+	const char *got;
+
+	assert_non_null(o);
+	got = robj_problems(o);
+	if (!want && got)
+		fail_msg("want no problem, got \"%s\"", got);
+	if (want && (!got || strcmp(got, want) != 0))
+		fail_msg("want \"%s\", got \"%s\"", want, got ? got : "none");
+	robj_release(o);
+}
+
+/* A member that should be an object and is not (a string, a number):
+ * every file that comes from it is EIO, not empty as for a null one, and
+ * each wrong member is named once among the object's problems. */
+static void test_wrong_types_in_nested_members(void **st)
+{
+	const struct kind *k = kind_get(K_LINK);
+	json_t *l = json_pack("{s:s, s:s, s:s, s:{s:s}, s:s, s:i, s:s, s:i}",
+			      "id", "7a1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+			      "name", "x", "scw_bgp_config", "str",
+			      "self", "connection_id",
+			      "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+			      "vlan", "1500", "bgp_v4_status", 5,
+			      "tags", "t", "peer_bgp_config", 7);
+
+	(void)st;
+	for (const char *const *f = (const char *const[]){"scw_bgp_asn",
+	     "scw_bgp_ipv4", "scw_bgp_ipv6", "peer_bgp_asn", "peer_bgp_ipv4",
+	     "peer_bgp_ipv6", "vlan", "bgp_v4_status", "tags", NULL}; *f; f++)
+		expect_file(k, l, *f, EIO_);
+	expect_file(k, l, "kind", "self_hosted\n");
+	expect_file(k, l, "connection_id",
+		    "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10\n");
+	expect_problems(k, l, "bgp_v4_status is not a string; vlan is not an "
+			"unsigned integer; scw_bgp_config is not an object; "
+			"peer_bgp_config is not an object; tags is not an "
+			"array of strings");
+	check_robj(k, l);
+	/* partner: "str" besides self: the kind and every partner file are
+	 * EIO, and the link is not taken for one with both. */
+	json_object_set_new(l, "partner", json_string("str"));
+	for (const char *const *f = (const char *const[]){"kind",
+	     "partner_id", "pairing_key", "disapproved_reason", NULL}; *f; f++)
+		expect_file(k, l, *f, EIO_);
+	expect_problems(k, l, "bgp_v4_status is not a string; partner is not "
+			"an object; vlan is not an unsigned integer; "
+			"scw_bgp_config is not an object; peer_bgp_config is "
+			"not an object; tags is not an array of strings");
+	check_robj(k, l);
+	/* Both, then neither: the kind is empty, and said. */
+	json_object_set_new(l, "partner", json_pack("{s:s}", "partner_id",
+						    "x"));
+	expect_file(k, l, "kind", "");
+	json_object_del(l, "bgp_v4_status");
+	json_object_del(l, "vlan");
+	json_object_del(l, "tags");
+	json_object_del(l, "scw_bgp_config");
+	json_object_del(l, "peer_bgp_config");
+	expect_problems(k, l, "has both self and partner: its kind is "
+			"unknown");
+	json_object_del(l, "partner");
+	json_object_del(l, "self");
+	expect_problems(k, l, "has neither self nor partner: its kind is "
+			"unknown");
+	json_object_set_new(l, "self", json_null());
+	json_object_set_new(l, "partner", json_pack("{s:s}", "partner_id",
+						    "x"));
+	expect_problems(k, l, NULL);
+	json_decref(l);
+}
+
+/* Every member of the wrong type is named, and nothing else is. */
+static void test_problems_name_every_wrong_member(void **st)
+{
+	const struct kind *k = kind_get(K_CONN);
+	const char *none[] = {"full.json", "nulls.json", "missing.json",
+			      "u64_max.json", "extra.json"};
+	json_t *c = fixture("wrong_types.json");
+
+	(void)st;
+	expect_problems(k, c, "name is not a string; status is not a "
+			"string; bandwidth_mbps is not an unsigned integer; "
+			"demarcation_info is not a string; tags is not an "
+			"array of strings; pop_id is not a string; project_id "
+			"is not a string; organization_id is not a string; "
+			"available_link_bandwidths is not an array of "
+			"unsigned integers; updated_at is not a string; "
+			"vlan_range is not {\"start\": N, \"end\": N}; region "
+			"is not a string");
+	json_decref(c);
+	c = fixture("odd_numbers.json");
+	expect_problems(k, c, "bandwidth_mbps is not an unsigned integer; "
+			"available_link_bandwidths is not an array of "
+			"unsigned integers; vlan_range is not {\"start\": N, "
+			"\"end\": N}");
+	json_decref(c);
+	for (size_t i = 0; i < sizeof none / sizeof *none; i++) {
+		c = fixture(none[i]);
+		expect_problems(k, c, NULL);
+		json_decref(c);
+	}
+}
+
 static void test_every_kind_and_fixture(void **st)
 {
 	const char *fx[] = {"full.json", "nulls.json", "missing.json",
@@ -454,6 +562,8 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_pops),
 		cmocka_unit_test(test_links),
+		cmocka_unit_test(test_wrong_types_in_nested_members),
+		cmocka_unit_test(test_problems_name_every_wrong_member),
 		cmocka_unit_test(test_every_kind_and_fixture),
 		cmocka_unit_test(test_no_id_no_object),
 		cmocka_unit_test(test_equal_and_fields),
