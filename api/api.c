@@ -8,6 +8,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -72,7 +73,6 @@ void api_opts_default(struct api_opts *o)
 	o->connect_timeout_ms = 5000;
 	o->max_body = 64u << 20;
 	o->rate = 20;
-	o->burst = 40;
 	o->max_parallel = 8;
 	o->max_retries = 3;
 	o->backoff_base_ms = 200;
@@ -177,6 +177,23 @@ out:
 	return rc;
 }
 
+/* The rate limit's ring (see rate_take in transport.c): floor(rate)
+ * requests (at least one) per window of one second, or of 1/rate seconds
+ * under one per second. Every slot starts long past: the first requests
+ * go at once. */
+static int rate_ring(struct api *a)
+{
+	double k = floor(a->o.rate);
+
+	a->nsent = k >= 1 ? (size_t)k : 1;
+	a->window = k >= 1 ? 1.0 : 1.0 / a->o.rate;
+	if (!(a->sent = malloc(a->nsent * sizeof *a->sent)))
+		return -ENOMEM;
+	for (size_t i = 0; i < a->nsent; i++)
+		a->sent[i] = -1e18;
+	return 0;
+}
+
 int api_new(const struct api_opts *o, struct api **out)
 {
 	struct api *a;
@@ -199,10 +216,6 @@ int api_new(const struct api_opts *o, struct api **out)
 		a->o.max_parallel = 1;
 	if (a->o.max_parallel > MAXPAR)
 		a->o.max_parallel = MAXPAR;
-	if (a->o.burst < 1)
-		a->o.burst = 1;
-	a->tokens = a->o.burst;
-	a->refilled_at = api_mono();
 	a->base_url = strdup(o->base_url);
 	a->secret = strdup(o->secret_key);
 	a->key_source = strdup(o->key_source ? o->key_source : "the options");
@@ -210,7 +223,8 @@ int api_new(const struct api_opts *o, struct api **out)
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&a->share_lock[i], NULL);
 	atomic_init(&a->shutdown, false);
-	if (!a->base_url || !a->secret || !a->key_source)
+	if (!a->base_url || !a->secret || !a->key_source ||
+	    (a->o.rate > 0 && rate_ring(a)))
 		goto nomem;
 	for (size_t n = strlen(a->base_url); n && a->base_url[n - 1] == '/'; n--)
 		a->base_url[n - 1] = '\0';
@@ -286,6 +300,7 @@ void api_free(struct api *a)
 		free(a->secret);
 	}
 	free(a->base_url);
+	free(a->sent);
 	free(a->proxy);
 	free(a->key_source);
 	pthread_mutex_destroy(&a->lock);

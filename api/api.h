@@ -41,8 +41,9 @@ struct api_opts {
 	long timeout_ms;          /* longest one operation may take: 15000 */
 	long connect_timeout_ms;  /* 5000 */
 	size_t max_body;          /* bytes; larger answers are refused: 64 MiB */
-	double rate;              /* requests per second, 0 = unlimited: 20 */
-	double burst;             /* token bucket size: 40 */
+	double rate;              /* at most this many requests in any
+				   * second, 0 = unlimited: 20 (under 1: one
+				   * per 1/rate seconds) */
 	int max_parallel;         /* concurrent page requests: 8 */
 	int max_retries;          /* per request: 3 */
 	long backoff_base_ms;     /* 200 */

@@ -84,7 +84,11 @@ struct api {
 	pthread_mutex_t lock;     /* everything below */
 	struct worker *free_workers;
 	struct worker *active;
-	double tokens, refilled_at;
+	double *sent;             /* the rate limit's ring (transport.c):
+				   * start times of the last nsent requests;
+				   * NULL: no limit */
+	size_t nsent, sent_next;
+	double window;            /* seconds nsent requests may take */
 	double cooldown_until;    /* a 429 asked everyone to wait */
 	double down_until;        /* the API did not answer: fail fast */
 	int down_err, down_fails;

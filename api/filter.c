@@ -136,6 +136,14 @@ static int add(CURLU *u, const char *k, const char *v)
 	return rc;
 }
 
+/*
+ * Only the filters whose meaning at the API is certain to hold everything
+ * ours does are sent: equality with an id, a status or a number. The API's
+ * documentation says of name only "name to filter for" (an API that
+ * matches whole names would hide what ours, part of a name in any case,
+ * shows) and of tags only "tags to filter for" (all of them, or any?):
+ * those two are applied here alone, to the whole listing.
+ */
 int filter_query(const struct api_filters *f, CURLU *u)
 {
 	int rc;
@@ -145,13 +153,9 @@ int filter_query(const struct api_filters *f, CURLU *u)
 	if ((rc = add(u, "order_by", f->order_by)) ||
 	    (rc = add(u, "project_id", f->project_id)) ||
 	    (rc = add(u, "organization_id", f->organization_id)) ||
-	    (rc = add(u, "name", f->name)) ||
 	    (rc = add(u, "status", f->status)) ||
 	    (rc = add(u, "bandwidth_mbps", f->bandwidth_mbps)) ||
 	    (rc = add(u, "pop_id", f->pop_id)))
 		return rc;
-	for (size_t i = 0; i < f->ntags; i++)
-		if ((rc = add(u, "tags", f->tags[i])))
-			return rc;
 	return 0;
 }

@@ -3,9 +3,11 @@
  *
  * A mount narrows what it shows with filters (-o project_id=, status=, ...).
  * This module knows each filter's form, the query parameters a listing
- * sends for it, and the same rule applied on this side, so that an object
- * fetched by id (or a listing from an API that ignored a parameter) is held
- * to exactly what a listing shows. Pure functions; thread-safe.
+ * sends for those the API is certain to apply as we do (filter_query), and
+ * the rule applied on this side to every entry, so that an object fetched
+ * by id (or a listing from an API that ignored or read a parameter
+ * differently) is held to exactly what a listing shows. Pure functions;
+ * thread-safe.
  */
 #ifndef INTERLINKFS_FILTER_H
 #define INTERLINKFS_FILTER_H
@@ -16,8 +18,8 @@
 #include <curl/curl.h>
 #include <jansson.h>
 
-/* Server-side filters and order of a list. Unset fields are NULL; every
- * string is borrowed. */
+/* The filters and order of a list. Unset fields are NULL; every string is
+ * borrowed. */
 struct api_filters {
 	const char *project_id;       /* UUID */
 	const char *organization_id;  /* UUID */
@@ -43,7 +45,8 @@ int filter_check(const char *name, const char *value, char *why,
  * missing or of the wrong type does not pass. */
 bool filter_match(const struct api_filters *f, const json_t *obj);
 
-/* Appends the query parameters of f (and its order) to u, URL-encoded.
+/* Appends to u, URL-encoded, the query parameters of the filters of f the
+ * API applies as this module does (not name, not tags), and its order.
  * 0, or -ENOMEM / -EINVAL. */
 int filter_query(const struct api_filters *f, CURLU *u);
 

@@ -224,22 +224,28 @@ static double rand01(struct worker *w)
 	return (double)((w->rng * 0x2545f4914f6cdd1dULL) >> 11) / 9007199254740992.0;
 }
 
-/* Seconds to wait for a token (0: one was taken). */
-static double bucket_take(struct api *a, double now)
+/*
+ * The rate limit: at most rate requests in any window of one second. The
+ * times of the last k = floor(rate) requests are kept in a ring; a request
+ * may start when the oldest of them is at least a window old. A rate under
+ * 1 is one request per 1/rate seconds (k = 1, a longer window); a rate
+ * with a fraction is its whole part per second. Seconds to wait (0: the
+ * request was counted and may start).
+ */
+static double rate_take(struct api *a, double now)
 {
-	double wait = 0;
+	double wait = 0, oldest;
 
-	if (a->o.rate <= 0)
+	if (!a->sent)
 		return 0;
 	pthread_mutex_lock(&a->lock);
-	a->tokens += (now - a->refilled_at) * a->o.rate;
-	if (a->tokens > a->o.burst)
-		a->tokens = a->o.burst;
-	a->refilled_at = now;
-	if (a->tokens >= 1)
-		a->tokens -= 1;
-	else
-		wait = (1 - a->tokens) / a->o.rate;
+	oldest = a->sent[a->sent_next];
+	if (now - oldest >= a->window) {
+		a->sent[a->sent_next] = now;
+		a->sent_next = (a->sent_next + 1) % a->nsent;
+	} else {
+		wait = oldest + a->window - now;
+	}
 	pthread_mutex_unlock(&a->lock);
 	return wait;
 }
@@ -605,7 +611,7 @@ static void start_ready(struct op *op, struct xfer *xs, size_t n,
 			*wake = fmin(*wake, cd);
 			return;
 		}
-		tw = bucket_take(a, now);
+		tw = rate_take(a, now);
 		if (tw > 0) {
 			*wake = fmin(*wake, now + tw);
 			return;

@@ -131,5 +131,55 @@ def test_filter_values_are_checked_at_mount():
     refused(sim, "tags=", "no tag given")
 
 
+def test_name_matches_part_of_a_name_ignoring_case_whatever_the_api_does():
+    # The API's documentation says of name only "name to filter for": an
+    # API that matches whole names (or only as their case is) must not
+    # hide what name= promises. Held against both readings.
+    for how in ("exact", "part"):
+        sim = Sim("--regions", "fr-par", "--name-filter", how,
+                  connections=40, seed=8)
+        every = sim.list_all("fr-par")
+        want = sorted(c["id"] for c in every
+                      if "backbone" in (c.get("name") or "").lower())
+        assert 0 < len(want) < 40, want
+        m = Mount(sim, "regions=fr-par", "name=BackBone", "tags=prod")
+        conns = m.path("regions", "fr-par", "connections")
+        shown = sorted(listdir(conns))
+        assert shown == sorted(c["id"] for c in every if c["id"] in want
+                               and "prod" in c["tags"]), (how, shown)
+        # Neither name nor tags went to the API: they apply here.
+        queries = [r["query"] for r in sim.requests()]
+        assert queries and not any("name=" in q or "tags=" in q
+                                   for q in queries), queries
+        m.unmount()
+        sim.stop()
+
+
+def test_rate_is_at_most_n_requests_in_any_second():
+    # Small pages make a cold walk many requests at once; by the
+    # simulator's clock no second (less 50 ms of jitter) holds more than
+    # rate of them.
+    for rate in (1, 3):
+        sim = Sim("--regions", "fr-par", "--max-page-size", "4",
+                  connections=24, seed=3)
+        m = Mount(sim, "regions=fr-par", "rate=%d" % rate)
+        seq = sim.last_seq()
+        t0 = time.monotonic()
+        assert len(listdir(m.path("regions", "fr-par", "connections"),
+                           timeout=60)) == 24
+        assert len(listdir(m.path("regions", "fr-par", "links"),
+                           timeout=60)) == 25
+        took = time.monotonic() - t0
+        t = sorted(r["t_ms"] for r in sim.requests(seq)
+                   if r["path"].startswith("/interlink/"))
+        assert len(t) >= 12, t
+        worst = max(sum(1 for u in t if s <= u < s + 950) for s in t)
+        assert worst <= rate, (rate, worst, t)
+        # ... and no slower than that: the requests went at about rate.
+        assert took < len(t) / rate + 2, (rate, took, len(t))
+        m.unmount()
+        sim.stop()
+
+
 if __name__ == "__main__":
     run(globals())

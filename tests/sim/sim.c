@@ -122,6 +122,8 @@ static void usage(FILE *out)
 "  --forbid LIST          regions answered with 403 permissions_denied\n"
 "  --max-page-size N      server-side page cap (default 100)\n"
 "  --latency MS           delay added to every API request (default 0)\n"
+"  --name-filter HOW      how name= matches: part (of the name, the\n"
+"                         default) or exact (the whole name)\n"
 "  --tls-cert FILE        serve HTTPS with this certificate (PEM; the\n"
 "  --tls-key FILE         chain may follow it) and its key\n"
 "  --help, --version\n"
@@ -183,7 +185,7 @@ struct args {
 	const char *listen, *regions, *data;
 	unsigned long nconn, maxps;
 	unsigned long long seed;
-	bool allow_remote;
+	bool allow_remote, exact_names;
 	const char *tls_cert, *tls_key;
 };
 
@@ -201,6 +203,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		{"forbid", required_argument, NULL, 'f'},
 		{"max-page-size", required_argument, NULL, 'm'},
 		{"latency", required_argument, NULL, 'L'},
+		{"name-filter", required_argument, NULL, 'N'},
 		{"tls-cert", required_argument, NULL, 'c'},
 		{"tls-key", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},
@@ -210,7 +213,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 	int c, li = 0;
 
 	*a = (struct args){"127.0.0.1:0", "fr-par,nl-ams,pl-waw", NULL, 20,
-			   100, 1, false, NULL, NULL};
+			   100, 1, false, false, NULL, NULL};
 	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		char *end = NULL;
 		switch (c) {
@@ -224,6 +227,14 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		case 's': a->seed = strtoull(optarg, &end, 10); break;
 		case 'm': a->maxps = strtoul(optarg, &end, 10); break;
 		case 'L': s->latency_ms = strtol(optarg, &end, 10); break;
+		case 'N':
+			if (strcmp(optarg, "exact") && strcmp(optarg, "part")) {
+				fprintf(stderr, "interlink-sim: --name-filter: "
+					"part or exact, not %s\n", optarg);
+				return -1;
+			}
+			a->exact_names = strcmp(optarg, "exact") == 0;
+			break;
 		case 'c': a->tls_cert = optarg; break;
 		case 'k': a->tls_key = optarg; break;
 		case 'h': usage(stdout); return 1;
@@ -418,6 +429,7 @@ int main(int argc, char **argv)
 			a.data ? errbuf : strerror(-rc));
 		goto out;
 	}
+	simdata_set_exact_names(s->data, a.exact_names);
 	/* Signals are taken synchronously by this thread; the server threads
 	 * inherit the blocked mask. */
 	sigemptyset(&sigs);

@@ -10,6 +10,7 @@
 #ifndef SIMDATA_H
 #define SIMDATA_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -72,6 +73,12 @@ int simdata_load(struct simdata **out, const char *path, char *err,
 		 size_t errlen);
 
 void simdata_free(struct simdata *d);
+
+/* How the name= filter of the lists matches: part of the name, as its case
+ * is (exact false: the default), or the whole name (exact true), as some
+ * readings of the API's documentation ("name to filter for") would have
+ * it. */
+void simdata_set_exact_names(struct simdata *d, bool exact);
 
 /* GET .../{path}?query: one page of a list. */
 struct sim_reply simdata_list(const struct simdata *d, enum sim_coll c,

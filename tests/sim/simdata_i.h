@@ -29,6 +29,7 @@ struct simdata {
 	struct region *regions;
 	size_t nregions;
 	uint64_t idstate;         /* for ids of objects added at run time */
+	bool exact_names;         /* name filters match the whole name */
 };
 
 struct region *sim_region(const struct simdata *d, const char *name);

@@ -303,6 +303,7 @@ static bool parse_uint(const char *s, uint64_t max, uint64_t *out)
 
 struct query {
 	uint64_t page, page_size;
+	bool exact_names;          /* name= matches the whole name */
 	int order;                 /* index into the collection's orders */
 	struct term terms[MAX_TERMS];
 	size_t nterms;
@@ -427,8 +428,8 @@ static bool has_uint(const json_t *arr, uint64_t u)
 	return false;
 }
 
-static bool term_matches(const struct region *r, const struct term *t,
-			 const json_t *o)
+static bool term_matches(const struct region *r, const struct query *q,
+			 const struct term *t, const json_t *o)
 {
 	const json_t *v = t->f->field ? member(o, t->f->field) : NULL;
 	const char *s = json_string_value(v);
@@ -441,6 +442,8 @@ static bool term_matches(const struct region *r, const struct term *t,
 	case FK_STR:
 		return s && strcmp(s, t->value) == 0;
 	case FK_PART:
+		if (q->exact_names)
+			return s && strcmp(s, t->value) == 0;
 		return !*t->value || (s && strstr(s, t->value));
 	case FK_UINT:
 		return json_is_integer(v) &&
@@ -466,13 +469,13 @@ static bool matches(const struct region *r, const struct query *q,
 		bool any = false;
 
 		if (t->f->kind != FK_UUIDS) {
-			if (!term_matches(r, t, o))
+			if (!term_matches(r, q, t, o))
 				return false;
 			continue;
 		}
 		for (size_t k = 0; k < q->nterms; k++)
 			if (q->terms[k].f == t->f)
-				any = any || term_matches(r, &q->terms[k], o);
+				any = any || term_matches(r, q, &q->terms[k], o);
 		if (!any)
 			return false;
 	}
@@ -544,7 +547,7 @@ static char *query_key(const struct query *q)
 
 	if (!f)
 		return NULL;
-	fprintf(f, "%d", q->order);
+	fprintf(f, "%d%s", q->order, q->exact_names ? "=" : "");
 	for (size_t i = 0; i < q->nterms; i++)
 		fprintf(f, "|%s=%s", q->terms[i].f->param, q->terms[i].value);
 	fclose(f);
@@ -609,6 +612,7 @@ struct sim_reply simdata_list(const struct simdata *d, enum sim_coll ci,
 		return not_found("region", region);
 	if (!parse_query(c, q, nq, &qq, &err))
 		return err;
+	qq.exact_names = d->exact_names;
 	sorted = sorted_list(r, c, &r->memo[ci], r->items[ci], &qq);
 	if (!sorted)
 		return reply(500, simdata_error_body("internal", "out of memory",

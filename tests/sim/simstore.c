@@ -149,6 +149,11 @@ struct region *sim_region_add(struct simdata *d, const char *name)
 	return r;
 }
 
+void simdata_set_exact_names(struct simdata *d, bool exact)
+{
+	d->exact_names = exact;
+}
+
 void simdata_free(struct simdata *d)
 {
 	if (!d)

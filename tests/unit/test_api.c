@@ -279,13 +279,14 @@ static void test_filters_and_order_are_passed_through(void **st)
 	reqs = simctl_requests(&at_sim);
 	q = json_string_value(json_object_get(json_array_get(reqs, 0),
 					      "query"));
-	/* The simulator shows the decoded query: every value arrived whole. */
+	/* The simulator shows the decoded query: every value arrived whole.
+	 * name and tags are not sent: the API's meaning of them is not
+	 * certain to hold what ours does; they apply here. */
 	assert_string_equal(q, "page=1&page_size=1000&order_by=created_at_desc"
 			    "&project_id=0b5e9d3c-1a2b-4c3d-8e4f-5a6b7c8d9e0f"
 			    "&organization_id=a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d"
-			    "&name=a b&c=d&status=active&bandwidth_mbps=10000"
-			    "&pop_id=11111111-2222-4333-8444-555555555555"
-			    "&tags=prod&tags=edge");
+			    "&status=active&bandwidth_mbps=10000"
+			    "&pop_id=11111111-2222-4333-8444-555555555555");
 	json_decref(reqs);
 
 	/* Each filter selects what the simulator selects. */
