@@ -144,7 +144,18 @@ static int read_file(const char *path, char *top[K_COUNT],
 			 path, strerror(errno));
 		return rc;
 	}
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+	/* fopen() opens a directory for reading: it is said as such, not as
+	 * a file with a loose mode that will not parse. */
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		rc = fstat(fileno(f), &st) != 0 ? -errno :
+		     S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		snprintf(err, errlen, "cannot read the scw config file %s: %s",
+			 path, rc == -EINVAL ? "not a regular file" :
+			 strerror(-rc));
+		fclose(f);
+		return rc;
+	}
+	if (st.st_mode & 077)
 		log_warn("the scw config file %s holds a secret key and is "
 			 "readable by group or others (mode %03o); run: "
 			 "chmod 600 %s", path, (unsigned)(st.st_mode & 0777),

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -159,25 +160,27 @@ static int refuse(const char *name, const char *value, const char *why)
 	return -1;
 }
 
-/* "a:b" (or "a,b" when commas were escaped) into a new vector. */
+/* "a:b" (or "a,b" when commas were escaped) into a new vector, empty
+ * elements included ("a::b" has three), for the caller to refuse. */
 static char **split(const char *s, size_t *n)
 {
-	char *copy = strdup(s), *save = NULL, *tok;
-	char **v = calloc(strlen(s) / 2 + 2, sizeof *v);
+	size_t max = 1;
+	char **v;
 
+	for (const char *p = s; *p; p++)
+		max += *p == ':' || *p == ',';
 	*n = 0;
-	if (!copy || !v) {
-		free(copy);
-		free(v);
+	if (!(v = calloc(max + 1, sizeof *v)))
 		return NULL;
-	}
-	for (tok = strtok_r(copy, ":,", &save); tok;
-	     tok = strtok_r(NULL, ":,", &save)) {
-		if (!(v[*n] = strdup(tok)))
-			break;
+	for (const char *p = s;; p++) {
+		size_t len = strcspn(p, ":,");
+		if (!(v[*n] = strndup(p, len)))
+			return v; /* the caller sees fewer: out of memory */
 		(*n)++;
+		p += len;
+		if (!*p)
+			break;
 	}
-	free(copy);
 	return v;
 }
 
@@ -198,11 +201,14 @@ static int check_regions(struct options *o, const char *v)
 
 	if (!(o->regions = split(v, &o->nregions)))
 		return refuse("regions", v, "out of memory");
-	if (o->nregions == 0)
+	if (o->nregions == 1 && !*o->regions[0])
 		return refuse("regions", v, "no region given");
 	if (o->nregions > OPTIONS_MAX_REGIONS)
 		return refuse("regions", v, "more than 64 regions");
 	for (size_t i = 0; i < o->nregions; i++) {
+		if (!*o->regions[i])
+			return refuse("regions", v, "an empty region between "
+				      "separators");
 		if (!region_code(o->regions[i])) {
 			snprintf(why, sizeof why, "'%.40s' is not a region "
 				 "code such as fr-par", o->regions[i]);
@@ -221,6 +227,19 @@ static int check_regions(struct options *o, const char *v)
 	return 0;
 }
 
+/* Decimal digits, then optionally '.' and more: what the documentation
+ * shows (30, 0.5). strtod() alone would take " 30", "0x10" or "1e3". */
+static bool decimal(const char *v)
+{
+	size_t n = strspn(v, "0123456789");
+
+	if (n == 0)
+		return false;
+	if (v[n] == '.')
+		n += 1 + strspn(v + n + 1, "0123456789");
+	return v[n] == '\0' && v[n - 1] != '.';
+}
+
 static int check_num(const struct optdef *d, const char *v, double *out)
 {
 	char *end;
@@ -229,8 +248,8 @@ static int check_num(const struct optdef *d, const char *v, double *out)
 
 	errno = 0;
 	x = strtod(v, &end);
-	if (end == v || *end || errno || !isfinite(x) || x < d->min ||
-	    x > d->max) {
+	if (!decimal(v) || end == v || *end || errno || !isfinite(x) ||
+	    x < d->min || x > d->max) {
 		snprintf(why, sizeof why, "not a number from %g to %g",
 			 d->min, d->max);
 		return refuse(d->name, v, why);
@@ -257,8 +276,10 @@ static int check_tags(struct options *o, const char *v)
 {
 	if (!(o->tags = split(v, &o->ntags)))
 		return refuse("tags", v, "out of memory");
-	if (o->ntags == 0)
-		return refuse("tags", v, "no tag given");
+	for (size_t i = 0; i < o->ntags; i++)
+		if (!*o->tags[i])
+			return refuse("tags", v, o->ntags == 1 ? "no tag given" :
+				      "an empty tag between separators");
 	o->filters.tags = (const char *const *)o->tags;
 	o->filters.ntags = o->ntags;
 	return 0;

@@ -23,13 +23,19 @@ def refused(sim, opts, want, env=None):
          "SCW_API_URL": sim.url}
     e.update(env or {})
     try:
-        p = subprocess.run([FS, d, "-f", "-o", opts], env=e,
-                           capture_output=True, timeout=10)
+        try:
+            p = subprocess.run([FS, d, "-f", "-o", opts], env=e,
+                               capture_output=True, timeout=10)
+        except subprocess.TimeoutExpired:
+            raise AssertionError("%s was taken: it mounted" % opts)
         err = p.stderr.decode()
         assert p.returncode != 0, (opts, p.returncode)
         assert err.count("\n") == 1 and want in err, (opts, err)
         assert mounted_at(d) is None
     finally:
+        # A value wrongly taken left a mount (its daemon killed): gone.
+        if mounted_at(d):
+            subprocess.run(["fusermount3", "-u", "-z", d], timeout=10)
         os.rmdir(d)
     return err
 
@@ -179,6 +185,31 @@ def test_rate_is_at_most_n_requests_in_any_second():
         assert took < len(t) / rate + 2, (rate, took, len(t))
         m.unmount()
         sim.stop()
+
+
+def test_numbers_are_decimal_and_lists_have_no_empty_element():
+    sim = Sim(connections=1)
+    for opt in ("ttl=0x10", "ttl= 30", "ttl=30 ", "ttl=1e3", "ttl=+5",
+                "ttl=.5", "ttl=5.", "grace=0x1", "rate=1e2"):
+        refused(sim, opt, "not a number from")
+    refused(sim, "tags=a::b", "an empty tag")
+    refused(sim, "tags=a:", "an empty tag")
+    refused(sim, "regions=fr-par::nl-ams", "an empty region")
+    # What the documentation shows is taken.
+    m = Mount(sim, "ttl=30", "grace=0.5", "rate=20", "tags=a:b",
+              "regions=fr-par:nl-ams")
+    m.unmount()
+
+
+def test_a_directory_as_the_config_file_is_said_to_be_one():
+    sim = Sim(connections=1)
+    d = tempfile.mkdtemp(prefix="interlinkfs-cfgdir-")
+    try:
+        err = refused(sim, "regions=fr-par", "Is a directory",
+                      env={"SCW_CONFIG_PATH": d})
+        assert "mode" not in err, err
+    finally:
+        os.rmdir(d)
 
 
 if __name__ == "__main__":
