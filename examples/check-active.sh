@@ -14,6 +14,7 @@ if [ ! -r "$mnt/.interlinkfs/version" ]; then
 fi
 unknown=0 bad=0 total=0 empty=
 for rdir in "$mnt"/regions/*/; do
+  rdir=${rdir%/}
   region=$(basename "$rdir")
   # ls, not a glob: a glob hides a directory that cannot be read.
   if ! ids=$(ls "$rdir/connections" 2>&1); then
@@ -31,9 +32,13 @@ for rdir in "$mnt"/regions/*/; do
     fi
     total=$((total + 1))
     [ "$status" = active ] && continue
+    if ! name=$(tr '\n' ' ' 2>&1 < "$d/name"); then
+      echo "UNKNOWN: cannot read $region/connections/$id/name: ${name##*: }"
+      unknown=1
+      continue
+    fi
     bad=$((bad + 1))
-    printf '%s %s %s "%s"\n' "$region" "$id" "$status" \
-      "$(tr '\n' ' ' < "$d/name")"
+    printf '%s %s %s "%s"\n' "$region" "$id" "$status" "$name"
   done
 done
 [ "$unknown" = 0 ] || exit 2

@@ -14,6 +14,7 @@ trap 'rm -f "$errs"' EXIT
 {
   printf 'REGION\tNAME\tSTATUS\tMBPS\tID\n'
   for rdir in "$mnt"/regions/*/; do
+    rdir=${rdir%/}
     region=$(basename "$rdir")
     if ! ids=$(ls "$rdir/connections" 2>&1); then
       echo "report: cannot read the connections of $region: ${ids##*: }" >>"$errs"
@@ -21,10 +22,13 @@ trap 'rm -f "$errs"' EXIT
     fi
     for id in $ids; do
       d=$rdir/connections/$id
-      # names may hold tabs or newlines: keep the table one line per row
-      if ! name=$(tr '\t\n' '  ' < "$d/name" 2>>"$errs") ||
+      # A file that cannot be read is said (the redirection of stderr
+      # comes first, so that a failed open is said too), and its row
+      # left out; names may hold tabs or newlines: one line per row.
+      if ! name=$(tr '\t\n' '  ' 2>>"$errs" < "$d/name") ||
          ! status=$(cat "$d/status" 2>>"$errs") ||
          ! mbps=$(cat "$d/bandwidth_mbps" 2>>"$errs"); then
+        echo "report: $region/connections/$id left out" >>"$errs"
         continue
       fi
       printf '%s\t%s\t%s\t%s\t%s\n' "$region" "${name:--}" "$status" \

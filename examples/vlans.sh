@@ -1,6 +1,8 @@
 #!/bin/sh
-# connection.json with jq: the VLAN range of every connection that has
-# one, as "region id start end".   usage: vlans.sh [MOUNTPOINT]
+# The VLAN range of every connection that has one, as "region id start
+# end", tab-separated, from each connection's vlan_range file (which the
+# mount checks: a range the API sent in the wrong shape reads as an I/O
+# error, never as half a range).   usage: vlans.sh [MOUNTPOINT]
 # Exit 2 when a region or a connection could not be read (said on
 # standard error), after printing what could.
 set -u
@@ -11,15 +13,21 @@ if [ ! -r "$mnt/.interlinkfs/version" ]; then
 fi
 status=0
 for rdir in "$mnt"/regions/*/; do
+  rdir=${rdir%/}
+  region=$(basename "$rdir")
   if ! ids=$(ls "$rdir/connections" 2>&1); then
-    echo "vlans: cannot read the connections of $(basename "$rdir"): ${ids##*: }" >&2
+    echo "vlans: cannot read the connections of $region: ${ids##*: }" >&2
     status=2
     continue
   fi
   for id in $ids; do
-    jq -r 'select(.vlan_range != null)
-           | [.region, .id, .vlan_range.start, .vlan_range.end] | @tsv' \
-      "$rdir/connections/$id/connection.json" || status=2
+    if ! range=$(cat "$rdir/connections/$id/vlan_range" 2>&1); then
+      echo "vlans: cannot read the VLAN range of $region/$id: ${range##*: }" >&2
+      status=2
+      continue
+    fi
+    [ -n "$range" ] || continue      # no range
+    printf '%s\t%s\t%s\t%s\n' "$region" "$id" "${range%-*}" "${range#*-}"
   done
 done
 exit $status

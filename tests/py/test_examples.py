@@ -1,0 +1,166 @@
+"""Every example against each kind of failure, on real mounts: the API's
+listings down, only the PoP listing down, one object's field unreadable,
+a mount filter that hides related objects. An example either gives the
+right answer or exits 2 saying what it could not read: never a confident
+wrong one."""
+import os
+import subprocess
+
+from harness import Mount, Sim, errno_of, read, run, wait_for
+
+ROOT = os.environ.get("SOURCE_ROOT") or os.path.join(
+    os.path.dirname(os.path.abspath(__file__)), "..", "..")
+R = "fr-par"
+
+
+def example(name, mnt, *args):
+    return subprocess.run(["sh", os.path.join(ROOT, "examples", name)] +
+                          list(args) + [mnt], capture_output=True,
+                          timeout=120)
+
+
+def all_examples(m, pop):
+    """Each example's outcome on mount m: {name: (status, stdout)}."""
+    out = {}
+    for name, args in (("check-active.sh", ()), ("report.sh", ()),
+                       ("in-pop.sh", (pop,)), ("vlans.sh", ()),
+                       ("bgp-down.sh", ())):
+        p = example(name, m.dir, *args)
+        out[name] = (p.returncode, p.stdout, p.stderr)
+    return out
+
+
+class World:
+    """One region, its data, and a healthy mount's answers."""
+
+    def __init__(self):
+        self.sim = Sim("--regions", R, connections=24, seed=7)
+        self.data = self.sim.data()[R]
+        conns = {c["id"]: c for c in self.data["connections"]}
+        # A PoP that has connections, and a down BGP session on a link
+        # that runs on a connection.
+        counts = {}
+        for c in conns.values():
+            counts[c["pop_id"]] = counts.get(c["pop_id"], 0) + 1
+        pops = {p["id"]: p for p in self.data["pops"]}
+        self.pop = pops[max(counts, key=counts.get)]["name"]
+        self.down = [l for l in self.data["links"]
+                     if "down" in (l["bgp_v4_status"], l["bgp_v6_status"])
+                     and (l.get("self") or {}).get("connection_id") in conns
+                     and not l.get("partner")]
+        assert self.down, "no down session on a self-hosted link"
+        m = Mount(self.sim, "regions=" + R)
+        self.healthy = all_examples(m, self.pop)
+        m.unmount()
+        for name, (rc, out, err) in self.healthy.items():
+            assert rc in (0, 1) and out, (name, rc, err)
+
+    def mount(self, *opts):
+        return Mount(self.sim, "regions=" + R, "timeout=2", *opts)
+
+
+def right_or_blind(world, got, blind):
+    """Every example in blind exits 2 and says why; every other one gives
+    exactly the healthy mount's answer, or exits 2 saying why."""
+    for name, (rc, out, err) in got.items():
+        if name in blind:
+            assert rc == 2, (name, rc, out, err)
+        if rc == 2:
+            # check-active speaks on stdout, as monitoring checks do.
+            said = out if name == "check-active.sh" else err
+            assert said.strip(), (name, "exit 2 without a word")
+            if name == "check-active.sh":
+                assert out.startswith(b"UNKNOWN: ") or \
+                    b"\nUNKNOWN: " in out, out
+            continue
+        assert (rc, out) == world.healthy[name][:2], (name, rc, out, err)
+
+
+def test_every_example_with_every_listing_down():
+    w = World()
+    w.sim.fault("status", status=503)
+    m = w.mount()
+    right_or_blind(w, all_examples(m, w.pop), set(w.healthy))
+    w.sim.clear_faults()
+    m.unmount()
+
+
+def test_every_example_with_the_pop_listing_down():
+    w = World()
+    w.sim.fault("status", status=503, match="pops_list")
+    m = w.mount()
+    got = all_examples(m, w.pop)
+    right_or_blind(w, got, {"in-pop.sh", "bgp-down.sh"})
+    assert b"cannot read the PoPs of fr-par" in got["in-pop.sh"][2]
+    w.sim.clear_faults()
+    m.unmount()
+
+
+def test_every_example_with_one_field_unreadable():
+    w = World()
+    link = w.down[0]
+    cid = link["self"]["connection_id"]
+    pop_id = [c for c in w.data["connections"] if c["id"] == cid][0]["pop_id"]
+    # Each of these fields, of the wrong type, reads as an I/O error; the
+    # examples that read it must say so.
+    cases = [
+        ("connections", cid, {"status": 5}, {"check-active.sh",
+                                             "report.sh"}),
+        ("connections", cid, {"name": 5}, {"report.sh", "bgp-down.sh"}),
+        ("connections", cid, {"vlan_range": {"start": 1500}},
+         {"vlans.sh"}),
+        ("connections", cid, {"pop_id": 5}, {"bgp-down.sh"}),
+        ("pops", pop_id, {"display_name": 5}, {"bgp-down.sh"}),
+        ("links", link["id"], {"bgp_v4_status": 5, "bgp_v6_status": 5},
+         {"bgp-down.sh"}),
+    ]
+    for kind, oid, fields, blind in cases:
+        before = {k: v for k, v in [o for o in w.data[kind]
+                                    if o["id"] == oid][0].items()
+                  if k in fields}
+        w.sim.patch(R, oid, fields, kind=kind)
+        m = w.mount()
+        f = m.path("regions", R, kind, oid, list(fields)[0])
+        assert errno_of(read, f) != 0, (kind, fields)
+        right_or_blind(w, all_examples(m, w.pop), blind)
+        m.unmount()
+        w.sim.patch(R, oid, before, kind=kind)
+
+
+def test_every_example_with_a_filter_that_hides_connections():
+    w = World()
+    m = w.mount("status=failed")
+    conns = [c for c in w.data["connections"] if c["status"] == "failed"]
+    hidden = {c["id"] for c in w.data["connections"]} - \
+        {c["id"] for c in conns}
+    got = all_examples(m, w.pop)
+    for name, (rc, out, err) in got.items():
+        assert rc in (0, 1), (name, rc, err)
+        assert b"cannot" not in err, (name, err)
+    # check-active: every connection shown is failed, each one named.
+    rc, out, _ = got["check-active.sh"]
+    assert rc == 1 and {l.split()[1] for l in out.decode().splitlines()} \
+        == {c["id"] for c in conns}
+    # bgp-down: a self-hosted link on a hidden connection shows that
+    # connection's id (not "-", which means a hosted link) and its own
+    # PoP; every down session is there.
+    rc, out, _ = got["bgp-down.sh"]
+    rows = [l.split("\t") for l in out.decode().splitlines()[1:]]
+    pops = {p["id"]: p["display_name"] for p in w.data["pops"]}
+    want = 0
+    for l in w.data["links"]:
+        for fam in ("v4", "v6"):
+            if l["bgp_%s_status" % fam] != "down":
+                continue
+            want += 1
+            cid = (l.get("self") or {}).get("connection_id")
+            if cid in hidden and not l.get("partner"):
+                assert [cid, pops.get(l["pop_id"], "-")] in \
+                    [r[5:] for r in rows if r[3] == fam], (l, rows)
+    assert rc == 1 and len(rows) == want, (rows, want)
+    assert any(r[5] in hidden for r in rows), rows
+    m.unmount()
+
+
+if __name__ == "__main__":
+    run(globals())
