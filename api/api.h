@@ -80,16 +80,18 @@ void api_call_init(struct api_call *c);
 void api_call_destroy(struct api_call *c);
 void api_call_cancel(struct api_call *c);
 
-/* Counters since api_new(); cheap to read. */
+/* Counters since api_new(), named as .interlinkfs/stats shows them;
+ * cheap to read. */
 struct api_stats {
-	uint64_t requests;        /* HTTP requests sent (attempts) */
-	uint64_t errors;          /* failed attempts (not 404s) */
-	uint64_t retries;
-	uint64_t rate_limited;    /* 429 answers */
-	uint64_t bytes;           /* body bytes received */
-	uint64_t fast_failures;   /* requests failed unsent: API in back-off */
-	uint64_t records_skipped; /* list entries not shown: no valid id, or
-				   * unreadable */
+	uint64_t api_requests;    /* HTTP requests sent (attempts) */
+	uint64_t api_errors;      /* failed attempts (not 404s) */
+	uint64_t api_retries;
+	uint64_t api_rate_limited; /* 429 answers */
+	uint64_t api_bytes;       /* body bytes received */
+	uint64_t api_fast_failures; /* requests failed unsent: API in
+				   * back-off */
+	uint64_t api_records_skipped; /* list entries not shown: no valid
+				   * id, or unreadable */
 };
 
 /* A kind of object the API serves under /regions/{region}/: the path of
@@ -126,6 +128,13 @@ void api_global_cleanup(void);
 int api_check_url(const char *url, bool insecure, char *why, size_t whylen);
 
 /*
+ * Is r a region code as the InterLink API has them: two letters, '-',
+ * three letters, in lower case (fr-par, nl-ams)? The one rule for a
+ * region, for the mount's options and for the paths of requests. Pure.
+ */
+bool api_region_valid(const char *r);
+
+/*
  * A new client. -EINVAL (with a logged message) for a base URL that
  * api_check_url() refuses.
  */
@@ -134,17 +143,6 @@ int api_new(const struct api_opts *o, struct api **out);
 /* Cancels everything in flight; later operations fail with -EINTR. */
 void api_shutdown(struct api *a);
 void api_free(struct api *a);
-
-/*
- * Every dedicated connection of a region, in the API's order, following
- * total_count across pages fetched concurrently. *items: new reference to
- * an array of objects as the API sent them, each with a valid id (others
- * are skipped with a log line), no id twice, each passing f (sent to the
- * API as query parameters, and checked here too). A region the API does not
- * serve (404) is -ENOENT, logged once per region. call and err may be NULL.
- */
-int api_list(struct api *a, const char *region, const struct api_filters *f,
-	     struct api_call *call, json_t **items, struct api_error *err);
 
 /*
  * Every object of kind k in a region, in the API's order, following
@@ -167,12 +165,6 @@ int api_get_object(struct api *a, const struct api_kind *k,
 		   const char *region, const char *id,
 		   const struct api_filters *f, struct api_call *call,
 		   json_t **obj, struct api_error *err);
-
-/* One dedicated connection. *obj: new reference. 404 is -ENOENT, and so
- * is a connection that does not pass the filters f (may be NULL). */
-int api_get(struct api *a, const char *region, const char *id,
-	    const struct api_filters *f, struct api_call *call, json_t **obj,
-	    struct api_error *err);
 
 void api_get_stats(struct api *a, struct api_stats *out);
 

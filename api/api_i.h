@@ -101,8 +101,12 @@ struct api {
 	uint64_t answers[256];
 	atomic_bool shutdown;
 
-	atomic_uint_fast64_t n_requests, n_errors, n_retries, n_429, n_bytes,
-			     n_fast_failures, n_records_skipped;
+	/* The counters of struct api_stats, under the same names. */
+	struct {
+		atomic_uint_fast64_t api_requests, api_errors, api_retries,
+				     api_rate_limited, api_bytes,
+				     api_fast_failures, api_records_skipped;
+	} n;
 };
 
 /* One operation: its worker, its time limit and where its pages stop. */
@@ -116,8 +120,6 @@ struct op {
 	const struct api_filters *filters; /* lists: what entries must pass */
 	const struct api_sink *sink;       /* lists: each entry's form */
 };
-
-double api_mono(void);
 
 /* net.c: the way to the API. net_setup learns it (from base_url, the
  * options and the environment) in api_new; net_easy applies it to a new

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "conn.h"
+#include "field.h"
 
 static const char *const statuses[] = {
 	"unknown_status", "created", "configuring", "failed", "active",
@@ -47,7 +47,7 @@ int filter_check(const char *name, const char *value, char *why,
 	}
 	if (!strcmp(name, "project_id") || !strcmp(name, "organization_id") ||
 	    !strcmp(name, "pop_id")) {
-		if (conn_id_valid(value, strlen(value)))
+		if (field_id_valid(value, strlen(value)))
 			return 0;
 		snprintf(why, whylen, "%s=%s: not a UUID", name, value);
 		return -EINVAL;
@@ -76,7 +76,7 @@ static bool str_is(const json_t *obj, const char *field, const char *want)
 {
 	const char *s;
 
-	return conn_str(obj, field, &s, NULL) == 0 && strcmp(s, want) == 0;
+	return field_str(obj, field, &s, NULL) == 0 && strcmp(s, want) == 0;
 }
 
 static bool has_tag(const json_t *obj, const char *tag)
@@ -108,11 +108,11 @@ bool filter_match(const struct api_filters *f, const json_t *obj)
 	 * public documentation says no more, and the widest reading never
 	 * hides what the API itself returned for the filter. */
 	if (f->name && *f->name &&
-	    (conn_str(obj, "name", &name, NULL) || !strcasestr(name, f->name)))
+	    (field_str(obj, "name", &name, NULL) || !strcasestr(name, f->name)))
 		return false;
 	if (f->bandwidth_mbps &&
 	    (!is_u64(f->bandwidth_mbps, &want) ||
-	     conn_uint(obj, "bandwidth_mbps", &bw) || bw != want))
+	     field_uint(obj, "bandwidth_mbps", &bw) || bw != want))
 		return false;
 	for (size_t i = 0; i < f->ntags; i++)
 		if (!has_tag(obj, f->tags[i]))

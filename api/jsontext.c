@@ -375,3 +375,92 @@ bool jt_record_id(const char *text, size_t len, char *id, size_t idlen)
 		s.i++;
 	}
 }
+
+/* ---- numbers jansson cannot hold, back as the API sent them ---------- */
+
+bool jt_num_text(const json_t *v, const char **text, size_t *len)
+{
+	const char *s = json_string_value(v);
+	size_t n = json_string_length(v);
+
+	if (!s || n <= JT_NUM_PREFIX_LEN ||
+	    memcmp(s, JT_NUM_PREFIX, JT_NUM_PREFIX_LEN) != 0 ||
+	    strspn(s + JT_NUM_PREFIX_LEN, "0123456789+-.eE") !=
+	    n - JT_NUM_PREFIX_LEN)
+		return false;
+	*text = s + JT_NUM_PREFIX_LEN;
+	*len = n - JT_NUM_PREFIX_LEN;
+	return true;
+}
+
+/* The dump callback: the text, with every marked number written back as
+ * the number it was. */
+struct dumpbuf {
+	char *p;
+	size_t len, cap;
+	bool oom;
+};
+
+static int dump_put(const char *buf, size_t n, void *ud)
+{
+	struct dumpbuf *d = ud;
+
+	if (d->len + n + 1 > d->cap) {
+		size_t cap = d->cap ? d->cap * 2 : 1024;
+		char *np;
+		while (cap < d->len + n + 1)
+			cap *= 2;
+		if (!(np = realloc(d->p, cap))) {
+			d->oom = true;
+			return -1;
+		}
+		d->p = np;
+		d->cap = cap;
+	}
+	memcpy(d->p + d->len, buf, n);
+	d->len += n;
+	d->p[d->len] = '\0';
+	return 0;
+}
+
+/* "\u0000#123..." with its quotes becomes 123...: in place. */
+static void unmark_numbers(struct dumpbuf *d)
+{
+	static const char mark[] = "\"" JT_NUM_MARK;
+	size_t ml = sizeof mark - 1, r = 0, w = 0;
+	const char *at;
+
+	/* Most objects have none: one search, nothing moved. */
+	while ((at = memmem(d->p + r, d->len - r, mark, ml))) {
+		size_t m = (size_t)(at - d->p), n;
+
+		memmove(d->p + w, d->p + r, m - r);
+		w += m - r;
+		n = strspn(at + ml, "0123456789+-.eE");
+		if (n && m + ml + n < d->len && at[ml + n] == '"') {
+			memmove(d->p + w, at + ml, n);
+			w += n;
+			r = m + ml + n + 1;
+		} else {
+			d->p[w++] = d->p[m];
+			r = m + 1;
+		}
+	}
+	memmove(d->p + w, d->p + r, d->len - r);
+	w += d->len - r;
+	d->len = w;
+	d->p[w] = '\0';
+}
+
+char *jt_dump(const json_t *obj, size_t flags, size_t *len)
+{
+	struct dumpbuf d = {0};
+
+	if (json_dump_callback(obj, dump_put, &d, flags) || d.oom || !d.p) {
+		free(d.p);
+		return NULL;
+	}
+	unmark_numbers(&d);
+	*len = d.len;
+	return d.p;
+}

@@ -8,7 +8,9 @@
  * json_int_t), or one broken record would otherwise make a whole page
  * unreadable. This module repairs what can be repaired, and splits a list
  * page into its records so that one that still cannot be read is skipped
- * alone. All functions are pure (no I/O, no logging) and thread-safe.
+ * alone; and it writes such numbers back as the API sent them. All
+ * functions are pure (no I/O, no logging) and thread-safe; json_t
+ * arguments are borrowed.
  */
 #ifndef INTERLINKFS_JSONTEXT_H
 #define INTERLINKFS_JSONTEXT_H
@@ -16,10 +18,12 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <jansson.h>
+
 /*
  * A number jansson cannot hold (an integer outside int64, a real that
  * overflows a double) becomes a string: this marker, then the number's
- * text. conn_uint() reads it; conn_dump() writes the number back as it
+ * text. field_uint() reads it; jt_dump() writes the number back as it
  * was, so connection.json shows it exactly. (A string the API itself sent
  * that is exactly this marker and a number would be shown as that number:
  * an API that lies is not defended against.)
@@ -68,5 +72,18 @@ int jt_split(const char *text, size_t len, const char *key,
  * bytes) when one is found.
  */
 bool jt_record_id(const char *text, size_t len, char *id, size_t idlen);
+
+/*
+ * Is v (borrowed) a number the API sent that jansson cannot hold (a marked
+ * string)? true with its text (borrowed from v) when it is.
+ */
+bool jt_num_text(const json_t *v, const char **text, size_t *len);
+
+/*
+ * obj (borrowed) as JSON text (json_dumps flags), with such numbers
+ * written back as the API sent them. malloc'ed (the caller frees), *len
+ * its length; NULL when out of memory.
+ */
+char *jt_dump(const json_t *obj, size_t flags, size_t *len);
 
 #endif

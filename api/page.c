@@ -12,7 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 #include "jsontext.h"
 #include "log.h"
 
@@ -177,7 +177,7 @@ static int take_entry(struct digest *d, const json_t *c,
 		      const struct api_kind *k, const struct api_filters *f,
 		      const struct api_sink *sink, bool quiet)
 {
-	const char *id = conn_id(c);
+	const char *id = field_id(c);
 	void *m;
 
 	d->raw++;

@@ -13,7 +13,7 @@
 
 #include <yaml.h>
 
-#include "conn.h"
+#include "field.h"
 #include "log.h"
 
 extern char **environ;
@@ -212,7 +212,7 @@ static int check_key(struct scw_settings *s, char *err, size_t errlen)
 	memmove(k, k + start, n - start);
 	explicit_bzero(k + (n - start), strlen(k + (n - start)));
 	k[n - start] = '\0';
-	if (conn_id_valid(k, strlen(k)))
+	if (field_id_valid(k, strlen(k)))
 		return 0;
 	snprintf(err, errlen, "the secret key from %s is not a Scaleway secret "
 		 "key (a UUID, xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx); it is not "

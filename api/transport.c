@@ -25,6 +25,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "clock.h"
 #include "log.h"
 
 #define DOWN_MAX 30.0
@@ -180,7 +181,7 @@ int transport_checkout(struct api *a, struct api_call *call,
 			w->freeh[w->nfree++] = w->easy[i];
 		}
 		pthread_mutex_lock(&a->lock);
-		w->rng = (uint64_t)(api_mono() * 1e9) ^ (++a->nworkers * 0x9e37ULL);
+		w->rng = (uint64_t)(clock_mono() * 1e9) ^ (++a->nworkers * 0x9e37ULL);
 		pthread_mutex_unlock(&a->lock);
 	}
 	pthread_mutex_lock(&a->lock);
@@ -331,7 +332,7 @@ static void xfer_start(struct op *op, struct xfer *x, double now)
 			 ct < left ? ct : left);
 	curl_multi_add_handle(w->multi, x->easy);
 	x->state = X_RUN;
-	atomic_fetch_add(&op->a->n_requests, 1);
+	atomic_fetch_add(&op->a->n.api_requests, 1);
 }
 
 static void xfer_detach(struct op *op, struct xfer *x)
@@ -403,7 +404,7 @@ static int read_body(struct op *op, struct xfer *x)
 				    op->filters, op->sink, quiet, &x->dg, why,
 				    sizeof why);
 		if (!rc)
-			atomic_fetch_add(&op->a->n_records_skipped,
+			atomic_fetch_add(&op->a->n.api_records_skipped,
 					 x->dg->skipped + x->dg->unreadable);
 	} else {
 		rc = page_read_object(x->body ? x->body : "", x->len, quiet,
@@ -454,7 +455,7 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	struct api *a = op->a;
 	long status = 0, connect = 0;
 	struct outcome o;
-	double wait, now = api_mono();
+	double wait, now = clock_mono();
 
 	x->attempts++;
 	x->err.attempts = x->attempts;
@@ -465,7 +466,7 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	snprintf(x->err.request_id, sizeof x->err.request_id, "%s",
 		 x->request_id);
 	x->err.type[0] = x->err.resource[0] = x->err.resource_id[0] = '\0';
-	atomic_fetch_add(&a->n_bytes, x->len);
+	atomic_fetch_add(&a->n.api_bytes, x->len);
 	o = outcome_of(cc, status);
 	if (x->too_big || cc == CURLE_FILESIZE_EXCEEDED) {
 		o = (struct outcome){-EIO, false, false};
@@ -487,7 +488,7 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	if (cc == CURLE_OK || o.no_answer)
 		note_answer(a, cc == CURLE_OK, o.err, now);
 	if (status == 429)
-		atomic_fetch_add(&a->n_429, 1);
+		atomic_fetch_add(&a->n.api_rate_limited, 1);
 	free(x->body);
 	x->body = NULL;
 	x->len = x->cap = 0;
@@ -496,7 +497,7 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 		return;
 	}
 	if (o.err != -ENOENT)
-		atomic_fetch_add(&a->n_errors, 1);
+		atomic_fetch_add(&a->n.api_errors, 1);
 	x->last_err = o.err;
 	wait = o.retry ? retry_wait(op, x, status) : -1;
 	if (wait < 0 || now + wait >= x->deadline) {
@@ -505,7 +506,7 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	}
 	x->state = X_WAIT;
 	x->next_at = now + wait;
-	atomic_fetch_add(&a->n_retries, 1);
+	atomic_fetch_add(&a->n.api_retries, 1);
 	if (status == 429) {
 		/* Everyone waits: a burst must not hammer an API that asked
 		 * us to slow down. */
@@ -570,7 +571,7 @@ static bool fail_fast(struct op *op, struct xfer *x, double now, double cd)
 				  "moment ago (%s); asked again in %.1f s",
 				  strerror(-err), until - now);
 		x->fast = true;
-		atomic_fetch_add(&a->n_fast_failures, 1);
+		atomic_fetch_add(&a->n.api_fast_failures, 1);
 		xfer_done(x, err);
 		return true;
 	}
@@ -578,7 +579,7 @@ static bool fail_fast(struct op *op, struct xfer *x, double now, double cd)
 		transport_set_msg(x, "not sent: the API asked to wait %.0f s "
 				  "(429), longer than timeout", cd - now);
 		x->fast = true;
-		atomic_fetch_add(&a->n_fast_failures, 1);
+		atomic_fetch_add(&a->n.api_fast_failures, 1);
 		xfer_done(x, -EAGAIN);
 		return true;
 	}
@@ -655,7 +656,7 @@ void transport_run(struct op *op, struct xfer *xs, size_t n)
 	size_t running = 0;
 
 	for (;;) {
-		double now = api_mono(), wake = now + 1;
+		double now = clock_mono(), wake = now + 1;
 		bool cancel = atomic_load(&op->call->cancelled) ||
 			      atomic_load(&op->a->shutdown);
 		long ms;
@@ -666,7 +667,7 @@ void transport_run(struct op *op, struct xfer *xs, size_t n)
 		collect(op, xs, n, &running, &wake);
 		if (wake == 0)
 			continue;
-		ms = (long)ceil((wake - api_mono()) * 1000);
+		ms = (long)ceil((wake - clock_mono()) * 1000);
 		ms = ms < 0 ? 0 : ms > 1000 ? 1000 : ms;
 		curl_multi_poll(op->w->multi, NULL, 0, (int)ms, NULL);
 	}

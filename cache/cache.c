@@ -34,7 +34,7 @@ static bool get_fresh(struct cache *c, struct get_pass *g, bool counted,
 		   (!r || o->s.loaded_at >= r->s.loaded_at);
 
 	if (g->v.val && g->now < g->v.s->fresh_until && !neg) {
-		c->st.hits += !counted;
+		c->st.cache_hits += !counted;
 		if (g->v.s == &r->s) {
 			r->s.last_used = g->now;
 		} else {
@@ -64,10 +64,84 @@ static void serve_after_grace(struct cache *c, const struct get_pass *g,
 	bool stale = g->now >= g->v.s->fresh_until;
 
 	if (stale) {
-		c->st.grace_stale++;
+		c->st.grace_stale_served++;
 		c->st.stale_served++;
 	}
 	store_fill(c, out, &g->v, stale);
+}
+
+/* What a pass can answer without loading anything: true with *rc. */
+static bool get_known(struct cache *c, const struct get_pass *g, int pending,
+		      bool graced, struct cache_item *out, int *rc)
+{
+	if (graced && g->v.val) {
+		serve_after_grace(c, g, out);
+		*rc = 0;
+		return true;
+	}
+	if (pending != NO_RESULT) {
+		/* The outcome of the load we ran or waited for, even if
+		 * already expired (ttl 0). */
+		if (pending == 0 && g->v.val) {
+			store_fill(c, out, &g->v, false);
+			*rc = 0;
+		} else {
+			*rc = pending == 0 ? -ENOENT :
+			      store_stale_or_err(c, &g->v, pending, g->now, out);
+		}
+		return true;
+	}
+	/* While the region's listing is failing, do not try each object on
+	 * its own: that would be a request per read. */
+	if (g->r && g->r->s.retry_at > g->now && g->r->s.err) {
+		*rc = store_stale_or_err(c, &g->v, g->r->s.err, g->now, out);
+		return true;
+	}
+	return false;
+}
+
+/* The load of what g needs, run here or waited for (the lock is dropped
+ * meanwhile): false to look again (*pending, *graced set), true with *rc
+ * to answer. */
+static bool get_load(struct cache *c, struct get_pass *g, const char *region,
+		     const char *id, void *ctx, const atomic_int *intr,
+		     int *pending, bool *graced, struct cache_item *out,
+		     int *rc)
+{
+	bool via_list = c->conf.ttl > 0 && g->r &&
+			((g->r->val && g->pos >= 0) ||
+			 (c->conf.gets_before_list &&
+			  g->r->gets >= c->conf.gets_before_list));
+	struct lstate *T;
+
+	if ((!g->r && !(g->r = store_region_of(c, region))) ||
+	    (!via_list && !g->o && !(g->o = store_obj_new(c, g->r, id)))) {
+		*rc = -ENOMEM;
+		return true;
+	}
+	T = via_list ? &g->r->s : &g->o->s;
+	if (T->retry_at > g->now) {
+		*rc = store_stale_or_err(c, &g->v, T->err, g->now, out);
+		return true;
+	}
+	if (g->v.val && load_can_stand_in(c, g->v.s, g->now)) {
+		enum grace gr = load_in_grace(c, g->r, via_list ? NULL : g->o,
+						 intr, pending);
+		/* The lock was dropped while waiting: the next pass looks at
+		 * everything again (the view, even g->o). */
+		*graced = gr == G_STALE;
+		if (gr == G_INTR)
+			*rc = -EINTR;
+		if (gr != G_HERE)
+			return gr == G_INTR;
+	}
+	if (T->loading) {
+		*rc = load_wait(c, T, intr, HUGE_VAL, pending);
+		return *rc == -EINTR;
+	}
+	*pending = load_now(c, g->r, via_list ? NULL : g->o, ctx);
+	*rc = *pending;
+	return *pending == -EINTR;
 }
 
 int cache_get(struct cache *c, const char *region, const char *id,
@@ -80,8 +154,6 @@ int cache_get(struct cache *c, const char *region, const char *id,
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
 		struct get_pass g;
-		struct lstate *T;
-		bool via_list;
 
 		g.now = cache_now(c);
 		g.r = store_find_region(c, region);
@@ -90,73 +162,14 @@ int cache_get(struct cache *c, const char *region, const char *id,
 		g.v = store_view(g.r, g.o, g.pos);
 		if (get_fresh(c, &g, missed, out, &rc))
 			break;
-		if (graced && g.v.val) {
-			serve_after_grace(c, &g, out);
-			rc = 0;
-			break;
-		}
 		if (!missed) {
-			c->st.misses++;
+			c->st.cache_misses++;
 			missed = true;
 		}
-		if (pending != NO_RESULT) {
-			/* The outcome of the load we ran or waited for, even
-			 * if already expired (ttl 0). */
-			if (pending == 0 && g.v.val) {
-				store_fill(c, out, &g.v, false);
-				rc = 0;
-			} else {
-				rc = pending == 0 ? -ENOENT
-				     : store_stale_or_err(c, &g.v, pending, g.now, out);
-			}
+		if (get_known(c, &g, pending, graced, out, &rc) ||
+		    get_load(c, &g, region, id, ctx, intr, &pending, &graced,
+			     out, &rc))
 			break;
-		}
-		/* While the region's listing is failing, do not try each
-		 * object on its own: that would be a request per read. */
-		if (g.r && g.r->s.retry_at > g.now && g.r->s.err) {
-			rc = store_stale_or_err(c, &g.v, g.r->s.err, g.now, out);
-			break;
-		}
-		via_list = c->conf.ttl > 0 && g.r &&
-			   ((g.r->val && g.pos >= 0) ||
-			    (c->conf.gets_before_list &&
-			     g.r->gets >= c->conf.gets_before_list));
-		if ((!g.r && !(g.r = store_region_of(c, region))) ||
-		    (!via_list && !g.o && !(g.o = store_obj_new(c, g.r, id)))) {
-			rc = -ENOMEM;
-			break;
-		}
-		T = via_list ? &g.r->s : &g.o->s;
-		if (T->retry_at > g.now) {
-			rc = store_stale_or_err(c, &g.v, T->err, g.now, out);
-			break;
-		}
-		if (g.v.val && load_can_stand_in(c, g.v.s, g.now)) {
-			enum grace gr = load_in_grace(c, g.r, via_list ? NULL
-							 : g.o, intr, &pending);
-			if (gr == G_INTR) {
-				rc = -EINTR;
-				break;
-			}
-			/* The lock was dropped while waiting: g (the view,
-			 * even g.o) is looked at again. */
-			graced = gr == G_STALE;
-			if (gr != G_HERE)
-				continue;
-		}
-		if (T->loading) {
-			int w = load_wait(c, T, intr, HUGE_VAL, &pending);
-			if (w == -EINTR) {
-				rc = -EINTR;
-				break;
-			}
-			continue;
-		}
-		pending = load_now(c, g.r, via_list ? NULL : g.o, ctx);
-		if (pending == -EINTR) {
-			rc = -EINTR;
-			break;
-		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -175,14 +188,14 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 		struct rentry *r = store_find_region(c, region);
 
 		if (r && r->val && now < r->s.fresh_until) {
-			c->st.hits += !missed;
+			c->st.cache_hits += !missed;
 			r->s.last_used = now;
 			store_fill_list(out, r, false);
 			rc = 0;
 			break;
 		}
 		if (!missed) {
-			c->st.misses++;
+			c->st.cache_misses++;
 			missed = true;
 		}
 		if (!r && !(r = store_region_of(c, region))) {
@@ -211,7 +224,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 				 * replaced it already. */
 				bool stale = cache_now(c) >= r->s.fresh_until;
 				if (stale) {
-					c->st.grace_stale++;
+					c->st.grace_stale_served++;
 					c->st.stale_served++;
 				}
 				store_fill_list(out, r, stale);
@@ -387,7 +400,7 @@ void cache_get_stats(struct cache *c, struct cache_stats *out)
 {
 	pthread_mutex_lock(&c->lock);
 	*out = c->st;
-	out->bytes = c->obj_bytes + c->list_bytes;
+	out->bytes_cached = c->obj_bytes + c->list_bytes;
 	pthread_mutex_unlock(&c->lock);
 }
 

@@ -157,18 +157,20 @@ struct cache_item {
 			       * or took longer than the grace */
 };
 
+/* Counters, named as .interlinkfs/stats shows them. */
 struct cache_stats {
-	uint64_t hits;        /* answered from fresh data */
-	uint64_t misses;      /* needed a load (or waited for one) */
-	uint64_t loads;       /* loader calls */
-	uint64_t load_errors; /* loader calls that failed */
-	uint64_t coalesced;   /* lookups that waited for another's load */
+	uint64_t cache_hits;    /* answered from fresh data */
+	uint64_t cache_misses;  /* needed a load (or waited for one) */
+	uint64_t cache_loads;   /* loader calls */
+	uint64_t load_errors;   /* loader calls that failed */
+	uint64_t coalesced;     /* lookups that waited for another's load */
 	uint64_t negative_hits; /* -ENOENT without a request */
 	uint64_t stale_served;
-	uint64_t grace_stale; /* of which: a refresh took longer than grace */
+	uint64_t grace_stale_served; /* of which: a refresh took longer than
+				      * grace */
 	uint64_t evictions;
-	uint64_t bytes;       /* estimated size of cached values */
-	uint64_t objects;     /* objects held (listed or fetched alone) */
+	uint64_t bytes_cached;  /* estimated size of cached values */
+	uint64_t objects;       /* objects held (listed or fetched alone) */
 };
 
 void cache_conf_default(struct cache_conf *c);

@@ -132,7 +132,6 @@ struct view {
 enum grace { G_DONE, G_AGAIN, G_STALE, G_INTR, G_HERE };
 
 /* store.c: entries, and what loads bring to them. Lock held throughout. */
-double store_mono_now(void);
 void store_after_run(struct cache *c, struct after *a); /* without the lock */
 struct rentry *store_find_region(struct cache *c, const char *region);
 struct rentry *store_region_of(struct cache *c, const char *region);

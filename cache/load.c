@@ -5,6 +5,8 @@
  */
 #include "cache_i.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -18,7 +20,7 @@
 static void load_begin(struct cache *c, struct lstate *s)
 {
 	s->loading = true;
-	s->grace_until = store_mono_now() + c->conf.grace;
+	s->grace_until = clock_mono() + c->conf.grace;
 }
 
 /*
@@ -63,7 +65,7 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 	double started = cache_now(c);
 	int rc;
 
-	c->st.loads++;
+	c->st.cache_loads++;
 	pthread_mutex_unlock(&c->lock);
 	rc = c->ops.load_list(c->ops.ud, r->region, ctx, &items, &n);
 	pthread_mutex_lock(&c->lock);
@@ -84,7 +86,7 @@ static int run_one(struct cache *c, struct oentry *o, void *ctx)
 	double started = cache_now(c);
 	int rc;
 
-	c->st.loads++;
+	c->st.cache_loads++;
 	pthread_mutex_unlock(&c->lock);
 	rc = c->ops.load_one(c->ops.ud, o->r->region, o->id, ctx, &v);
 	pthread_mutex_lock(&c->lock);

@@ -6,6 +6,8 @@
  */
 #include "cache_i.h"
 
+#include "clock.h"
+
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
@@ -24,16 +26,9 @@ void cache_conf_default(struct cache_conf *c)
 	c->grace = 1;
 }
 
-double store_mono_now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 double cache_now(struct cache *c)
 {
-	return c->ops.now ? c->ops.now(c->ops.ud) : store_mono_now();
+	return c->ops.now ? c->ops.now(c->ops.ud) : clock_mono();
 }
 
 /* ---- what to do after the lock ----------------------------------------- */

@@ -1,6 +1,7 @@
 /*
  * interlinkctl: list InterLink dedicated connections with the api/ library
- * alone (no FUSE, no cache). An example of using api/ on its own.
+ * and the kinds table (no FUSE, no cache). An example of using api/ on its
+ * own.
  *
  *   interlinkctl [--profile NAME] [--status S] [--time] [--parallel N]
  *                [--rate R] ls REGION
@@ -17,7 +18,8 @@
 #include <time.h>
 
 #include "api.h"
-#include "conn.h"
+#include "field.h"
+#include "kinds.h"
 #include "log.h"
 #include "scwcfg.h"
 
@@ -35,12 +37,12 @@ static void print_conn(const json_t *c)
 	uint64_t bw = 0;
 	char bws[24] = "-";
 
-	conn_str(c, "status", &status, NULL);
-	conn_str(c, "name", &name, &nlen);
-	if (conn_uint(c, "bandwidth_mbps", &bw) == 0)
+	field_str(c, "status", &status, NULL);
+	field_str(c, "name", &name, &nlen);
+	if (field_uint(c, "bandwidth_mbps", &bw) == 0)
 		snprintf(bws, sizeof bws, "%" PRIu64, bw);
 	/* Names may hold anything; keep one line per connection. */
-	printf("%s\t%s\t%s\t", conn_id(c), status, bws);
+	printf("%s\t%s\t%s\t", field_id(c), status, bws);
 	for (size_t i = 0; i < nlen; i++)
 		putchar(name[i] == '\n' || name[i] == '\t' || !name[i] ? ' '
 			: name[i]);
@@ -105,35 +107,38 @@ static double ms_between(struct timespec t0, struct timespec t1)
 /* The command, against a; 0 or 1. */
 static int run(struct api *a, const struct args *args)
 {
+	const struct api_kind *conns = &kind_get(K_CONN)->api;
 	struct api_error e;
 	struct api_stats st;
 	struct timespec t0, t1;
-	json_t *res = NULL, *x;
-	size_t i;
+	json_t *one = NULL;
+	void **items = NULL;
+	size_t n = 0;
 	int rc;
 
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(args->cmd[0], "ls") == 0)
-		rc = api_list(a, args->cmd[1], &args->f, NULL, &res, &e);
+		rc = api_list_items(a, conns, args->cmd[1], &args->f, NULL,
+				    NULL, &items, &n, &e);
 	else
-		rc = api_get(a, args->cmd[1], args->cmd[2], NULL, NULL, &res,
-			     &e);
+		rc = api_get_object(a, conns, args->cmd[1], args->cmd[2], NULL,
+				    NULL, &one, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc) {
 		fprintf(stderr, "interlinkctl: %s%s%s\n", strerror(-rc),
 			e.message[0] ? ": " : "", e.message);
 		return 1;
 	}
-	if (json_is_array(res))
-		json_array_foreach(res, i, x)
-			print_conn(x);
-	else
-		print_conn(res);
-	json_decref(res);
+	for (size_t i = 0; i < n; i++)
+		print_conn(items[i]);
+	if (one)
+		print_conn(one);
+	api_items_free(items, n, NULL);
+	json_decref(one);
 	if (args->timing) {
 		api_get_stats(a, &st);
 		fprintf(stderr, "elapsed_ms %.1f requests %" PRIu64 "\n",
-			ms_between(t0, t1), st.requests);
+			ms_between(t0, t1), st.api_requests);
 	}
 	return 0;
 }

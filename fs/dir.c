@@ -22,16 +22,6 @@ struct dirbuf {
 	struct node push_node;
 };
 
-void dir_fill_entry(struct fuse_entry_param *e, const struct answer *a)
-{
-	memset(e, 0, sizeof *e);
-	e->ino = a->st.st_ino;
-	e->generation = 1;
-	e->attr = a->st;
-	e->attr_timeout = a->timeout;
-	e->entry_timeout = a->entry > a->timeout ? a->entry : a->timeout;
-}
-
 /* Whether entry number b->i is wanted (and counts it). */
 static bool wanted(struct dirbuf *b)
 {
@@ -48,7 +38,7 @@ static bool add(struct dirbuf *b, const char *name, const struct answer *a)
 		return false;
 	if (b->plus) {
 		struct fuse_entry_param e;
-		dir_fill_entry(&e, a);
+		rq_entry(&e, a);
 		need = fuse_add_direntry_plus(b->rq->req, b->p + b->len,
 					      b->size - b->len, name, &e, b->i);
 	} else {
@@ -78,8 +68,8 @@ static int add_listed(struct dirbuf *b, struct node *c,
 		return -ENOMEM;
 	attr_bare(&a, node_ino(c), mode);
 	if (b->plus) {
-		attr_got_of(it->list, k, it, &g);
-		attr_of_obj(b->fs, c, &g, &a);
+		fs_object_at(it->list, k, it, &g);
+		attr_of_object(b->fs, c, &g, &a);
 		got_release(&g);
 	}
 	return add(b, robj_id(o), &a) ? 0 : 1;
@@ -105,7 +95,7 @@ static bool add_node(struct dirbuf *b, const char *name,
 
 	if (!wanted(b))
 		return true;
-	if (!b->plus || attr_describe(b->fs, b->rq, n, "", &a))
+	if (!b->plus || attr_of_node(b->fs, b->rq, n, "", &a))
 		attr_bare(&a, node_ino(n), mode);
 	return add(b, name, &a);
 }
@@ -164,8 +154,7 @@ static int list_kind(struct dirbuf *b, const struct node *d)
 	struct kstate *ks = &b->fs->kinds[d->kind];
 	struct cache_item it = {0};
 	struct node c = {.type = NT_OBJ, .kind = d->kind, .region = d->region};
-	int rc = cache_list(ks->cache, b->fs->conf.regions[d->region], b->rq,
-			    &b->rq->intr, &it);
+	int rc = fs_listing(b->fs, b->rq, d->kind, d->region, &it);
 
 	if (rc)
 		return rc;
@@ -186,23 +175,26 @@ out:
 }
 
 /* A by-name directory: one symbolic link per object, named by the rule
- * of names.h. Their time and freshness are the listing's. */
+ * of byname.h. Their time and freshness are the listing's. */
 static int list_byname(struct dirbuf *b, const struct node *d)
 {
 	struct kstate *ks = &b->fs->kinds[d->kind];
 	struct cache_item it = {0};
-	struct names_index *ix;
+	const struct byname_index *ix;
+	const struct cache_listing *l;
 	struct node c = {.type = NT_BYNAME, .kind = d->kind,
 			 .region = d->region};
 	struct answer a = {0};
-	int rc = byname_lock(b->fs, b->rq, ks, d->region, &it, &ix);
-	const struct cache_listing *l;
+	int rc = fs_listing(b->fs, b->rq, d->kind, d->region, &it);
 
 	if (rc)
 		return rc;
-	l = ks->byname[d->region].list;
+	if ((rc = byname_hold(ks->byname, d->region, it.list, &ix, &l))) {
+		cache_item_release(ks->cache, &it);
+		return rc;
+	}
 	a.timeout = attr_timeout(b->fs, ks, it.expires, it.stale);
-	for (size_t k = 0; k < names_index_size(ix); k++) {
+	for (size_t k = 0; k < byname_index_size(ix); k++) {
 		if (!wanted(b))
 			continue;
 		c.obj = objtab_intern(b->fs->objs, d->kind, d->region,
@@ -212,12 +204,12 @@ static int list_byname(struct dirbuf *b, const struct node *d)
 			break;
 		}
 		attr_base(b->fs, &a.st, node_ino(&c), S_IFLNK | 0777, 1,
-			  (off_t)(strlen(ks->k->byname_target) + CONN_ID_MAX),
+			  (off_t)(strlen(ks->k->byname_target) + FIELD_ID_MAX),
 			  attr_changed_time(b->fs, it.changed_at));
-		if (!add(b, names_index_name(ix, k), &a))
+		if (!add(b, byname_index_name(ix, k), &a))
 			break;
 	}
-	byname_unlock(ks, d->region);
+	byname_release(ks->byname, d->region);
 	cache_item_release(ks->cache, &it);
 	return rc;
 }
@@ -231,14 +223,14 @@ static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
 	struct got g = {0};
 	const char *to;
 	size_t len;
-	int rc = attr_get(b->fs, b->rq, d, id, &g);
+	int rc = fs_object(b->fs, b->rq, d, id, &g);
 
 #define ENTRY(name, mode) \
 	do { \
 		struct answer a = {0}; \
 		if (!wanted(b)) \
 			break; \
-		if (!b->plus || attr_of_obj(b->fs, &c, &g, &a)) \
+		if (!b->plus || attr_of_object(b->fs, &c, &g, &a)) \
 			attr_bare(&a, node_ino(&c), (mode)); \
 		if (!add(b, (name), &a)) \
 			goto out; \
@@ -273,119 +265,48 @@ out:
 
 /* ---- subdirectories: objects of another kind that link here ------------ */
 
-struct by_target {
-	const struct cache_listing *l;
-	unsigned link;
+/* One entry of a subdirectory, for backref_each: 1 stops (full, or out
+ * of memory: b->err). */
+struct sub_walk {
+	struct dirbuf *b;
+	struct node c;
+	const struct cache_item *it;
+	int err;
 };
 
-/* The id position i of l links to (not NUL-terminated), or -1. */
-static int target_at(const struct by_target *t, uint32_t i, const char **to,
-		     size_t *len)
+static int sub_entry(void *ud, size_t pos)
 {
-	return robj_link(cache_listing_value(t->l, i), t->link, to, len);
-}
+	struct sub_walk *w = ud;
+	int rc;
 
-static int cmp_ids(const char *a, size_t al, const char *b, size_t bl)
-{
-	int c = memcmp(a, b, al < bl ? al : bl);
-
-	return c ? c : (al > bl) - (al < bl);
-}
-
-static int cmp_target(const void *pa, const void *pb, void *arg)
-{
-	uint32_t a = *(const uint32_t *)pa, b = *(const uint32_t *)pb;
-	const char *ta, *tb;
-	size_t la, lb;
-	int c;
-
-	target_at(arg, a, &ta, &la);
-	target_at(arg, b, &tb, &lb);
-	c = cmp_ids(ta, la, tb, lb);
-	return c ? c : (a > b) - (a < b);
-}
-
-/* br made the index of t->l (br->lock held). 0 or -ENOMEM. */
-static int backref_build(struct backref *br, const struct by_target *t)
-{
-	size_t n = cache_listing_size(t->l), m = 0;
-	uint32_t *pos = malloc((n ? n : 1) * sizeof *pos);
-	const char *to;
-	size_t len;
-
-	if (!pos)
-		return -ENOMEM;
-	for (uint32_t i = 0; i < n; i++)
-		if (!target_at(t, i, &to, &len))
-			pos[m++] = i;
-	qsort_r(pos, m, sizeof *pos, cmp_target, (void *)t);
-	free(br->pos);
-	br->pos = pos;
-	br->n = m;
-	br->seq = cache_listing_seq(t->l);
-	return 0;
-}
-
-/* The first entry of br whose target is not below id. */
-static size_t backref_first(const struct backref *br,
-			    const struct by_target *t, const char *id,
-			    size_t idlen)
-{
-	size_t lo = 0, hi = br->n;
-	const char *to;
-	size_t len;
-
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		target_at(t, br->pos[mid], &to, &len);
-		if (cmp_ids(to, len, id, idlen) < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	if (!wanted(w->b))
+		return 0;
+	rc = add_listed(w->b, &w->c, w->it, pos, S_IFLNK);
+	if (rc < 0)
+		w->err = rc;
+	return rc ? 1 : 0;
 }
 
 /* An object's subdirectory: the objects of the child kind whose link
  * points to it, from the child kind's listing of the region, through that
- * listing's index by target (built once per listing). */
+ * listing's index by target (backref.h). */
 static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
 {
 	const struct subdir_def *sd = &kind_get(d->kind)->subdirs[d->slot];
 	struct kstate *ks = &b->fs->kinds[sd->kind];
-	struct backref *br = &b->fs->kinds[d->kind].backrefs[
-		(size_t)d->region * KIND_MAX_SUBDIRS + d->slot];
 	struct cache_item it = {0};
-	struct node c = {.type = NT_SUB_ENTRY, .kind = sd->kind,
-			 .region = d->region, .slot = (uint32_t)d->kind};
-	struct by_target t = {.link = sd->link};
-	size_t idlen = strlen(id);
-	int rc = cache_list(ks->cache, b->fs->conf.regions[d->region], b->rq,
-			    &b->rq->intr, &it);
+	struct sub_walk w = {b, {.type = NT_SUB_ENTRY, .kind = sd->kind,
+				 .region = d->region,
+				 .slot = (uint32_t)d->kind}, &it, 0};
+	int rc = fs_listing(b->fs, b->rq, sd->kind, d->region, &it);
 
 	if (rc)
 		return rc;
-	t.l = it.list;
-	pthread_mutex_lock(&br->lock);
-	if (br->seq != cache_listing_seq(it.list) || !br->pos)
-		rc = backref_build(br, &t);
-	for (size_t e = rc ? br->n : backref_first(br, &t, id, idlen);
-	     e < br->n; e++) {
-		const char *to;
-		size_t len;
-
-		target_at(&t, br->pos[e], &to, &len);
-		if (cmp_ids(to, len, id, idlen))
-			break;
-		if (!wanted(b))
-			continue;
-		if ((rc = add_listed(b, &c, &it, br->pos[e], S_IFLNK)))
-			break;
-	}
-	rc = rc < 0 ? rc : 0;
-	pthread_mutex_unlock(&br->lock);
+	rc = backref_each(b->fs->kinds[d->kind].backrefs,
+			  (size_t)d->region * KIND_MAX_SUBDIRS + d->slot,
+			  it.list, sd->link, id, sub_entry, &w);
 	cache_item_release(ks->cache, &it);
-	return rc;
+	return rc < 0 ? rc : w.err;
 }
 
 static int list_dir(struct dirbuf *b, const struct node *d, const char *id)
@@ -413,15 +334,15 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct rq rq;
 	struct node n;
 	struct dirbuf b = {.plus = plus, .size = size, .off = off};
-	char id[CONN_ID_MAX + 1];
+	char id[FIELD_ID_MAX + 1];
 	int rc;
 
 	rq_begin(&rq, req);
 	b.fs = rq.fs;
 	b.rq = &rq;
-	atomic_fetch_add(&rq.fs->n_readdir, 1);
+	atomic_fetch_add(&rq.fs->n.kernel_readdirs, 1);
 	b.p = malloc(size ? size : 1);
-	rc = b.p ? attr_node_of_ino(rq.fs, ino, &n, id) : -ENOMEM;
+	rc = b.p ? fs_node(rq.fs, ino, &n, id) : -ENOMEM;
 	if (!rc && !node_is_dir(&n))
 		rc = -ENOTDIR;
 	/* A directory whose listing failed is an error, even though "." and

@@ -2,7 +2,8 @@
  * fs: one mount's state, and the cache wiring: per kind of object a cache
  * whose loaders turn what the API sends into rendered objects (robj.h) as
  * each page arrives, and whose change callback tells the kernel (through
- * the keeper) what to forget.
+ * the keeper) what to forget; and the objects and nodes of that cache as
+ * requests see them.
  */
 #include "fs_i.h"
 
@@ -104,12 +105,12 @@ static void child_moved(struct ifs *fs, const struct kind *child, uint32_t r,
 		int s = kind_subdir_of(kind_get(p), child->id);
 		const char *to;
 		size_t len;
-		char pid[CONN_ID_MAX + 1];
+		char pid[FIELD_ID_MAX + 1];
 		uint64_t obj;
 
 		if (s < 0 || !o ||
 		    robj_link(o, kind_get(p)->subdirs[s].link, &to, &len) ||
-		    len > CONN_ID_MAX)
+		    len > FIELD_ID_MAX)
 			continue;
 		memcpy(pid, to, len);
 		pid[len] = '\0';
@@ -118,6 +119,19 @@ static void child_moved(struct ifs *fs, const struct kind *child, uint32_t r,
 		keeper_entry(fs, node_obj_ino(obj, NT_SUBDIR, (uint32_t)s), id);
 		keeper_inode(fs, node_obj_ino(obj, NT_SUBDIR, (uint32_t)s));
 	}
+}
+
+/* A by-name directory whose entry went or moved: the kernel forgets it. */
+struct gone {
+	struct ifs *fs;
+	uint64_t dir;
+};
+
+static void forget_entry(void *ud, const char *name)
+{
+	const struct gone *g = ud;
+
+	keeper_entry(g->fs, g->dir, name);
 }
 
 /* The cache tells us what changed: tell the kernel (through the keeper).
@@ -147,69 +161,72 @@ static void on_changes(void *ud, const char *region,
 			keeper_object(fs, ks->k, obj);
 	}
 	keeper_inode(fs, dir);
-	if (ks->byname && listing)
-		byname_update(ks, (uint32_t)r, (struct cache_listing *)listing,
-			      true);
-	else if (ks->byname)
-		keeper_inode(fs, node_kind_dir_ino((uint32_t)r, ks->k->id, true));
+	if (ks->byname) {
+		struct gone g = {fs, node_kind_dir_ino((uint32_t)r, ks->k->id,
+						       true)};
+		if (listing)
+			byname_update(ks->byname, (uint32_t)r,
+				      (struct cache_listing *)listing,
+				      forget_entry, &g);
+		keeper_inode(fs, g.dir);
+	}
 	keeper_kick(fs);
 }
 
-/* ---- .interlinkfs ------------------------------------------------------------ */
+/* ---- objects and nodes, as requests see them ----------------------------- */
 
-static void add_stats(struct cache_stats *sum, const struct cache_stats *s)
+void got_release(struct got *g)
 {
-	sum->hits += s->hits;
-	sum->misses += s->misses;
-	sum->loads += s->loads;
-	sum->load_errors += s->load_errors;
-	sum->coalesced += s->coalesced;
-	sum->negative_hits += s->negative_hits;
-	sum->stale_served += s->stale_served;
-	sum->grace_stale += s->grace_stale;
-	sum->evictions += s->evictions;
-	sum->bytes += s->bytes;
-	sum->objects += s->objects;
+	robj_release(g->o);
+	g->o = NULL;
 }
 
-int fs_render_meta(struct ifs *fs, unsigned slot, char **out, size_t *len)
+int fs_node(struct ifs *fs, uint64_t ino, struct node *n, char *id)
 {
-	struct meta_snapshot s;
-	uint32_t nr = fs->conf.nregions;
-	double *ages = calloc((size_t)K_COUNT * (nr + 1), sizeof *ages);
-	int rc;
+	int rc = node_from_ino(ino, fs->conf.nregions, n);
 
-	if (!ages)
-		return -ENOMEM;
-	memset(&s, 0, sizeof s);
-	api_get_stats(fs->api, &s.api);
-	for (int k = 0; k < K_COUNT; k++) {
-		struct kstate *ks = &fs->kinds[k];
-		struct cache_stats cs;
-		double *a = ages + (size_t)k * (nr + 1);
-
-		cache_get_stats(ks->cache, &cs);
-		add_stats(&s.cache, &cs);
-		s.kinds[k].name = ks->k->api.key; /* names counters can hold */
-		s.kinds[k].objects = cs.objects;
-		for (uint32_t r = 0; r < nr; r++)
-			if (cache_listing_age(ks->cache, fs->conf.regions[r],
-					      &a[r]))
-				a[r] = -1;
-		s.kinds[k].listing_age = a;
-	}
-	s.nkinds = K_COUNT;
-	s.kernel_lookups = atomic_load(&fs->n_lookup);
-	s.kernel_getattrs = atomic_load(&fs->n_getattr);
-	s.kernel_reads = atomic_load(&fs->n_read);
-	s.kernel_readdirs = atomic_load(&fs->n_readdir);
-	s.pages_pushed = atomic_load(&fs->n_store);
-	s.size_resyncs = atomic_load(&fs->n_resync);
-	s.regions = fs->conf.regions;
-	s.nregions = nr;
-	rc = meta_render(slot, &s, out, len);
-	free(ages);
+	id[0] = '\0';
+	if (!rc && n->obj && objtab_get(fs->objs, n->obj, &n->region, id))
+		rc = -ENOENT;
+	if (!rc && n->type == NT_META_FILE && !meta_name(n->slot))
+		rc = -ENOENT;
 	return rc;
+}
+
+int fs_object(struct ifs *fs, struct rq *rq, const struct node *n,
+	      const char *id, struct got *g)
+{
+	struct kstate *ks = &fs->kinds[n->kind];
+	struct cache_item it = {0};
+	int rc = cache_get(ks->cache, fs->conf.regions[n->region], id, rq,
+			   rq ? &rq->intr : NULL, &it);
+
+	if (rc)
+		return rc;
+	g->o = it.value;
+	g->gen = it.gen;
+	g->expires = it.expires;
+	g->changed_at = it.changed_at;
+	g->stale = it.stale;
+	return 0;
+}
+
+void fs_object_at(const struct cache_listing *l, size_t i,
+		  const struct cache_item *it, struct got *g)
+{
+	g->o = cache_listing_value(l, i);
+	robj_hold(g->o);
+	g->gen = cache_listing_gen(l, i);
+	g->changed_at = cache_listing_changed_at(l, i);
+	g->expires = it->expires;
+	g->stale = it->stale;
+}
+
+int fs_listing(struct ifs *fs, struct rq *rq, enum kind_id k, uint32_t r,
+	       struct cache_item *it)
+{
+	return cache_list(fs->kinds[k].cache, fs->conf.regions[r], rq,
+			  rq ? &rq->intr : NULL, it);
 }
 
 /* ---- the mount ---------------------------------------------------------------- */
@@ -233,19 +250,11 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 		  fs->conf.catalog_ttl : fs->conf.ttl;
 	if (!(ks->expired = calloc(nr, sizeof *ks->expired)))
 		return -ENOMEM;
-	if (ks->k->nsubdirs) {
-		if (!(ks->backrefs = calloc((size_t)nr * KIND_MAX_SUBDIRS,
-					    sizeof *ks->backrefs)))
-			return -ENOMEM;
-		for (uint32_t i = 0; i < nr * KIND_MAX_SUBDIRS; i++)
-			pthread_mutex_init(&ks->backrefs[i].lock, NULL);
-	}
-	if (ks->k->byname) {
-		if (!(ks->byname = calloc(nr, sizeof *ks->byname)))
-			return -ENOMEM;
-		for (uint32_t r = 0; r < nr; r++)
-			pthread_mutex_init(&ks->byname[r].lock, NULL);
-	}
+	if (ks->k->nsubdirs &&
+	    backref_new((size_t)nr * KIND_MAX_SUBDIRS, &ks->backrefs))
+		return -ENOMEM;
+	if (ks->k->byname && byname_new(nr, &ks->byname))
+		return -ENOMEM;
 	cache_conf_default(&cc);
 	cc.ttl = ks->ttl;
 	cc.stale = fs->conf.stale;
@@ -255,24 +264,13 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	return cache_new(&cc, &co, &ks->cache);
 }
 
-static void kind_free(struct ifs *fs, struct kstate *ks)
+static void kind_free(struct kstate *ks)
 {
-	uint32_t nr = fs->conf.nregions ? fs->conf.nregions : 1;
-
-	/* A listing still held here points at its cache's ops: release it
-	 * while that cache lives. */
-	for (uint32_t r = 0; ks->byname && r < nr; r++) {
-		cache_listing_release(ks->byname[r].list);
-		names_index_free(ks->byname[r].ix);
-		pthread_mutex_destroy(&ks->byname[r].lock);
-	}
+	/* A listing still held by by-name points at its cache's ops:
+	 * released while that cache lives. */
+	byname_free(ks->byname);
 	cache_free(ks->cache);
-	for (uint32_t i = 0; ks->backrefs && i < nr * KIND_MAX_SUBDIRS; i++) {
-		free(ks->backrefs[i].pos);
-		pthread_mutex_destroy(&ks->backrefs[i].lock);
-	}
-	free(ks->backrefs);
-	free(ks->byname);
+	backref_free(ks->backrefs);
 	free(ks->expired);
 }
 
@@ -288,8 +286,6 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	fs->api = api;
 	fs->evfd = fs->sigfd = -1;
 	atomic_init(&fs->stopping, false);
-	pthread_mutex_init(&fs->meta_lock, NULL);
-	pthread_mutex_init(&fs->q_lock, NULL);
 	pthread_mutex_init(&fs->send_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -301,7 +297,9 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 		rc = -errno;
 		goto fail;
 	}
-	if ((rc = objtab_new(&fs->objs)) || (rc = problems_new(&fs->problems)))
+	if ((rc = objtab_new(&fs->objs)) || (rc = invalq_new(&fs->q)) ||
+	    (rc = problems_new(&fs->problems)) ||
+	    (rc = metadir_new(&fs->meta)))
 		goto fail;
 	for (int k = 0; k < K_COUNT; k++)
 		if ((rc = kind_new(fs, (enum kind_id)k)))
@@ -319,18 +317,27 @@ void fs_free(struct ifs *fs)
 		return;
 	for (int k = 0; k < K_COUNT; k++)
 		if (fs->kinds[k].k)
-			kind_free(fs, &fs->kinds[k]);
+			kind_free(&fs->kinds[k]);
 	objtab_free(fs->objs);
 	problems_free(fs->problems);
-	for (unsigned s = 0; s <= MF_COUNT; s++)
-		free(fs->meta[s]);
-	keeper_free_queue(fs);
+	metadir_free(fs->meta);
+	invalq_free(fs->q);
 	if (fs->evfd >= 0)
 		close(fs->evfd);
 	if (fs->sigfd >= 0)
 		close(fs->sigfd);
-	pthread_mutex_destroy(&fs->meta_lock);
-	pthread_mutex_destroy(&fs->q_lock);
 	pthread_mutex_destroy(&fs->send_lock);
 	free(fs);
+}
+
+int fs_start(struct ifs *fs, struct fuse_session *se)
+{
+	fs->se = se;
+	return keeper_start(fs);
+}
+
+void fs_stop(struct ifs *fs)
+{
+	if (fs)
+		keeper_stop(fs);
 }

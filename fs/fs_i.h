@@ -1,21 +1,27 @@
 /*
- * fs_i.h: what the parts of the FUSE driver share.
+ * fs_i.h: what the parts of the FUSE driver share. Each file has one job:
  *
- *   fs.c      the mount's state, the cache wiring (loaders, and what a
- *             change means for the kernel), .interlinkfs numbers
- *   attr.c    what a node is: attributes, objects, by-name, the region
- *             probe
- *   ops.c     the FUSE operations but readdir
- *   dir.c     readdir and readdirplus
- *   keeper.c  the keeper thread: invalidations, pushes, refresh-ahead
+ *   fs.c       the mount's state, the cache of each kind and what a change
+ *              means for the kernel; objects and nodes as requests see them
+ *   request.c  a FUSE request that may wait on the API: interrupts, the
+ *              entry a lookup or readdirplus hands out
+ *   attr.c     attributes of any node
+ *   lookup.c   what a name is in a directory, and where a link points
+ *   dir.c      readdir and readdirplus
+ *   metadir.c  .interlinkfs/: its files, rendered once per look
+ *   keeper.c   the keeper thread: invalidations, pushes, refresh-ahead
+ *   ops.c      the FUSE operations, each a few calls to the above
+ *
+ * byname.h, backref.h, objtab.h, robj.h, problems.h and node.h are
+ * modules of their own, used by these.
  *
  * Nothing here branches on a kind: the kinds' table (kinds.h) says what
  * each one has.
  *
- * Thread-safety: every function here may be called from any of libfuse's
- * threads at the same time (and the cache's, for the change callback),
- * except keeper_free_queue() (fs_free only). Objects handed out (struct
- * got) are references the caller releases; everything else is borrowed.
+ * Thread-safety: unless a function says otherwise, it may be called from
+ * any of libfuse's threads (and the cache's, for the change callback) at
+ * the same time. Objects handed out (struct got) are references the caller
+ * releases with got_release(); everything else is borrowed.
  */
 #ifndef INTERLINKFS_FS_I_H
 #define INTERLINKFS_FS_I_H
@@ -29,12 +35,14 @@
 
 #include <fuse_lowlevel.h>
 
+#include "backref.h"
+#include "byname.h"
 #include "cache.h"
-#include "conn.h"
+#include "field.h"
 #include "fs.h"
+#include "invalq.h"
 #include "kinds.h"
 #include "meta.h"
-#include "names.h"
 #include "node.h"
 #include "objtab.h"
 #include "problems.h"
@@ -43,24 +51,6 @@
 /* Nodes that never change keep their kernel entries this long. */
 #define STATIC_TIMEOUT 3600.0
 
-/* The by-name directory of one region: the index of one listing. */
-struct byname {
-	pthread_mutex_t lock;
-	struct cache_listing *list;   /* the listing it is of (a reference) */
-	struct names_index *ix;       /* NULL: none yet */
-};
-
-/* A subdirectory's objects by the id they link to, for one listing of
- * the subdirectory's kind: positions in the listing, sorted by (that id,
- * position). One per region and subdirectory, so that a walk that enters
- * every object's subdirectory costs a search each, not a scan. */
-struct backref {
-	pthread_mutex_t lock;
-	uint64_t seq;                 /* the listing's; 0: none yet */
-	uint32_t *pos;
-	size_t n;
-};
-
 /* One kind of object, as this mount has it. */
 struct kstate {
 	struct ifs *fs;
@@ -68,25 +58,20 @@ struct kstate {
 	struct cache *cache;
 	struct api_filters filters;   /* the mount's that apply to it */
 	double ttl;                   /* how long its data is fresh */
-	struct byname *byname;        /* per region, when it has by-name */
-	struct backref *backrefs;     /* [region * KIND_MAX_SUBDIRS + slot] */
+	struct byname *byname;        /* when it has by-name directories */
+	struct backref *backrefs;     /* when it has subdirectories: slot
+				       * region * KIND_MAX_SUBDIRS + subdir */
 	double *expired;              /* per region: keeper only (keeper.c) */
 };
 
-/*
- * What the keeper tells the kernel, in order: an entry (parent, name), an
- * inode (ino), or the bytes of a file pushed to the page cache (store).
- */
-struct inval {
-	uint64_t parent;        /* entry: the directory's inode */
-	char *name;             /* entry: the name (malloc'ed) */
-	uint64_t ino;           /* inode, store: the inode */
-	struct robj *o;         /* store: the object (a reference) */
-	unsigned file;          /* store: which of its files */
-	uint64_t obj;           /* store: the object's number */
-	uint64_t gen;           /* store: the generation of those bytes */
-	uint32_t region;        /* store */
+/* What the kernel asks of this daemon: how much its caches spare us. Each
+ * is named as in .interlinkfs/stats (struct meta_fs_stats). */
+struct fs_counters {
+	atomic_uint_fast64_t kernel_lookups, kernel_getattrs, kernel_reads,
+			     kernel_readdirs, pages_pushed, size_resyncs;
 };
+
+struct metadir;
 
 struct ifs {
 	struct fs_conf conf;
@@ -94,13 +79,10 @@ struct ifs {
 	struct kstate kinds[K_COUNT];
 	struct objtab *objs;
 	struct problems *problems;
+	struct metadir *meta;           /* .interlinkfs (metadir.c) */
 	struct fuse_session *se;
 	struct timespec mounted;        /* wall clock */
 	double wall_minus_mono;
-
-	pthread_mutex_t meta_lock;      /* latest stats/metrics renders */
-	char *meta[MF_COUNT + 1];
-	size_t meta_len[MF_COUNT + 1];
 
 	/* Held by whoever sends the kernel stores or invalidations of data:
 	 * the keeper for each batch, a handler for its object's stores (by
@@ -110,22 +92,20 @@ struct ifs {
 	 * cannot land between the check and the store and leave old bytes
 	 * behind it in the page cache. */
 	pthread_mutex_t send_lock;
-	pthread_mutex_t q_lock;         /* kernel notifications to send */
-	struct inval *q;
-	size_t qn, qcap;
+	struct invalq *q;               /* what the keeper is to send */
 	int evfd, sigfd;
 	pthread_t keeper;
 	bool keeper_running;
 	atomic_bool stopping;
 
-	bool no_open, no_opendir;
-
-	/* Requests from the kernel: how much the kernel caches spare us. */
-	atomic_uint_fast64_t n_lookup, n_getattr, n_read, n_readdir, n_store,
-			     n_resync;
+	bool no_open, no_opendir;       /* set once, in op_init */
+	struct fs_counters n;
 };
 
-/* One FUSE request that may wait on the API: what an interrupt cancels. */
+/* ---- request.c ------------------------------------------------------------ */
+
+/* One FUSE request that may wait on the API: what an interrupt cancels.
+ * It lives on the handler's stack, between rq_begin and rq_end. */
 struct rq {
 	struct ifs *fs;
 	fuse_req_t req;
@@ -133,8 +113,22 @@ struct rq {
 	struct api_call call;
 };
 
+/* What a lookup, getattr or readdirplus says about a node. */
+struct answer {
+	struct stat st;
+	double timeout;         /* of the attributes (and of the name) */
+	double entry;           /* of the name, when longer than timeout */
+};
+
+/* The request starts: r is set up and the interrupt callback registered
+ * (r must stay where it is until rq_end). */
 void rq_begin(struct rq *r, fuse_req_t req);
-void rq_end(struct rq *r);          /* before replying */
+/* Before replying: after this no interrupt callback can touch r. */
+void rq_end(struct rq *r);
+/* The entry of a lookup or readdirplus for what a says (e filled). Pure. */
+void rq_entry(struct fuse_entry_param *e, const struct answer *a);
+
+/* ---- fs.c: objects and nodes ----------------------------------------------- */
 
 /* An object as a request holds it. */
 struct got {
@@ -145,44 +139,47 @@ struct got {
 	bool stale;
 };
 
+/* Drops g's reference (an empty g is fine). */
 void got_release(struct got *g);
 
-/* What a lookup, getattr or readdirplus says about a node. */
-struct answer {
-	struct stat st;
-	double timeout;         /* of the attributes (and of the name) */
-	double entry;           /* of the name, when longer than timeout */
-};
+/* The node of inode ino, with its object's id and region (id: at least
+ * FIELD_ID_MAX + 1 bytes; "" above objects). 0 or -ENOENT. */
+int fs_node(struct ifs *fs, uint64_t ino, struct node *n, char *id);
 
-/* ---- attr.c ------------------------------------------------------------ */
+/* Object `id` of n's kind and region, from the cache (which may ask the
+ * API; rq may be NULL). 0 with *g (a reference), or -errno. */
+int fs_object(struct ifs *fs, struct rq *rq, const struct node *n,
+	      const char *id, struct got *g);
 
-/* Object id and region of an inode, the node filled in. 0 or -ENOENT. */
-int attr_node_of_ino(struct ifs *fs, uint64_t ino, struct node *n,
-		     char *id);
-/* Object `id` of n's kind and region, from the cache. */
-int attr_get(struct ifs *fs, struct rq *rq, const struct node *n,
-	     const char *id, struct got *g);
-/* Object i of a listing, held. */
-void attr_got_of(const struct cache_listing *l, size_t i,
-		 const struct cache_item *it, struct got *g);
-/* The attributes of a node below an object, from the object. */
-int attr_of_obj(struct ifs *fs, const struct node *n, const struct got *g,
-		struct answer *a);
-/* The attributes of any node (id: its object's, or ""). */
-int attr_describe(struct ifs *fs, struct rq *rq, const struct node *n,
-		  const char *id, struct answer *a);
-/* lookup(parent, name): the child, its object resolved into n and id. */
-int attr_child(struct ifs *fs, struct rq *rq, const struct node *parent,
-	       const char *pid, const char *name, struct node *n, char *id);
-/* The target of a symbolic link node (buf: at least 256 bytes). */
-int attr_link_target(struct ifs *fs, struct rq *rq, const struct node *n,
-		     const char *id, char *buf, size_t len);
-/* A directory entry with only its inode and type. */
+/* Object i of listing l (borrowed), as it item says: *g (a reference). */
+void fs_object_at(const struct cache_listing *l, size_t i,
+		  const struct cache_item *it, struct got *g);
+
+/* Region r's listing of kind k, from the cache (which may ask the API;
+ * rq may be NULL): 0 with *it (release with cache_item_release on that
+ * kind's cache), or -errno. */
+int fs_listing(struct ifs *fs, struct rq *rq, enum kind_id k, uint32_t r,
+	       struct cache_item *it);
+
+/* ---- attr.c ------------------------------------------------------------- */
+
+/* The attributes of node n (id: its object's, or ""), but for the files
+ * of .interlinkfs (metadir_attr). 0 or -errno. */
+int attr_of_node(struct ifs *fs, struct rq *rq, const struct node *n,
+		 const char *id, struct answer *a);
+/* The attributes of a node below object g (n's object). 0, -EIO (a field
+ * of the wrong type) or -ENOENT (a link that is not there). Records the
+ * size told to the kernel. */
+int attr_of_object(struct ifs *fs, const struct node *n, const struct got *g,
+		   struct answer *a);
+/* A directory entry with only its inode and type (the kernel asks for the
+ * rest when it needs it). Pure. */
 void attr_bare(struct answer *a, uint64_t ino, mode_t mode);
-/* Attributes of a static node, or of kind dirs (no object needed). */
+/* st filled in: mode, links, size and time as given; owner, blocks. */
 void attr_base(struct ifs *fs, struct stat *st, uint64_t ino, mode_t mode,
 	       nlink_t nlink, off_t size, struct timespec mtime);
-/* How long the kernel may keep what came from a value. */
+/* How long the kernel may keep what came from a value of ks that is
+ * fresh until expires (cache clock): at most ttl, 0 when stale. */
 double attr_timeout(struct ifs *fs, const struct kstate *ks, double expires,
 		    bool stale);
 /* The time of something that changed at t (cache clock), or the mount's
@@ -190,52 +187,71 @@ double attr_timeout(struct ifs *fs, const struct kstate *ks, double expires,
  * directory's time does not move when it is first listed. */
 struct timespec attr_changed_time(struct ifs *fs, double t);
 
-/* The by-name index of region r of ks, for listing it (kept while the
- * caller holds it: *ix stays valid until byname_unlock). */
-int byname_lock(struct ifs *fs, struct rq *rq, struct kstate *ks, uint32_t r,
-		struct cache_item *it, struct names_index **ix);
-void byname_unlock(struct kstate *ks, uint32_t r);
-/* A new index of listing l for region r; when invalidate, the kernel's
- * entries of names that went or moved are queued. */
-void byname_update(struct kstate *ks, uint32_t r, struct cache_listing *l,
-		   bool invalidate);
+/* ---- lookup.c ------------------------------------------------------------ */
 
-/* ---- dir.c ------------------------------------------------------------- */
+/*
+ * What `name` is in directory p (pid: p's object id, or ""): 0 with the
+ * node n and its object's id (at least FIELD_ID_MAX + 1 bytes), an object
+ * being numbered only once it is known to exist; -ENOENT, -ENOTDIR,
+ * -ENAMETOOLONG, or the cache's -errno.
+ */
+int lookup_child(struct ifs *fs, struct rq *rq, const struct node *p,
+		 const char *pid, const char *name, struct node *n, char *id);
+/* Where a symbolic link node points (buf: len bytes, at least 256). 0,
+ * -ENOENT (no such link), -EINVAL (not a link) or the cache's -errno. */
+int lookup_link_target(struct ifs *fs, struct rq *rq, const struct node *n,
+		       const char *id, char *buf, size_t len);
 
+/* ---- dir.c --------------------------------------------------------------- */
+
+/* Answers a readdir (plus: readdirplus) of inode ino. */
 void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 bool plus);
-void dir_fill_entry(struct fuse_entry_param *e, const struct answer *a);
 
-/* ---- fs.c -------------------------------------------------------------- */
+/* ---- metadir.c ----------------------------------------------------------- */
 
-/* The bytes of an .interlinkfs file, now. */
-int fs_render_meta(struct ifs *fs, unsigned slot, char **out, size_t *len);
+/* 0 with *out, or -ENOMEM. Not thread-safe. */
+int metadir_new(struct metadir **out);
+/* NULL is a no-op. Not thread-safe. */
+void metadir_free(struct metadir *m);
+/* The attributes of a file of .interlinkfs: its bytes rendered now, and
+ * kept for the reads that follow (size and content agree). 0 or -errno. */
+int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a);
+/* The bytes of file `slot` a read gets: those its last attributes were
+ * rendered from (else rendered now). 0 with *buf (malloc'ed, the caller
+ * frees) and *len, or -errno. */
+int metadir_read(struct ifs *fs, unsigned slot, char **buf, size_t *len);
 
-/* ---- keeper.c ---------------------------------------------------------- */
+/* ---- keeper.c ------------------------------------------------------------ */
 
+/* Queue, for the keeper to send (invalq.h): the kernel forgets an entry,
+ * an inode's attributes and pages, or everything below object obj of kind
+ * k. Call keeper_kick() after a batch. */
 void keeper_entry(struct ifs *fs, uint64_t parent, const char *name);
 void keeper_inode(struct ifs *fs, uint64_t ino);
-/* Every inode below object obj of kind ks. */
 void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj);
 /*
- * Push the files of object obj (g) to the kernel's page cache but file
- * `skip` (-1: none), once per generation (objtab_claim), unless the value
- * is stale or the mount has ttl=0. A walk reads every file of an object
- * one after the other, each read a round trip to this daemon; pushed, the
- * reads are answered by the kernel.
+ * Push the files of object obj (g, borrowed) to the kernel's page cache
+ * but file `skip` (-1: none), once per generation (objtab_claim), unless
+ * the value is stale or the mount has ttl=0. A walk reads every file of an
+ * object one after the other, each read a round trip to this daemon;
+ * pushed, the reads are answered by the kernel. Queued for the keeper.
  */
 void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		 const struct got *g, int skip);
 /*
  * keeper_push (no file skipped), sent by the calling request handler
- * itself, after its reply, unless another handler is pushing (then queued
- * for the keeper). For the end of an object's readdirplus: the kernel has
- * made the files' inodes, the reader is about to read them, and a store
- * from this thread needs no wake-up of the keeper.
+ * itself, after its reply, unless another handler or the keeper is
+ * sending (then queued). For the end of an object's readdirplus: the
+ * kernel has made the files' inodes, the reader is about to read them, and
+ * a store from this thread needs no wake-up of the keeper.
  */
 void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 		     const struct got *g);
+/* Wakes the keeper up for what was queued. */
 void keeper_kick(struct ifs *fs);
-void keeper_free_queue(struct ifs *fs);
+/* Starts and stops the keeper thread (fs_start, fs_stop). */
+int keeper_start(struct ifs *fs);
+void keeper_stop(struct ifs *fs);
 
 #endif

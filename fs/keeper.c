@@ -24,94 +24,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 
-static double mono(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* ---- the queue ------------------------------------------------------------ */
-
-/* A new, zeroed entry at the end of the queue, with q_lock held (the
- * caller unlocks); NULL (unlocked) when out of memory: the kernel's
- * timeouts still bound how stale its caches get. */
-static struct inval *slot(struct ifs *fs)
-{
-	struct inval *q;
-
-	pthread_mutex_lock(&fs->q_lock);
-	if (fs->qn == fs->qcap) {
-		size_t cap = fs->qcap ? fs->qcap * 2 : 256;
-		q = realloc(fs->q, cap * sizeof *q);
-		if (!q) {
-			pthread_mutex_unlock(&fs->q_lock);
-			return NULL;
-		}
-		fs->q = q;
-		fs->qcap = cap;
-	}
-	q = &fs->q[fs->qn++];
-	memset(q, 0, sizeof *q);
-	return q;
-}
+/* ---- the queue (invalq.h) ------------------------------------------------ */
 
 void keeper_entry(struct ifs *fs, uint64_t parent, const char *name)
 {
-	struct inval *q = slot(fs);
-
-	if (!q)
-		return;
-	q->parent = parent;
-	if (!(q->name = strdup(name)))
-		fs->qn--; /* dropped, as above */
-	pthread_mutex_unlock(&fs->q_lock);
+	invalq_entry(fs->q, parent, name);
 }
 
 void keeper_inode(struct ifs *fs, uint64_t ino)
 {
-	struct inval *q = slot(fs);
-
-	if (!q)
-		return;
-	q->ino = ino;
-	pthread_mutex_unlock(&fs->q_lock);
+	invalq_inode(fs->q, ino);
 }
 
 void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj)
 {
-	keeper_inode(fs, node_obj_ino(obj, NT_OBJ, 0));
-	for (unsigned i = 0; i < k->nfiles; i++)
-		keeper_inode(fs, node_obj_ino(obj, NT_FILE, i));
-	for (unsigned j = 0; j < k->nlinks; j++)
-		keeper_inode(fs, node_obj_ino(obj, NT_LINK, j));
-	for (unsigned s = 0; s < k->nsubdirs; s++)
-		keeper_inode(fs, node_obj_ino(obj, NT_SUBDIR, s));
-	if (k->byname)
-		keeper_inode(fs, node_obj_ino(obj, NT_BYNAME, 0));
-	for (int p = 0; p < K_COUNT; p++)
-		if (kind_subdir_of(kind_get(p), k->id) >= 0)
-			keeper_inode(fs, node_obj_ino(obj, NT_SUB_ENTRY,
-						      (uint32_t)p));
-}
-
-static void queue_store(struct ifs *fs, struct robj *o, unsigned file,
-			uint64_t obj, uint32_t region, uint64_t gen)
-{
-	struct inval *q = slot(fs);
-
-	if (!q)
-		return;
-	robj_hold(o);
-	q->ino = node_obj_ino(obj, NT_FILE, file);
-	q->o = o;
-	q->file = file;
-	q->obj = obj;
-	q->gen = gen;
-	q->region = region;
-	pthread_mutex_unlock(&fs->q_lock);
+	invalq_object(fs->q, k, obj);
 }
 
 /* Whether g's files are to be pushed now: fresh bytes, a mount that
@@ -131,7 +61,7 @@ void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		return;
 	for (unsigned i = 0; i < k->nfiles; i++)
 		if ((int)i != skip && robj_file_size(g->o, i) > 0)
-			queue_store(fs, g->o, i, obj, region, g->gen);
+			invalq_store(fs->q, g->o, i, obj, region, g->gen);
 	keeper_kick(fs);
 }
 
@@ -169,21 +99,6 @@ void keeper_kick(struct ifs *fs)
 		return; /* the counter is full: the keeper is awake anyway */
 }
 
-static void clear(struct inval *q)
-{
-	free(q->name);
-	robj_release(q->o);
-}
-
-void keeper_free_queue(struct ifs *fs)
-{
-	for (size_t i = 0; i < fs->qn; i++)
-		clear(&fs->q[i]);
-	free(fs->q);
-	fs->q = NULL;
-	fs->qn = fs->qcap = 0;
-}
-
 /* ---- sending ------------------------------------------------------------------ */
 
 /* Only bytes of the generation the cache still holds: a change since was
@@ -214,7 +129,7 @@ static void store(struct ifs *fs, const struct inval *q)
 	bv.buf[0].mem = buf;
 	rc = fuse_lowlevel_notify_store(fs->se, q->ino, 0, &bv, 0);
 	if (rc == 0) {
-		atomic_fetch_add(&fs->n_store, 1);
+		atomic_fetch_add(&fs->n.pages_pushed, 1);
 		objtab_size_stored(fs->objs, q->obj, q->file, (size_t)size);
 	} else if (rc == -ENOENT) {
 		/* Pushed right after a readdirplus, before the kernel made
@@ -229,12 +144,7 @@ static void send_all(struct ifs *fs)
 	struct inval *q;
 	size_t n;
 
-	pthread_mutex_lock(&fs->q_lock);
-	q = fs->q;
-	n = fs->qn;
-	fs->q = NULL;
-	fs->qn = fs->qcap = 0;
-	pthread_mutex_unlock(&fs->q_lock);
+	invalq_take(fs->q, &q, &n);
 	for (size_t i = 0; i < n; i++) {
 		/* -ENOENT: the kernel does not know that inode; fine. */
 		if (q[i].name)
@@ -245,36 +155,36 @@ static void send_all(struct ifs *fs)
 			store(fs, &q[i]);
 		else
 			fuse_lowlevel_notify_inval_inode(fs->se, q[i].ino, 0, 0);
-		clear(&q[i]);
 	}
-	free(q);
+	invalq_done(q, n);
 }
 
 /* ---- SIGHUP, expiry, refresh-ahead --------------------------------------- */
+
+/* A by-name directory's entry the kernel must forget. */
+struct gone {
+	struct ifs *fs;
+	uint64_t dir;
+};
+
+static void forget_entry(void *ud, const char *name)
+{
+	const struct gone *g = ud;
+
+	keeper_entry(g->fs, g->dir, name);
+}
 
 /* Every directory of a kind in region r, and the names of its by-name
  * directory (forgotten). */
 static void drop_kind_dirs(struct ifs *fs, struct kstate *ks, uint32_t r)
 {
-	struct byname *b = ks->byname ? &ks->byname[r] : NULL;
-	uint64_t dir = node_kind_dir_ino(r, ks->k->id, true);
-	struct cache_listing *old = NULL;
-	struct names_index *ix = NULL;
+	struct gone g = {fs, node_kind_dir_ino(r, ks->k->id, true)};
 
 	keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
-	if (!b)
+	if (!ks->byname)
 		return;
-	pthread_mutex_lock(&b->lock);
-	for (size_t i = 0; b->ix && i < names_index_size(b->ix); i++)
-		keeper_entry(fs, dir, names_index_name(b->ix, i));
-	old = b->list;
-	ix = b->ix;
-	b->list = NULL;
-	b->ix = NULL;
-	pthread_mutex_unlock(&b->lock);
-	cache_listing_release(old);
-	names_index_free(ix);
-	keeper_inode(fs, dir);
+	byname_drop(ks->byname, r, forget_entry, &g);
+	keeper_inode(fs, g.dir);
 }
 
 /* SIGHUP: forget everything, and make the kernel forget it too. */
@@ -303,7 +213,7 @@ static void expire_subdirs(struct ifs *fs, const struct kind *k, uint32_t r)
 
 		for (uint64_t i = 0; i < n; i++) {
 			uint64_t obj = objtab_nth((enum kind_id)p, i);
-			char id[CONN_ID_MAX + 1];
+			char id[FIELD_ID_MAX + 1];
 			uint32_t region;
 
 			if (objtab_get(fs->objs, obj, &region, id) == 0 &&
@@ -377,7 +287,7 @@ static void wait_work(struct ifs *fs)
 static void *keeper(void *arg)
 {
 	struct ifs *fs = arg;
-	double trimmed = mono(), refreshed = 0;
+	double trimmed = clock_mono(), refreshed = 0;
 
 	while (!atomic_load(&fs->stopping)) {
 		wait_work(fs);
@@ -389,7 +299,7 @@ static void *keeper(void *arg)
 		}
 		/* Woken for each batch of work, but the refresh check (a walk
 		 * over the cache) runs five times a second at most. */
-		if (mono() - refreshed >= 0.2) {
+		if (clock_mono() - refreshed >= 0.2) {
 			for (int k = 0; k < K_COUNT; k++) {
 				struct kstate *ks = &fs->kinds[k];
 				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;
@@ -397,7 +307,7 @@ static void *keeper(void *arg)
 					refresh_ahead(fs, ks, lead);
 				invalidate_expired(fs, ks);
 			}
-			refreshed = mono();
+			refreshed = clock_mono();
 		}
 		pthread_mutex_lock(&fs->send_lock);
 		send_all(fs);
@@ -406,20 +316,19 @@ static void *keeper(void *arg)
 		 * reference, across malloc's per-thread arenas: give the free
 		 * pages back now and then so a long-running mount stays at its
 		 * size. */
-		if (mono() - trimmed > 10) {
+		if (clock_mono() - trimmed > 10) {
 			malloc_trim(0);
-			trimmed = mono();
+			trimmed = clock_mono();
 		}
 	}
 	return NULL;
 }
 
-int fs_start(struct ifs *fs, struct fuse_session *se)
+int keeper_start(struct ifs *fs)
 {
 	sigset_t hup;
 	int rc;
 
-	fs->se = se;
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
 	fs->sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
@@ -433,10 +342,8 @@ int fs_start(struct ifs *fs, struct fuse_session *se)
 	return 0;
 }
 
-void fs_stop(struct ifs *fs)
+void keeper_stop(struct ifs *fs)
 {
-	if (!fs)
-		return;
 	atomic_store(&fs->stopping, true);
 	api_shutdown(fs->api);
 	if (fs->keeper_running) {

@@ -5,7 +5,7 @@
 
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 
 static const struct file_def conn_files[] = {
 	{"id", RH_STR, "id"},
@@ -221,6 +221,14 @@ int kind_subdir_of(const struct kind *k, enum kind_id child)
 		if (k->subdirs[i].kind == child)
 			return (int)i;
 	return -1;
+}
+
+const struct subdir_def *kind_subdir_for(enum kind_id parent,
+					 enum kind_id child)
+{
+	int s = kind_subdir_of(&kinds[parent], child);
+
+	return s >= 0 ? &kinds[parent].subdirs[s] : NULL;
 }
 
 const struct kind *kind_probe(void)

@@ -132,6 +132,11 @@ int kind_subdir(const struct kind *k, const char *name);
 /* The index of k's subdirectory listing kind child, or -1. */
 int kind_subdir_of(const struct kind *k, enum kind_id child);
 
+/* The subdirectory of a parent kind that lists objects of kind child
+ * (what its entries point to), or NULL. */
+const struct subdir_def *kind_subdir_for(enum kind_id parent,
+					 enum kind_id child);
+
 /* The kind whose listing probes a region (see probe). */
 const struct kind *kind_probe(void);
 

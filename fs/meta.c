@@ -19,7 +19,8 @@ const char *meta_name(unsigned slot)
 	return slot >= 1 && slot <= MF_COUNT ? names[slot] : NULL;
 }
 
-/* One counter: its name in both files, whether it only grows, its help. */
+/* One counter: its name in both files, whether it only grows, its help,
+ * where it is in the snapshot. */
 struct counter {
 	const char *name;
 	bool counter;          /* else a gauge */
@@ -27,46 +28,26 @@ struct counter {
 	size_t off;            /* of its uint64_t in struct meta_snapshot */
 };
 
-#define AT(f) offsetof(struct meta_snapshot, f)
+#define ROW(group, name, counter, help) \
+	{#name, counter, help, offsetof(struct meta_snapshot, group.name)},
 
 static const struct counter table[] = {
-	{"api_requests", true, "HTTP requests sent to the API", AT(api.requests)},
-	{"api_errors", true, "failed API requests (404 excluded)", AT(api.errors)},
-	{"api_retries", true, "API requests retried", AT(api.retries)},
-	{"api_rate_limited", true, "429 answers from the API",
-	 AT(api.rate_limited)},
-	{"api_bytes", true, "bytes received from the API", AT(api.bytes)},
-	{"api_fast_failures", true, "requests failed without being sent, "
-	 "the API having just not answered (back-off)",
-	 AT(api.fast_failures)},
-	{"api_records_skipped", true, "list entries not shown: no valid id, "
-	 "or unreadable", AT(api.records_skipped)},
-	{"cache_hits", true, "lookups answered from fresh data", AT(cache.hits)},
-	{"cache_misses", true, "lookups that needed the API",
-	 AT(cache.misses)},
-	{"cache_loads", true, "loads from the API", AT(cache.loads)},
-	{"coalesced", true, "lookups that shared a load", AT(cache.coalesced)},
-	{"negative_hits", true, "not found, without a request",
-	 AT(cache.negative_hits)},
-	{"stale_served", true, "old values served while the API failed or "
-	 "was slow", AT(cache.stale_served)},
-	{"grace_stale_served", true, "of which: the refresh took longer than "
-	 "grace (it went on in the background)", AT(cache.grace_stale)},
-	{"evictions", true, "values evicted by the memory budget",
-	 AT(cache.evictions)},
-	{"bytes_cached", false, "estimated bytes of cached values",
-	 AT(cache.bytes)},
-	{"kernel_lookups", true, "lookups the kernel sent", AT(kernel_lookups)},
-	{"kernel_getattrs", true, "getattrs the kernel sent",
-	 AT(kernel_getattrs)},
-	{"kernel_reads", true, "reads the kernel sent", AT(kernel_reads)},
-	{"kernel_readdirs", true, "readdirs the kernel sent",
-	 AT(kernel_readdirs)},
-	{"pages_pushed", true, "files handed to the page cache ahead of reads",
-	 AT(pages_pushed)},
-	{"size_resyncs", true, "reads of a value newer than the size the "
-	 "kernel held", AT(size_resyncs)},
+	META_COUNTERS(ROW)
 };
+
+#undef ROW
+
+void meta_add_cache(struct cache_stats *sum, const struct cache_stats *s)
+{
+	/* Every member is a uint64_t count or size: added one by one. */
+	uint64_t *d = (uint64_t *)sum;
+	const uint64_t *v = (const uint64_t *)s;
+
+	_Static_assert(sizeof *s % sizeof(uint64_t) == 0,
+		       "cache_stats holds uint64_t only");
+	for (size_t i = 0; i < sizeof *s / sizeof(uint64_t); i++)
+		d[i] += v[i];
+}
 
 static uint64_t value(const struct meta_snapshot *s, const struct counter *c)
 {

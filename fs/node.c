@@ -6,7 +6,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 #include "meta.h"
 #include "objtab.h"
 
@@ -233,7 +233,7 @@ static void named_child(const struct node *p, const char *name,
 		 * whatever the API might say, and costs no request. */
 		if (k->byname && k->byname_in_dir && !strcmp(name, k->byname))
 			out->type = NT_BYNAME_DIR;
-		else if (conn_id_valid(name, len))
+		else if (field_id_valid(name, len))
 			out->type = NT_OBJ;
 		break;
 	case NT_BYNAME_DIR:
@@ -247,7 +247,7 @@ static void named_child(const struct node *p, const char *name,
 		obj_child(p, name, out);
 		break;
 	case NT_SUBDIR:
-		if (conn_id_valid(name, len)) {
+		if (field_id_valid(name, len)) {
 			out->type = NT_SUB_ENTRY;
 			out->kind = k->subdirs[p->slot].kind;
 			out->slot = (uint32_t)p->kind;

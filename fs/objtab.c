@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 #include "node.h"
 
 #define KIND_BITS 3
@@ -91,7 +91,7 @@ static void id_unpack(const struct orec *o, char *id)
 	static const char lo[] = "0123456789abcdef", up[] = "0123456789ABCDEF";
 	unsigned d = 0;
 
-	for (unsigned i = 0; i < CONN_ID_MAX; i++) {
+	for (unsigned i = 0; i < FIELD_ID_MAX; i++) {
 		unsigned v;
 		if (i == 8 || i == 13 || i == 18 || i == 23) {
 			id[i] = '-';
@@ -101,7 +101,7 @@ static void id_unpack(const struct orec *o, char *id)
 		id[i] = (o->upper >> d & 1 ? up : lo)[v];
 		d++;
 	}
-	id[CONN_ID_MAX] = '\0';
+	id[FIELD_ID_MAX] = '\0';
 }
 
 static uint64_t hash(uint32_t region, const uint8_t *id, uint32_t upper)
@@ -195,7 +195,7 @@ struct key {
 static bool key_of(enum kind_id kind, uint32_t region, const char *id,
 		   struct key *key)
 {
-	if (kind >= K_COUNT || !id || !conn_id_valid(id, strlen(id)) ||
+	if (kind >= K_COUNT || !id || !field_id_valid(id, strlen(id)) ||
 	    region > UINT16_MAX)
 		return false;
 	id_pack(id, key->id, &key->upper);

@@ -42,7 +42,7 @@ uint64_t objtab_find(struct objtab *t, enum kind_id kind, uint32_t region,
 		     const char *id);
 
 /* The object with that number: 0 with its region and id copied out (id:
- * at least CONN_ID_MAX + 1 bytes), or -ENOENT. */
+ * at least FIELD_ID_MAX + 1 bytes), or -ENOENT. */
 int objtab_get(struct objtab *t, uint64_t obj, uint32_t *region, char *id);
 
 /* How many objects of kind k exist, and the number of the i-th

@@ -9,10 +9,13 @@
  * from the API's updated_at (moved forward when the content changed
  * without it), FUSE_CAP_AUTO_INVAL_DATA, and explicit invalidations sent by
  * the keeper thread. Notifications that wait on the kernel's page locks
- * (stores, and invalidations of data) are only ever sent by the keeper,
- * never from a request handler, so they cannot deadlock with the request
- * that caused them; a read sends one kind of notification itself, which
- * takes no page lock (see op_read).
+ * (stores, and invalidations of data) are sent by the keeper, not by the
+ * handler of the request that caused them, so they cannot deadlock with
+ * it; the one exception, the stores a readdirplus makes after its reply,
+ * is in keeper.c. A read sends one kind of notification itself, which
+ * takes no page lock (see resync_size).
+ *
+ * A read-only filesystem: only what reads is registered.
  */
 #include "fs_i.h"
 
@@ -25,31 +28,13 @@
 
 #include "log.h"
 
-static void on_interrupt(fuse_req_t req, void *data)
+/* What a lookup or getattr says about node n: .interlinkfs's files are
+ * rendered by metadir, every other node described by attr. */
+static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
+		    const char *id, struct answer *a)
 {
-	struct rq *r = data;
-
-	(void)req;
-	atomic_store(&r->intr, 1);
-	api_call_cancel(&r->call);
-	for (int k = 0; k < K_COUNT; k++)
-		cache_wake(r->fs->kinds[k].cache);
-}
-
-void rq_begin(struct rq *r, fuse_req_t req)
-{
-	r->fs = fuse_req_userdata(req);
-	r->req = req;
-	atomic_init(&r->intr, 0);
-	api_call_init(&r->call);
-	fuse_req_interrupt_func(req, on_interrupt, r);
-}
-
-/* Before replying: after this no interrupt callback can touch r. */
-void rq_end(struct rq *r)
-{
-	fuse_req_interrupt_func(r->req, NULL, NULL);
-	api_call_destroy(&r->call);
+	return n->type == NT_META_FILE ? metadir_attr(fs, n, a)
+				       : attr_of_node(fs, rq, n, id, a);
 }
 
 /* ---- lookup, getattr, readlink -------------------------------------------- */
@@ -60,25 +45,25 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	struct node p, n;
 	struct answer a = {0};
 	struct fuse_entry_param e;
-	char pid[CONN_ID_MAX + 1], id[CONN_ID_MAX + 1];
+	char pid[FIELD_ID_MAX + 1], id[FIELD_ID_MAX + 1];
 	int rc;
 
 	rq_begin(&rq, req);
-	rc = attr_node_of_ino(rq.fs, parent, &p, pid);
+	rc = fs_node(rq.fs, parent, &p, pid);
 	/* Counted for the tree only: reading the stats must not change them
 	 * between the size and the bytes. */
 	if (!rc && p.type != NT_META)
-		atomic_fetch_add(&rq.fs->n_lookup, 1);
+		atomic_fetch_add(&rq.fs->n.kernel_lookups, 1);
 	if (!rc)
-		rc = attr_child(rq.fs, &rq, &p, pid, name, &n, id);
+		rc = lookup_child(rq.fs, &rq, &p, pid, name, &n, id);
 	if (!rc)
-		rc = attr_describe(rq.fs, &rq, &n, id, &a);
+		rc = describe(rq.fs, &rq, &n, id, &a);
 	rq_end(&rq);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	dir_fill_entry(&e, &a);
+	rq_entry(&e, &a);
 	fuse_reply_entry(req, &e);
 }
 
@@ -104,16 +89,16 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	struct rq rq;
 	struct node n;
 	struct answer a = {0};
-	char id[CONN_ID_MAX + 1];
+	char id[FIELD_ID_MAX + 1];
 	int rc;
 
 	(void)fi;
 	rq_begin(&rq, req);
-	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	rc = fs_node(rq.fs, ino, &n, id);
 	if (!rc && n.type != NT_META_FILE)
-		atomic_fetch_add(&rq.fs->n_getattr, 1);
+		atomic_fetch_add(&rq.fs->n.kernel_getattrs, 1);
 	if (!rc)
-		rc = attr_describe(rq.fs, &rq, &n, id, &a);
+		rc = describe(rq.fs, &rq, &n, id, &a);
 	rq_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -125,14 +110,14 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 {
 	struct rq rq;
 	struct node n;
-	char id[CONN_ID_MAX + 1], target[256];
+	char id[FIELD_ID_MAX + 1], target[256];
 	int rc;
 
 	rq_begin(&rq, req);
-	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	rc = fs_node(rq.fs, ino, &n, id);
 	if (!rc)
-		rc = attr_link_target(rq.fs, &rq, &n, id, target,
-				      sizeof target);
+		rc = lookup_link_target(rq.fs, &rq, &n, id, target,
+					sizeof target);
 	rq_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
@@ -146,11 +131,9 @@ static void op_open(fuse_req_t req, fuse_ino_t ino, struct fuse_file_info *fi)
 {
 	struct ifs *fs = fuse_req_userdata(req);
 
+	/* A read-only mount: the kernel refuses an open for writing itself
+	 * (EROFS), it never comes here. */
 	(void)ino;
-	if ((fi->flags & O_ACCMODE) != O_RDONLY) {
-		fuse_reply_err(req, EROFS);
-		return;
-	}
 	if (fs->no_open) {
 		/* Zero-message opens: the kernel stops asking and keeps its
 		 * page cache between opens. */
@@ -201,7 +184,7 @@ static void resync_size(struct ifs *fs, fuse_ino_t ino, const struct node *n,
 	if (objtab_size_read(fs->objs, n->obj, n->slot, len,
 			     off >= 0 && (size_t)off + size >= len)) {
 		fuse_lowlevel_notify_inval_inode(fs->se, ino, -1, 0);
-		atomic_fetch_add(&fs->n_resync, 1);
+		atomic_fetch_add(&fs->n.size_resyncs, 1);
 	}
 }
 
@@ -227,31 +210,12 @@ static void reply_bytes(fuse_req_t req, const struct robj_bytes *b,
 	fuse_reply_iov(req, iov, n);
 }
 
-static int read_meta(struct ifs *fs, unsigned slot, char **buf, size_t *len)
-{
-	int rc = 0;
-
-	pthread_mutex_lock(&fs->meta_lock);
-	if (fs->meta[slot]) {
-		*len = fs->meta_len[slot];
-		*buf = malloc(*len ? *len : 1);
-		if (*buf)
-			memcpy(*buf, fs->meta[slot], *len);
-		else
-			rc = -ENOMEM;
-	}
-	pthread_mutex_unlock(&fs->meta_lock);
-	if (!rc && !*buf)
-		rc = fs_render_meta(fs, slot, buf, len);
-	return rc;
-}
-
 static void read_meta_file(fuse_req_t req, struct ifs *fs, unsigned slot,
 			   size_t size, off_t off)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = read_meta(fs, slot, &buf, &len);
+	int rc = metadir_read(fs, slot, &buf, &len);
 
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -269,23 +233,23 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	struct node n;
 	struct got g = {0};
 	struct robj_bytes b;
-	char id[CONN_ID_MAX + 1];
+	char id[FIELD_ID_MAX + 1];
 	int rc;
 
 	(void)fi;
 	rq_begin(&rq, req);
-	rc = attr_node_of_ino(rq.fs, ino, &n, id);
+	rc = fs_node(rq.fs, ino, &n, id);
 	if (!rc && n.type == NT_META_FILE) {
 		rq_end(&rq);
 		read_meta_file(req, rq.fs, n.slot, size, off);
 		return;
 	}
 	if (!rc)
-		atomic_fetch_add(&rq.fs->n_read, 1);
+		atomic_fetch_add(&rq.fs->n.kernel_reads, 1);
 	if (!rc && n.type != NT_FILE)
 		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
 	if (!rc)
-		rc = attr_get(rq.fs, &rq, &n, id, &g);
+		rc = fs_object(rq.fs, &rq, &n, id, &g);
 	if (!rc)
 		rc = robj_file(g.o, n.slot, &b);
 	if (!rc) {
@@ -355,95 +319,6 @@ static void op_listxattr(fuse_req_t req, fuse_ino_t ino, size_t size)
 	fuse_reply_err(req, ENOSYS);
 }
 
-/* Every write-like operation: a read-only filesystem. */
-static void rofs(fuse_req_t req)
-{
-	fuse_reply_err(req, EROFS);
-}
-
-static void op_setattr(fuse_req_t req, fuse_ino_t ino, struct stat *attr,
-		       int to_set, struct fuse_file_info *fi)
-{
-	(void)ino; (void)attr; (void)to_set; (void)fi;
-	rofs(req);
-}
-
-static void op_mknod(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode, dev_t rdev)
-{
-	(void)parent; (void)name; (void)mode; (void)rdev;
-	rofs(req);
-}
-
-static void op_mkdir(fuse_req_t req, fuse_ino_t parent, const char *name,
-		     mode_t mode)
-{
-	(void)parent; (void)name; (void)mode;
-	rofs(req);
-}
-
-static void op_unlink(fuse_req_t req, fuse_ino_t parent, const char *name)
-{
-	(void)parent; (void)name;
-	rofs(req);
-}
-
-static void op_symlink(fuse_req_t req, const char *link, fuse_ino_t parent,
-		       const char *name)
-{
-	(void)link; (void)parent; (void)name;
-	rofs(req);
-}
-
-static void op_rename(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      fuse_ino_t newparent, const char *newname,
-		      unsigned int flags)
-{
-	(void)parent; (void)name; (void)newparent; (void)newname; (void)flags;
-	rofs(req);
-}
-
-static void op_link(fuse_req_t req, fuse_ino_t ino, fuse_ino_t newparent,
-		    const char *newname)
-{
-	(void)ino; (void)newparent; (void)newname;
-	rofs(req);
-}
-
-static void op_write(fuse_req_t req, fuse_ino_t ino, const char *buf,
-		     size_t size, off_t off, struct fuse_file_info *fi)
-{
-	(void)ino; (void)buf; (void)size; (void)off; (void)fi;
-	rofs(req);
-}
-
-static void op_create(fuse_req_t req, fuse_ino_t parent, const char *name,
-		      mode_t mode, struct fuse_file_info *fi)
-{
-	(void)parent; (void)name; (void)mode; (void)fi;
-	rofs(req);
-}
-
-static void op_setxattr(fuse_req_t req, fuse_ino_t ino, const char *name,
-			const char *value, size_t size, int flags)
-{
-	(void)ino; (void)name; (void)value; (void)size; (void)flags;
-	rofs(req);
-}
-
-static void op_removexattr(fuse_req_t req, fuse_ino_t ino, const char *name)
-{
-	(void)ino; (void)name;
-	rofs(req);
-}
-
-static void op_fallocate(fuse_req_t req, fuse_ino_t ino, int mode,
-			 off_t offset, off_t length, struct fuse_file_info *fi)
-{
-	(void)ino; (void)mode; (void)offset; (void)length; (void)fi;
-	rofs(req);
-}
-
 /*
  * Capabilities, through the interface of the libfuse at hand: from 3.17 the
  * 64-bit capable_ext/want_ext with fuse_set_feature_flag() (the 32-bit
@@ -502,36 +377,26 @@ static void op_init(void *userdata, struct fuse_conn_info *conn)
 		  fs->no_open ? "yes" : "no", fs->no_opendir ? "yes" : "no");
 }
 
+/* A read-only filesystem: no operation that writes is registered. The
+ * kernel refuses them on the mount (ro) with EROFS before they could come
+ * here; a NULL operation would be ENOSYS. */
 static const struct fuse_lowlevel_ops ops = {
 	.init = op_init,
 	.lookup = op_lookup,
 	.forget = op_forget,
 	.forget_multi = op_forget_multi,
 	.getattr = op_getattr,
-	.setattr = op_setattr,
 	.readlink = op_readlink,
-	.mknod = op_mknod,
-	.mkdir = op_mkdir,
-	.unlink = op_unlink,
-	.rmdir = op_unlink,
-	.symlink = op_symlink,
-	.rename = op_rename,
-	.link = op_link,
 	.open = op_open,
 	.read = op_read,
-	.write = op_write,
 	.release = op_release,
 	.opendir = op_opendir,
 	.readdir = op_readdir,
 	.readdirplus = op_readdirplus,
 	.releasedir = op_release,
 	.statfs = op_statfs,
-	.setxattr = op_setxattr,
 	.getxattr = op_getxattr,
 	.listxattr = op_listxattr,
-	.removexattr = op_removexattr,
-	.create = op_create,
-	.fallocate = op_fallocate,
 };
 
 const struct fuse_lowlevel_ops *fs_ops(void)

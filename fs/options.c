@@ -3,6 +3,8 @@
  */
 #include "options.h"
 
+#include "api.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -184,17 +186,6 @@ static char **split(const char *s, size_t *n)
 	return v;
 }
 
-/* The region codes the InterLink API uses: two letters, '-', three. */
-static bool region_code(const char *r)
-{
-	if (strlen(r) != 6 || r[2] != '-')
-		return false;
-	for (int i = 0; i < 6; i++)
-		if (i != 2 && (r[i] < 'a' || r[i] > 'z'))
-			return false;
-	return true;
-}
-
 static int check_regions(struct options *o, const char *v)
 {
 	char why[128];
@@ -209,7 +200,7 @@ static int check_regions(struct options *o, const char *v)
 		if (!*o->regions[i])
 			return refuse("regions", v, "an empty region between "
 				      "separators");
-		if (!region_code(o->regions[i])) {
+		if (!api_region_valid(o->regions[i])) {
 			snprintf(why, sizeof why, "'%.40s' is not a region "
 				 "code such as fr-par", o->regions[i]);
 			return refuse("regions", v, why);

@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 #include "log.h"
 
 #define NBUCKETS 1024
@@ -23,7 +23,7 @@ struct said {
 	struct said *next;
 	uint64_t digest;
 	uint8_t kind;
-	char id[CONN_ID_MAX + 1];
+	char id[FIELD_ID_MAX + 1];
 };
 
 struct problems {

@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
+#include "jsontext.h"
 
 int render_put(struct render_buf *b, const char *s, size_t n)
 {
@@ -108,7 +109,7 @@ static int unsigned_int(struct out *o, const json_t *v)
 {
 	uint64_t u;
 
-	if (conn_uint_of(v, &u))
+	if (field_uint_of(v, &u))
 		return -EIO;
 	put_u64(o, u);
 	return 0;
@@ -217,7 +218,7 @@ static int one_of(struct out *o, const json_t *obj, const char *spec,
 static int whole(struct out *o, const json_t *obj)
 {
 	size_t n;
-	char *s = conn_dump(obj, JSON_INDENT(2), &n);
+	char *s = jt_dump(obj, JSON_INDENT(2), &n);
 
 	if (!s)
 		return -ENOMEM;
@@ -374,7 +375,7 @@ int render_link(const json_t *obj, const struct link_def *l,
 	const json_t *v = render_field(obj, l->field);
 
 	if (!json_is_string(v) ||
-	    !conn_id_valid(json_string_value(v), json_string_length(v)))
+	    !field_id_valid(json_string_value(v), json_string_length(v)))
 		return -ENOENT;
 	*id = json_string_value(v);
 	return 0;

@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "conn.h"
+#include "field.h"
 #include "render.h"
 
 #define NSPANS_MAX (KIND_MAX_FILES + KIND_MAX_LINKS)
@@ -235,7 +235,7 @@ static void put_spans(struct robj *o, const struct build *b, unsigned n)
 
 struct robj *robj_new(const struct kind *k, const json_t *obj)
 {
-	const char *id = conn_id(obj);
+	const char *id = field_id(obj);
 	unsigned n = k->nfiles + k->nlinks;
 	struct build *b;
 	struct robj *o;
@@ -375,7 +375,7 @@ static bool time_of(const struct robj *o, int i, struct timespec *t)
 		return false;
 	memcpy(s, b.p, b.len);
 	s[b.len] = '\0';
-	return conn_parse_time(s, t) == 0;
+	return field_parse_time(s, t) == 0;
 }
 
 const char *robj_problems(const struct robj *o)

@@ -10,7 +10,7 @@
 
 #include "api.h"
 #include "log.h"
-#include "names.h"
+#include "byname.h"
 #include "robj.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -41,17 +41,17 @@ static void check_files(const struct robj *o)
 
 static void check_names(struct robj **objs, size_t n)
 {
-	struct names_in *in = calloc(n ? n : 1, sizeof *in);
-	struct names_index *ix;
+	struct byname_in *in = calloc(n ? n : 1, sizeof *in);
+	struct byname_index *ix;
 
 	for (size_t i = 0; i < n; i++) {
 		in[i].id = robj_id(objs[i]);
 		if (robj_name(objs[i], &in[i].name, &in[i].len))
 			in[i].name = NULL;
 	}
-	if (names_index_new(in, n, &ix) == 0) {
+	if (byname_index_new(in, n, &ix) == 0) {
 		for (size_t i = 0; i < n; i++) {
-			const char *name = names_index_name(ix, i);
+			const char *name = byname_index_name(ix, i);
 			size_t len = strlen(name);
 			if (len == 0 || len > NAMES_MAX || strchr(name, '/') ||
 			    !strcmp(name, ".") || !strcmp(name, ".."))
@@ -60,10 +60,10 @@ static void check_names(struct robj **objs, size_t n)
 				if ((unsigned char)name[k] < 0x20 ||
 				    name[k] == 0x7f)
 					abort(); /* not shell-safe */
-			if (names_index_find(ix, name) != (long)i)
+			if (byname_index_find(ix, name) != (long)i)
 				abort(); /* not unique */
 		}
-		names_index_free(ix);
+		byname_index_free(ix);
 	}
 	free(in);
 }

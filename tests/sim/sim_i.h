@@ -94,6 +94,8 @@ struct reqctx {
 /* simapi.c */
 enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 			       const char *url, const char *method);
+
+/* simreply.c */
 /* The name of an endpoint ("list", "pop_get", ..., "other"). */
 const char *sim_endpoint_name(int e);
 /* Sleeps ms (or until the simulator stops). Called without the lock. */

@@ -10,41 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *sim_endpoint_name(int e)
-{
-	if (e >= 0 && e < EP_OTHER)
-		return e % 2 ? simdata_get_name((enum sim_coll)(e / 2))
-			     : simdata_list_name((enum sim_coll)(e / 2));
-	return "other";
-}
-
 static double ms_since(const struct timespec *t0)
 {
 	struct timespec now;
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	return (double)(now.tv_sec - t0->tv_sec) * 1e3 +
 	       (double)(now.tv_nsec - t0->tv_nsec) / 1e6;
-}
-
-/* Sleeps ms (or until the simulator stops). Called without the lock. */
-void sim_sleep(struct sim *s, long ms)
-{
-	struct timespec until;
-
-	if (ms <= 0)
-		return;
-	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
-	pthread_mutex_lock(&s->lock);
-	while (!s->stopping &&
-	       pthread_cond_timedwait(&s->cond, &s->lock, &until) != ETIMEDOUT)
-		;
-	pthread_mutex_unlock(&s->lock);
 }
 
 static void log_request(struct sim *s, struct MHD_Connection *conn,
@@ -83,47 +54,6 @@ static void log_request(struct sim *s, struct MHD_Connection *conn,
 	if (status >= 400 || status == 0)
 		s->errors++;
 	pthread_mutex_unlock(&s->lock);
-}
-
-enum MHD_Result sim_send_buf(struct MHD_Connection *conn, int status,
-				const char *ctype, const char *body,
-				size_t len, uint64_t seq,
-				const char *retry_after)
-{
-	struct MHD_Response *r;
-	enum MHD_Result ret;
-	char rid[64];
-
-	r = MHD_create_response_from_buffer(len, (void *)body,
-					    MHD_RESPMEM_MUST_COPY);
-	if (!r)
-		return MHD_NO;
-	if (ctype)
-		MHD_add_response_header(r, "Content-Type", ctype);
-	snprintf(rid, sizeof rid, "00000000-0000-4000-8000-%012" PRIx64, seq);
-	MHD_add_response_header(r, "X-Request-Id", rid);
-	if (retry_after)
-		MHD_add_response_header(r, "Retry-After", retry_after);
-	if (status == 429)
-		MHD_add_response_header(r, "x-envoy-ratelimited", "true");
-	ret = MHD_queue_response(conn, (unsigned)status, r);
-	MHD_destroy_response(r);
-	return ret;
-}
-
-enum MHD_Result sim_send_json(struct MHD_Connection *conn, int status,
-				 json_t *body, uint64_t seq)
-{
-	char *txt = json_dumps(body, JSON_COMPACT | JSON_ENCODE_ANY);
-	enum MHD_Result ret;
-
-	json_decref(body);
-	if (!txt)
-		return MHD_NO;
-	ret = sim_send_buf(conn, status, "application/json", txt,
-			   strlen(txt), seq, NULL);
-	free(txt);
-	return ret;
 }
 
 struct qcollect {

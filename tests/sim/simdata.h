@@ -44,9 +44,11 @@ struct sim_reply {
  * ("dedicated-connections"), the key of its list answers ("connections"),
  * the resource named by its 404 bodies ("dedicated_connection"), and the
  * names its list and get endpoints have in counters and fault matches
- * ("list", "get"; "pops_list", "pop_get"; "links_list", "link_get" ...). */
+ * ("list", "get"; "pops_list", "pop_get"; "links_list", "link_get" ...).
+ * Pure (simcoll.c). */
 const char *simdata_path(enum sim_coll c);
 const char *simdata_key(enum sim_coll c);
+const char *simdata_resource(enum sim_coll c);
 const char *simdata_list_name(enum sim_coll c);
 const char *simdata_get_name(enum sim_coll c);
 

@@ -52,8 +52,8 @@ json_t *sim_find(json_t *arr, const char *id, size_t *idx);
 
 void sim_memo_clear(struct sim_memo *m);
 
-/* simgen.c, for simlinks.c: an RFC 3339 time in one of three styles; the
- * i-th name of a region (awkward ones first); the i-th set of tags. */
+/* simvalues.c: an RFC 3339 time in one of three styles; the i-th name of
+ * a region (awkward ones first); the i-th set of tags (new reference). */
 void sim_fmt_time(char *buf, size_t len, int64_t t, unsigned style,
 		  unsigned micros);
 void sim_gen_name(char *buf, size_t len, const char *region, unsigned i,

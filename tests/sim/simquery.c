@@ -52,8 +52,8 @@ struct term {
 	bool b;
 };
 
+/* What a collection's list takes (its names are simcoll.c's). */
 struct coll {
-	const char *path, *key, *resource, *list_name, *get_name;
 	const struct fdef *filters;
 	const char *const *orders;               /* the first is the default */
 	const char *const *statuses;             /* for status_* orders */
@@ -228,40 +228,12 @@ static const char *const rp_orders[] = {
 };
 
 static const struct coll colls[SC_COUNT] = {
-	[SC_CONNS] = {"dedicated-connections", "connections",
-		      "dedicated_connection", "list", "get", conn_filters,
-		      conn_orders, conn_statuses},
-	[SC_POPS] = {"pops", "pops", "pop", "pops_list", "pop_get",
-		     pop_filters, name_orders, NULL},
-	[SC_LINKS] = {"links", "links", "link", "links_list", "link_get",
-		      link_filters, link_orders, link_statuses},
-	[SC_PARTNERS] = {"partners", "partners", "partner", "partners_list",
-			 "partner_get", partner_filters, name_orders, NULL},
-	[SC_RPS] = {"routing-policies", "routing_policies", "routing_policy",
-		    "routing_policies_list", "routing_policy_get", rp_filters,
-		    rp_orders, NULL},
+	[SC_CONNS] = {conn_filters, conn_orders, conn_statuses},
+	[SC_POPS] = {pop_filters, name_orders, NULL},
+	[SC_LINKS] = {link_filters, link_orders, link_statuses},
+	[SC_PARTNERS] = {partner_filters, name_orders, NULL},
+	[SC_RPS] = {rp_filters, rp_orders, NULL},
 };
-
-const char *simdata_path(enum sim_coll c) { return colls[c].path; }
-const char *simdata_key(enum sim_coll c) { return colls[c].key; }
-const char *simdata_list_name(enum sim_coll c) { return colls[c].list_name; }
-const char *simdata_get_name(enum sim_coll c) { return colls[c].get_name; }
-
-int simdata_coll_of_path(const char *s)
-{
-	for (int c = 0; c < SC_COUNT; c++)
-		if (strcmp(s, colls[c].path) == 0)
-			return c;
-	return -1;
-}
-
-int simdata_coll_of_key(const char *s)
-{
-	for (int c = 0; c < SC_COUNT; c++)
-		if (strcmp(s, colls[c].key) == 0)
-			return c;
-	return -1;
-}
 
 static struct sim_reply reply(int status, json_t *body)
 {
@@ -627,7 +599,7 @@ struct sim_reply simdata_list(const struct simdata *d, enum sim_coll ci,
 		json_array_append(page, json_array_get(sorted, i));
 	json_decref(sorted);
 	body = json_object();
-	json_object_set_new(body, c->key, page);
+	json_object_set_new(body, simdata_key(ci), page);
 	json_object_set_new(body, "total_count", json_integer((json_int_t)m));
 	return reply(200, body);
 }
@@ -642,6 +614,6 @@ struct sim_reply simdata_get(const struct simdata *d, enum sim_coll ci,
 		return not_found("region", region);
 	o = sim_find(r->items[ci], id, NULL);
 	if (!o)
-		return not_found(colls[ci].resource, id);
+		return not_found(simdata_resource(ci), id);
 	return reply(200, json_incref(o));
 }

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+#include "kinds.h"
 #include "log.h"
 
 struct simctl at_sim;
@@ -54,9 +56,7 @@ bool at_log_has(const char *s)
 
 double at_now(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+	return clock_mono();
 }
 
 void at_start(const char *const *args)
@@ -108,4 +108,29 @@ void at_end(void)
 {
 	api_global_cleanup();
 	at_log_clear();
+}
+
+int at_list(struct api *a, const char *region, const struct api_filters *f,
+	    struct api_call *call, json_t **items, struct api_error *err)
+{
+	void **v = NULL;
+	size_t n = 0;
+	int rc = api_list_items(a, &kind_get(K_CONN)->api, region, f, NULL,
+				call, &v, &n, err);
+
+	if (rc)
+		return rc;
+	*items = json_array();
+	for (size_t i = 0; i < n; i++)
+		json_array_append_new(*items, v[i]);
+	free(v);
+	return 0;
+}
+
+int at_get(struct api *a, const char *region, const char *id,
+	   const struct api_filters *f, struct api_call *call, json_t **obj,
+	   struct api_error *err)
+{
+	return api_get_object(a, &kind_get(K_CONN)->api, region, id, f, call,
+			      obj, err);
 }

@@ -39,6 +39,16 @@ void at_log_clear(void);
 /* CLOCK_MONOTONIC, in seconds. */
 double at_now(void);
 
+/* The dedicated connections of a region as one JSON array (*items, a new
+ * reference), and one of them (*obj, a new reference): api_list_items and
+ * api_get_object with the kinds table's entry for connections. The
+ * returns of those. */
+int at_list(struct api *a, const char *region, const struct api_filters *f,
+	    struct api_call *call, json_t **items, struct api_error *err);
+int at_get(struct api *a, const char *region, const char *id,
+	   const struct api_filters *f, struct api_call *call, json_t **obj,
+	   struct api_error *err);
+
 /* Before the group: libcurl set up, the log captured (warnings and
  * above). After it: both undone. */
 void at_begin(void);

@@ -17,7 +17,7 @@
 #include <curl/curl.h>
 
 #include "apitest.h"
-#include "conn.h"
+#include "field.h"
 #include "log.h"
 
 /* The API's own order, fetched page by page without the client. */
@@ -81,13 +81,13 @@ static void check_list(int n, int cap, int want_requests)
 	ref = reference_ids(cap);
 	simctl_reset(&at_sim);
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), (size_t)n);
 	json_array_foreach(items, i, c) {
-		assert_string_equal(conn_id(c), json_string_value(
+		assert_string_equal(field_id(c), json_string_value(
 			json_array_get(ref, i)));
-		assert_null(json_object_get(seen, conn_id(c)));
-		json_object_set(seen, conn_id(c), json_true());
+		assert_null(json_object_get(seen, field_id(c)));
+		json_object_set(seen, field_id(c), json_true());
 	}
 	assert_int_equal(simctl_counter(&at_sim, "list"), want_requests);
 	assert_int_equal(simctl_counter(&at_sim, "get"), 0);
@@ -136,11 +136,11 @@ static void test_list_2500_in_25_concurrent_pages_in_order(void **st)
 	simctl_reset(&at_sim);
 	a = at_client(15000, NULL);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	wall = at_now() - t0;
 	assert_int_equal(json_array_size(items), 2500);
 	for (i = 0; i < 2500; i++)
-		assert_string_equal(conn_id(json_array_get(items, i)),
+		assert_string_equal(field_id(json_array_get(items, i)),
 				    json_string_value(json_array_get(ref, i)));
 	assert_int_equal(simctl_counter(&at_sim, "list"), 25);
 	/* Sequentially this takes 25 x 100 ms; concurrently far less. */
@@ -178,7 +178,7 @@ static void test_list_stops_at_an_empty_page(void **st)
 		     "\"page\": 2, \"body\": \"{\\\"connections\\\": [], "
 		     "\\\"total_count\\\": 300}\"}");
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 100);
 	json_decref(items);
 	api_free(a);
@@ -215,9 +215,9 @@ static void test_list_drops_duplicates_across_pages(void **st)
 	at_start(args);
 	a = at_client(15000, NULL);
 	/* Page 2 repeats an id of page 1, as when the list moves. */
-	assert_int_equal(api_list(a, FR, NULL, NULL, &p1, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &p1, NULL), 0);
 	page2_repeats_page1(p1, 0);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 101);
 	json_decref(p1);
 	json_decref(items);
@@ -234,11 +234,11 @@ static void test_a_list_that_moves_while_read_is_read_again(void **st)
 	(void)st;
 	at_start(args);
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &p1, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &p1, NULL), 0);
 	/* Once, page 2 shows an entry of page 1 again (and misses one). */
 	page2_repeats_page1(p1, 1);
 	simctl_reset(&at_sim);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 150);
 	assert_true(json_equal(items, p1));
 	assert_int_equal(simctl_counter(&at_sim, "list"), 4); /* read twice */
@@ -274,7 +274,7 @@ static void test_filters_and_order_are_passed_through(void **st)
 	(void)st;
 	at_start(args);
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, &f, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, &f, NULL, &items, NULL), 0);
 	json_decref(items);
 	reqs = simctl_requests(&at_sim);
 	q = json_string_value(json_object_get(json_array_get(reqs, 0),
@@ -294,18 +294,18 @@ static void test_filters_and_order_are_passed_through(void **st)
 	json_t *all = NULL;
 	size_t i, n_active = 0;
 	json_t *c;
-	assert_int_equal(api_list(a, FR, NULL, NULL, &all, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &all, NULL), 0);
 	json_array_foreach(all, i, c)
 		n_active += strcmp(json_string_value(json_object_get(c,
 							"status")), "active") == 0;
-	assert_int_equal(api_list(a, FR, &act, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, &act, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), n_active);
 	assert_true(n_active > 0 && n_active < 40);
 	json_decref(items);
 	json_decref(all);
 	for (size_t o = 0; o < 8; o++) {
 		struct api_filters of = {.order_by = orders[o]};
-		assert_int_equal(api_list(a, FR, &of, NULL, &items, NULL), 0);
+		assert_int_equal(at_list(a, FR, &of, NULL, &items, NULL), 0);
 		assert_int_equal(json_array_size(items), 40);
 		json_decref(items);
 	}
@@ -323,12 +323,12 @@ static void test_get_one_and_unknown_id(void **st)
 	(void)st;
 	at_start(args);
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
-	id = conn_id(json_array_get(items, 3));
-	assert_int_equal(api_get(a, FR, id, NULL, NULL, &c, &e), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
+	id = field_id(json_array_get(items, 3));
+	assert_int_equal(at_get(a, FR, id, NULL, NULL, &c, &e), 0);
 	assert_true(json_equal(c, json_array_get(items, 3)));
 	json_decref(c);
-	assert_int_equal(api_get(a, FR, "00000000-0000-4000-8000-000000000000",
+	assert_int_equal(at_get(a, FR, "00000000-0000-4000-8000-000000000000",
 				 NULL, NULL, &c, &e), -ENOENT);
 	assert_int_equal(e.http_status, 404);
 	assert_string_equal(e.type, "not_found");
@@ -338,7 +338,7 @@ static void test_get_one_and_unknown_id(void **st)
 	assert_true(e.request_id[0] != '\0');
 	/* An id that cannot exist costs no request. */
 	simctl_reset(&at_sim);
-	assert_int_equal(api_get(a, FR, "../../etc", NULL, NULL, &c, &e), -ENOENT);
+	assert_int_equal(at_get(a, FR, "../../etc", NULL, NULL, &c, &e), -ENOENT);
 	assert_int_equal(simctl_counter(&at_sim, "total"), 0);
 	json_decref(items);
 	api_free(a);
@@ -353,7 +353,7 @@ static void expect_fault_errno(const char *spec, int want, const char *msg)
 
 	simctl_fault(&at_sim, spec);
 	a = at_client(3000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), want);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), want);
 	if (msg && !strstr(e.message, msg))
 		fail_msg("'%s' not in '%s'", msg, e.message);
 	simctl_clear_faults(&at_sim);
@@ -394,7 +394,7 @@ static void test_entries_with_bad_ids_are_skipped_with_a_log_line(void **st)
 		     " \"count\": 1}");
 	a = at_client(3000, NULL);
 	at_log_clear();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 19);
 	assert_true(at_log_has("id is not a UUID: 12345"));
 	json_decref(items);
@@ -405,7 +405,7 @@ static void test_entries_with_bad_ids_are_skipped_with_a_log_line(void **st)
 		     "{\\\"id\\\": \\\"a\\\\u0000b\\\"}, {\\\"name\\\": 1}, 7, "
 		     "{\\\"id\\\": \\\"6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10\\\"}"
 		     "], \\\"total_count\\\": 7}\"}");
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 1);
 	json_decref(items);
 	api_free(a);
@@ -415,7 +415,7 @@ static void serve_file(const char *name, int status)
 {
 	char spec[700];
 	snprintf(spec, sizeof spec, "{\"kind\": \"body\", \"count\": 1, "
-		 "\"status\": %d, \"body_file\": \"%s/conn/%s\"}", status,
+		 "\"status\": %d, \"body_file\": \"%s/%s\"}", status,
 		 getenv("FIXTURES"), name);
 	simctl_fault(&at_sim, spec);
 }
@@ -432,48 +432,48 @@ static void test_fixture_answers(void **st)
 	at_start(NULL);
 	a = at_client(3000, NULL);
 	/* Invalid UTF-8 in a list: repaired, not fatal. */
-	serve_file("invalid_utf8_list.json", 200);
+	serve_file("answers/invalid_utf8_list.json", 200);
 	at_log_clear();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
-	assert_int_equal(conn_str(json_array_get(items, 0), "name", &name,
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(field_str(json_array_get(items, 0), "name", &name,
 				  NULL), 0);
 	assert_string_equal(name, "bad \xef\xbf\xbd\xef\xbf\xbd utf8 "
 			    "\xef\xbf\xbd( end");
 	assert_true(at_log_has("invalid UTF-8"));
 	json_decref(items);
-	serve_file("invalid_utf8_get.json", 200);
-	assert_int_equal(api_get(a, FR, id17, NULL, NULL, &c, NULL), 0);
+	serve_file("answers/invalid_utf8_get.json", 200);
+	assert_int_equal(at_get(a, FR, id17, NULL, NULL, &c, NULL), 0);
 	json_decref(c);
 	/* Wrong types: kept as sent, reported per field. */
-	serve_file("wrong_types.json", 200);
-	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f13",
+	serve_file("connections/wrong_types/object.json", 200);
+	assert_int_equal(at_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f13",
 				 NULL, NULL, &c, NULL), 0);
-	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), -EINVAL);
+	assert_int_equal(field_uint(c, "bandwidth_mbps", &u), -EINVAL);
 	json_decref(c);
 	/* The answer for another id than asked is refused. */
-	serve_file("full.json", 200);
-	assert_int_equal(api_get(a, FR, id17, NULL, NULL, &c, NULL), -EIO);
+	serve_file("connections/full/object.json", 200);
+	assert_int_equal(at_get(a, FR, id17, NULL, NULL, &c, NULL), -EIO);
 	/* A number past every integer type is kept as sent (the field is
 	 * -EINVAL); the largest u64 is read exactly; a lone surrogate is
 	 * U+FFFD. */
-	serve_file("too_big_number.json", 200);
-	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f19",
+	serve_file("answers/too_big_number.json", 200);
+	assert_int_equal(at_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f19",
 				 NULL, NULL, &c, NULL), 0);
-	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), -EINVAL);
+	assert_int_equal(field_uint(c, "bandwidth_mbps", &u), -EINVAL);
 	json_decref(c);
-	serve_file("u64_max.json", 200);
-	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f1a",
+	serve_file("connections/u64_max/object.json", 200);
+	assert_int_equal(at_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f1a",
 				 NULL, NULL, &c, NULL), 0);
-	assert_int_equal(conn_uint(c, "bandwidth_mbps", &u), 0);
+	assert_int_equal(field_uint(c, "bandwidth_mbps", &u), 0);
 	assert_true(u == UINT64_MAX);
-	assert_int_equal(conn_str(c, "name", &name, NULL), 0);
+	assert_int_equal(field_str(c, "name", &name, NULL), 0);
 	assert_string_equal(name, "\xef\xbf\xbd lone");
 	json_decref(c);
 	/* Truncated JSON, a gateway page. */
-	serve_file("truncated.json", 200);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EIO);
-	serve_file("gateway_error.html", 400);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EINVAL);
+	serve_file("answers/truncated.json", 200);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), -EIO);
+	serve_file("answers/gateway_error.html", 400);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), -EINVAL);
 	api_free(a);
 }
 
@@ -496,9 +496,9 @@ static void test_huge_strings_and_deep_nesting(void **st)
 				  1, "body", body));
 	simctl_fault(&at_sim, spec);
 	a = at_client(5000, NULL);
-	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+	assert_int_equal(at_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
 				 NULL, NULL, &c, NULL), 0);
-	assert_int_equal(conn_str(c, "name", &name, &len), 0);
+	assert_int_equal(field_str(c, "name", &name, &len), 0);
 	assert_int_equal(len, (2u << 20) - 1);
 	json_decref(c);
 	free(spec);
@@ -515,7 +515,7 @@ static void test_huge_strings_and_deep_nesting(void **st)
 	spec = dump_new(json_pack("{s:s, s:i, s:s}", "kind", "body", "count",
 				  1, "body", deep));
 	simctl_fault(&at_sim, spec);
-	assert_int_equal(api_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
+	assert_int_equal(at_get(a, FR, "6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f10",
 				 NULL, NULL, &c, NULL), -EIO);
 	free(spec);
 	free(deep);
@@ -542,13 +542,13 @@ static void test_answers_above_the_body_cap_are_refused(void **st)
 	a = at_client(10000, small_body);
 	simctl_fault(&at_sim, "{\"kind\": \"huge\", \"size\": 104857600}");
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EIO);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EIO);
 	assert_non_null(strstr(e.message, "larger than 1048576 bytes"));
 	assert_int_equal(e.attempts, 1);
 	simctl_clear_faults(&at_sim);
 	simctl_fault(&at_sim, "{\"kind\": \"huge\", \"size\": 104857600, "
 		     "\"chunked\": true}");
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EIO);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EIO);
 	assert_non_null(strstr(e.message, "larger than 1048576 bytes"));
 	assert_true(at_now() - t0 < 5);
 	api_free(a);

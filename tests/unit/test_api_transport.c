@@ -19,7 +19,7 @@
 #include <curl/curl.h>
 
 #include "apitest.h"
-#include "conn.h"
+#include "field.h"
 #include "log.h"
 
 static void test_errno_table(void **st)
@@ -61,7 +61,7 @@ static void test_401_and_403_are_eacces_and_say_which_key(void **st)
 	(void)st;
 	at_start(args);
 	a = at_client(15000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EACCES);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EACCES);
 	assert_int_equal(e.http_status, 403);
 	assert_string_equal(e.type, "permissions_denied");
 	assert_int_equal(e.attempts, 1); /* authoritative: not retried */
@@ -72,7 +72,7 @@ static void test_401_and_403_are_eacces_and_say_which_key(void **st)
 	o.key_source = "profile 'x' of /some/config.yaml";
 	assert_int_equal(api_new(&o, &a), 0);
 	at_log_clear();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EACCES);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EACCES);
 	assert_int_equal(e.http_status, 401);
 	assert_string_equal(e.type, "denied_authentication");
 	assert_true(at_log_has("HTTP 401 denied_authentication"));
@@ -92,7 +92,7 @@ static void test_5xx_is_retried_then_eio(void **st)
 	simctl_fault(&at_sim, "{\"kind\": \"status\", \"status\": 503}");
 	a = at_client(5000, NULL);
 	at_log_clear();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EIO);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EIO);
 	assert_int_equal(e.http_status, 503);
 	assert_int_equal(e.attempts, 4);
 	assert_string_equal(e.type, "service_unavailable");
@@ -115,7 +115,7 @@ static void test_5xx_recovers_on_retry(void **st)
 	simctl_fault(&at_sim, "{\"kind\": \"status\", \"status\": 500, "
 		     "\"count\": 2}");
 	a = at_client(5000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	assert_int_equal(json_array_size(items), 20);
 	assert_int_equal(simctl_counter(&at_sim, "list"), 3);
 	json_decref(items);
@@ -133,12 +133,12 @@ static void test_429_after_retries_is_eagain(void **st)
 	at_start(NULL);
 	simctl_fault(&at_sim, "{\"kind\": \"rate_limit\"}");
 	a = at_client(5000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -EAGAIN);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -EAGAIN);
 	assert_int_equal(e.http_status, 429);
 	assert_int_equal(e.attempts, 4);
 	api_get_stats(a, &s);
-	assert_int_equal(s.rate_limited, 4);
-	assert_int_equal(s.retries, 3);
+	assert_int_equal(s.api_rate_limited, 4);
+	assert_int_equal(s.api_retries, 3);
 	api_free(a);
 }
 
@@ -164,7 +164,7 @@ static void test_retry_after_seconds_is_honoured(void **st)
 	simctl_fault(&at_sim, "{\"kind\": \"rate_limit\", \"retry_after\": 1, "
 		     "\"count\": 1}");
 	a = at_client(5000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	g = gap_ms(0, 1);
 	/* 1 s as asked (plus at most the 20 ms base jitter, plus slack). */
 	assert_true(g >= 1000 && g < 1600);
@@ -189,7 +189,7 @@ static void test_retry_after_http_date_is_honoured(void **st)
 		 " \"%s\", \"count\": 1}", date);
 	simctl_fault(&at_sim, spec);
 	a = at_client(8000, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	g = gap_ms(0, 1);
 	/* The date is 3 s ahead at one-second resolution. */
 	assert_true(g >= 1900 && g < 3800);
@@ -208,7 +208,7 @@ static void test_retry_after_past_the_deadline_fails_at_once(void **st)
 	simctl_fault(&at_sim, "{\"kind\": \"rate_limit\", \"retry_after\": 60}");
 	a = at_client(2000, NULL);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EAGAIN);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), -EAGAIN);
 	assert_true(at_now() - t0 < 0.5);
 	assert_int_equal(simctl_counter(&at_sim, "list"), 1);
 	api_free(a);
@@ -225,7 +225,7 @@ static void *bg_list(void *p)
 	struct bg *b = p;
 	json_t *items = NULL;
 
-	b->rc = api_list(b->a, FR, NULL, NULL, &items, NULL);
+	b->rc = at_list(b->a, FR, NULL, NULL, &items, NULL);
 	b->done = at_now();
 	json_decref(items);
 	return NULL;
@@ -288,7 +288,7 @@ static void test_timeout_is_etimedout_within_the_deadline(void **st)
 	simctl_fault(&at_sim, "{\"kind\": \"hang\"}");
 	a = at_client(1000, NULL);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, &e), -ETIMEDOUT);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, &e), -ETIMEDOUT);
 	el = at_now() - t0;
 	assert_true(el >= 0.9 && el < 1.6);
 	simctl_clear_faults(&at_sim);
@@ -306,7 +306,7 @@ static void test_connection_refused(void **st)
 	a = at_client(2000, NULL);
 	assert_int_equal(simctl_stop(&at_sim), 0);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL),
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL),
 			 -ECONNREFUSED);
 	assert_true(at_now() - t0 < 2.5);
 	api_free(a);
@@ -329,7 +329,7 @@ static void test_rate_limit_holds_over_every_second(void **st)
 	at_start(NULL);
 	a = at_client(10000, slow_rate);
 	for (int i = 0; i < 12; i++)
-		assert_int_equal(api_get(a, FR, "00000000-0000-4000-8000-"
+		assert_int_equal(at_get(a, FR, "00000000-0000-4000-8000-"
 					 "000000000000", NULL, NULL, &c, NULL),
 				 -ENOENT);
 	assert_true(gap_ms(0, 3) < 500);
@@ -374,7 +374,7 @@ static void test_cancel_from_another_thread(void **st)
 	c = (struct canceller){.call = &call, .a = a};
 	pthread_create(&t, NULL, cancel_later, &c);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, &call, &items, NULL), -EINTR);
+	assert_int_equal(at_list(a, FR, NULL, &call, &items, NULL), -EINTR);
 	el = at_now() - t0;
 	pthread_join(t, NULL);
 	assert_true(el >= 0.19 && el < 0.5);
@@ -384,10 +384,10 @@ static void test_cancel_from_another_thread(void **st)
 	c = (struct canceller){.a = a, .shutdown = true};
 	pthread_create(&t, NULL, cancel_later, &c);
 	t0 = at_now();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EINTR);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), -EINTR);
 	assert_true(at_now() - t0 < 0.5);
 	pthread_join(t, NULL);
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), -EINTR);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), -EINTR);
 	simctl_clear_faults(&at_sim);
 	api_free(a);
 }
@@ -405,7 +405,7 @@ static void test_headers_and_connection_reuse(void **st)
 	a = at_client(10000, NULL);
 	simctl_reset(&at_sim);
 	for (int k = 0; k < 10; k++)
-		api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c,
+		at_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c,
 			NULL);
 	snprintf(pat, sizeof pat, "^interlinkfs/%s \\(libcurl/%s; [a-z]+; "
 		 "[a-z0-9_]+\\)$", INTERLINKFS_VERSION,
@@ -478,14 +478,14 @@ static void test_secret_never_logged_even_at_debug(void **st)
 	log_setup(LOGL_DEBUG, false);
 	a = at_client(3000, NULL);
 	at_log_clear();
-	assert_int_equal(api_list(a, FR, NULL, NULL, &items, NULL), 0);
+	assert_int_equal(at_list(a, FR, NULL, NULL, &items, NULL), 0);
 	json_decref(items);
-	api_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c, NULL);
+	at_get(a, FR, "00000000-0000-4000-8000-000000000000", NULL, NULL, &c, NULL);
 	simctl_fault(&at_sim, "{\"kind\": \"status\", \"status\": 503}");
-	api_list(a, FR, NULL, NULL, &items, NULL);
+	at_list(a, FR, NULL, NULL, &items, NULL);
 	simctl_clear_faults(&at_sim);
 	json_decref(simctl_ctl(&at_sim, "POST", "/token", "{\"token\": \"new\"}"));
-	api_list(a, FR, NULL, NULL, &items, NULL);
+	at_list(a, FR, NULL, NULL, &items, NULL);
 	log_setup(LOGL_WARNING, false);
 	/* The header was logged, redacted; the key itself never. */
 	assert_true(at_log_has("X-Auth-Token: [REDACTED]"));

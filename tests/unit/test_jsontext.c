@@ -2,7 +2,7 @@
  * jsontext: repairs of what jansson refuses (invalid UTF-8, lone surrogate
  * escapes, numbers past 64 bits), record splitting, and ids of records
  * that cannot be read. Each repaired text is also checked to parse, and
- * marked numbers to read back exactly (conn_uint, conn_dump).
+ * marked numbers to read back exactly (field_uint, jt_dump).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "conn.h"
+#include "field.h"
 #include "jsontext.h"
 
 static void check_repair(const char *in, size_t len, const char *want,
@@ -102,15 +102,15 @@ static void test_numbers_past_64_bits_are_kept_exactly(void **st)
 	assert_int_equal(r.numbers, 3);
 	j = json_loadb(out, olen, JSON_ALLOW_NUL, NULL);
 	assert_non_null(j);
-	assert_int_equal(conn_uint(j, "bandwidth_mbps", &u), 0);
+	assert_int_equal(field_uint(j, "bandwidth_mbps", &u), 0);
 	assert_true(u == UINT64_MAX);
-	assert_int_equal(conn_uint(j, "x", &u), -EINVAL);   /* negative */
-	assert_int_equal(conn_uint(j, "r", &u), -EINVAL);   /* a real */
-	assert_int_equal(conn_uint(j, "ok", &u), 0);
+	assert_int_equal(field_uint(j, "x", &u), -EINVAL);   /* negative */
+	assert_int_equal(field_uint(j, "r", &u), -EINVAL);   /* a real */
+	assert_int_equal(field_uint(j, "ok", &u), 0);
 	assert_true(u == INT64_MAX);
-	assert_int_equal(conn_uint(j, "s", &u), -EINVAL);   /* a string */
+	assert_int_equal(field_uint(j, "s", &u), -EINVAL);   /* a string */
 	/* Written back as the API sent them. */
-	dumped = conn_dump(j, JSON_COMPACT, &dlen);
+	dumped = jt_dump(j, JSON_COMPACT, &dlen);
 	assert_string_equal(dumped, "{\"bandwidth_mbps\":18446744073709551615,"
 			    "\"x\":-99999999999999999999,\"r\":1e999999,\"ok\":"
 			    "9223372036854775807,\"neg\":-9223372036854775808,"

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 #include <jansson.h>
 
-#include "conn.h"
+#include "field.h"
 #include "simdata.h"
 
 static const char *const documented[] = {
@@ -250,8 +250,8 @@ static int order_cmp(json_t *a, json_t *b, int order)
 	if (order / 2 <= 1) {
 		const char *f = order / 2 == 0 ? "created_at" : "updated_at";
 		struct timespec x = {-1, 0}, y = {-1, 0};
-		conn_time(a, f, &x);
-		conn_time(b, f, &y);
+		field_time(a, f, &x);
+		field_time(b, f, &y);
 		r = (x.tv_sec > y.tv_sec) - (x.tv_sec < y.tv_sec);
 		if (!r)
 			r = (x.tv_nsec > y.tv_nsec) - (x.tv_nsec < y.tv_nsec);
