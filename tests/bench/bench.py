@@ -231,7 +231,7 @@ def merge(sessions):
 def links_walks(sim, n, runs, shm):
     """links/ at N links: cold walks (each on a new mount, rate=0) with
     their requests, warm walks, and the same tree on tmpfs."""
-    from harness import Mount
+    from mount import Mount
     walk = "grep -rlx down regions/fr-par/links"
     cold, reqs, warm = [], [], []
     for i in range(runs):
@@ -269,7 +269,8 @@ def compare(a, shm):
     """Before / after: the same measures for --base and --build, their
     sessions interleaved (before, after, after, before, ...) so that a
     slow moment of the machine falls on both."""
-    from harness import Mount, Sim
+    from mount import Mount
+    from sim import Sim
     # The connections as the base build has them: connections/<id>/links/
     # (new with links) is left out, so both builds walk the same tree and
     # read the same listing. The full-walk table below includes it.
@@ -404,7 +405,8 @@ def main():
     os.environ.setdefault("INTERLINKFS", os.path.join(a.build, "fs",
                                                       "interlinkfs"))
     import harness
-    from harness import Mount, Sim
+    from mount import Mount
+    from sim import Sim
 
     sizes = [200] if a.smoke else [int(x) for x in a.sizes.split(",")]
     runs = 1 if a.smoke else a.runs
@@ -526,7 +528,7 @@ def main():
             sim.stop()
             rows.append(r)
     finally:
-        harness._cleanup()
+        harness.cleanup()
         shutil.rmtree(shm, ignore_errors=True)
     report(rows, cmp_rows, a, lat)
     if a.smoke:

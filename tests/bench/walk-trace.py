@@ -78,7 +78,7 @@ def parse(text, reader):
 
 
 def one(sim, n, tmp):
-    from harness import Mount
+    from mount import Mount
     m = Mount(sim, "regions=fr-par", "rate=0")
     region = m.path("regions", "fr-par")
     os.listdir(os.path.join(region, "connections"))
@@ -126,7 +126,7 @@ def main():
     os.environ["INTERLINKFS"] = os.path.join(a.build, "fs", "interlinkfs")
     os.environ["INTERLINK_SIM"] = os.path.join(a.build, "tests", "sim",
                                                "interlink-sim")
-    from harness import Sim
+    from sim import Sim
     print("# Where a cold walk's time goes\n")
     print("`%s` in `regions/fr-par`, after the listing, %d mounts each; "
           "µs are medians over every request of every run.\n"

@@ -3,7 +3,8 @@ mount and no simulator behind."""
 import os
 import subprocess
 
-from harness import require_fuse, run
+from harness import run
+from mount import require_fuse
 
 ROOT = os.environ["SOURCE_ROOT"]
 

@@ -6,8 +6,9 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import (Mount, Sim, Skip, listdir, mounted_at, read,
-                     require_fuse, run, wait_for)
+from harness import listdir, read, run, Skip, wait_for
+from mount import Mount, mounted_at, require_fuse
+from sim import Sim
 
 ROOT = os.environ["SOURCE_ROOT"]
 FS = os.environ["INTERLINKFS"]

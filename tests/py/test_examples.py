@@ -6,7 +6,9 @@ wrong one."""
 import os
 import subprocess
 
-from harness import Mount, Sim, errno_of, read, run, wait_for
+from harness import errno_of, read, run, wait_for
+from mount import Mount
+from sim import Sim
 
 ROOT = os.environ.get("SOURCE_ROOT") or os.path.join(
     os.path.dirname(os.path.abspath(__file__)), "..", "..")

@@ -9,8 +9,10 @@ import os
 import re
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, read, rfc3339, run,
-                     wait_for)
+from harness import errno_of, listdir, read, run, wait_for
+from mount import Mount
+from oracle import rfc3339
+from sim import Sim
 
 TTL, STALE, TIMEOUT, GRACE = 1, 6, 1, 0.5
 LIMIT = TIMEOUT + 2          # every answer within timeout + 2 s

@@ -7,8 +7,10 @@ import os
 import signal
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, lstat, proc_status_kib,
-                     read, readlink, run, wait_for)
+from harness import (errno_of, listdir, lstat, proc_status_kib, read, readlink,
+                     run, wait_for)
+from mount import Mount
+from sim import Sim
 
 UUIDS = ["6f1c2e8a-93b4-4d0e-9a77-0c2b5d1e4f%02x" % i for i in range(64)]
 

@@ -2,7 +2,8 @@
 import os
 import subprocess
 
-from harness import Sim, run
+from harness import run
+from sim import Sim
 
 CTL = os.environ["INTERLINKCTL"]
 

@@ -9,10 +9,11 @@ import subprocess
 import threading
 import time
 
-from harness import (Mount, Sim, errno_of, expected_link_files,
-                     expected_link_links, expected_partner_files,
-                     expected_policy_files, listdir, lstat, read, readlink,
-                     rfc3339, run, wait_for)
+from harness import errno_of, listdir, lstat, read, readlink, run, wait_for
+from mount import Mount
+from oracle import (expected_link_files, expected_link_links,
+                    expected_partner_files, expected_policy_files, rfc3339)
+from sim import Sim
 
 ROOT = os.environ["SOURCE_ROOT"]
 R = "fr-par"

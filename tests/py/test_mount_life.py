@@ -7,9 +7,11 @@ import signal
 import subprocess
 import time
 
-from harness import (Mount, Sim, errno_of, expected_files, listdir, lstat,
-                     mounted_at, read, readlink, require_fuse, run,
+from harness import (errno_of, listdir, lstat, read, readlink, run,
                      stop_process, wait_for)
+from mount import Mount, mounted_at, require_fuse
+from oracle import expected_files
+from sim import Sim
 
 FS = os.environ["INTERLINKFS"]
 
@@ -17,12 +19,6 @@ FS = os.environ["INTERLINKFS"]
 def conn_path(m, region, cid, *rest):
     return m.path("regions", region, "connections", cid, *rest)
 
-
-def until_seen(pred, limit, what):
-    """Seconds until pred() held (polling), failing after limit."""
-    t0 = time.monotonic()
-    wait_for(pred, limit, what, interval=0.05)
-    return time.monotonic() - t0
 
 
 def test_changes_show_within_ttl_even_same_length():
@@ -36,8 +32,8 @@ def test_changes_show_within_ttl_even_same_length():
     # Same length ("active" -> "failed"), updated_at left as it was.
     t0 = time.monotonic()
     sim.patch("fr-par", c["id"], {"status": "failed"})
-    until_seen(lambda: read(status) == b"failed\n", 2 + 1.5,
-               "the new status")
+    wait_for(lambda: read(status) == b"failed\n", 2 + 1.5,
+             "the new status")
     assert time.monotonic() - t0 <= 3.0
     new_json = read(jsonf)
     assert len(new_json) == len(old_json) and new_json != old_json
@@ -62,8 +58,8 @@ def test_a_change_is_seen_by_a_reader_that_keeps_reading():
         time.sleep(0.05)
     new = "X" * len(c["name"].encode()) if c["name"] else "Y"
     sim.patch("fr-par", c["id"], {"name": new})
-    until_seen(lambda: read(name) == new.encode() + b"\n", 3.0,
-               "the renamed connection")
+    wait_for(lambda: read(name) == new.encode() + b"\n", 3.0,
+             "the renamed connection")
 
 
 def test_deleted_disappears_added_appears():
@@ -77,8 +73,8 @@ def test_deleted_disappears_added_appears():
     sim.delete("pl-waw", gone)
     new = sim.add("pl-waw", {"name": "brand new", "status": "created",
                              "tags": ["x"], "bandwidth_mbps": 1000})
-    until_seen(lambda: gone not in listdir(d) and new in listdir(d), 2.5,
-               "the listing change")
+    wait_for(lambda: gone not in listdir(d) and new in listdir(d), 2.5,
+             "the listing change")
     assert errno_of(lstat, os.path.join(d, gone)) == errno.ENOENT
     assert errno_of(read, os.path.join(d, gone, "id")) == errno.ENOENT
     assert read(os.path.join(d, new, "name")) == b"brand new\n"
@@ -98,7 +94,7 @@ def test_sighup_drops_the_cache():
     assert read(status) == expected_files(c)["status"]  # cached (300 s)
     assert sim.counters()["total"] == 0
     m.proc.send_signal(signal.SIGHUP)
-    until_seen(lambda: read(status) == b"locked\n", 3, "fresh data")
+    wait_for(lambda: read(status) == b"locked\n", 3, "fresh data")
     assert m.proc.poll() is None  # SIGHUP does not stop it
 
 
@@ -188,7 +184,7 @@ def test_mount_works_while_the_api_is_down():
     assert time.monotonic() - t0 < 2 + 2
     assert "fr-par" in listdir(m.path("regions"))
     sim.start(port)
-    until_seen(lambda: errno_of(listdir, d) == 0, 5, "the API back")
+    wait_for(lambda: errno_of(listdir, d) == 0, 5, "the API back")
     assert len(listdir(d)) == 4
 
 

@@ -7,8 +7,9 @@ import subprocess
 import tempfile
 import time
 
-from harness import (Mount, Sim, errno_of, listdir, mounted_at, read,
-                     require_fuse, run)
+from harness import errno_of, listdir, read, run
+from mount import Mount, mounted_at, require_fuse
+from sim import Sim
 
 FS = os.environ["INTERLINKFS"]
 

@@ -9,17 +9,12 @@ import subprocess
 import tempfile
 import time
 
-from harness import (TOKEN, Mount, Sim, errno_of, listdir, read, run,
-                     wait_for)
+from harness import errno_of, listdir, read, run, wait_for
+from mount import Mount
+from sim import TOKEN, Sim
 
 ROOT = os.environ["SOURCE_ROOT"]
 
-
-def until(pred, limit, what, interval=0.05):
-    """Seconds until pred() held (polled), failing after limit."""
-    t0 = time.monotonic()
-    wait_for(pred, limit, what, interval=interval)
-    return time.monotonic() - t0
 
 
 # ---- 1. no kernel cache outlives ttl ------------------------------------
@@ -59,13 +54,14 @@ def test_plain_ls_sees_changes_within_ttl():
                                   token=False)
     assert status == 200, body
     new_pop = json.loads(body)["id"]
-    until(lambda: new in listdir(conns) and gone["id"] not in listdir(conns),
-          ttl + 1, "connections/ to change")
-    until(lambda: "renamed-by-test" in listdir(byname) and
-          "added-by-test" in listdir(byname) and
-          renamed["name"] not in listdir(byname), ttl + 1,
-          "by-name/ to change")
-    until(lambda: new_pop in listdir(pops), ttl + 1, "pops/ to change")
+    wait_for(lambda: new in listdir(conns) and
+             gone["id"] not in listdir(conns), ttl + 1,
+             "connections/ to change")
+    wait_for(lambda: "renamed-by-test" in listdir(byname) and
+             "added-by-test" in listdir(byname) and
+             renamed["name"] not in listdir(byname), ttl + 1,
+             "by-name/ to change")
+    wait_for(lambda: new_pop in listdir(pops), ttl + 1, "pops/ to change")
     assert time.monotonic() - t0 <= ttl + 1 + 0.5
     assert len(before_pops) == 3 and len(names) == 6
 
@@ -94,12 +90,12 @@ def test_plain_ls_sees_link_changes_within_ttl():
     sim.delete("fr-par", on["id"], kind="links")
     new = sim.add("fr-par", {"name": "link-added-by-test",
                              "self": {"connection_id": cid}}, kind="links")
-    until(lambda: new in listdir(ldir) and on["id"] not in listdir(ldir),
-          ttl + 1, "links/ to change")
-    until(lambda: "link-added-by-test" in listdir(byname), ttl + 1,
-          "links/by-name/ to change")
-    until(lambda: new in listdir(sub) and on["id"] not in listdir(sub),
-          ttl + 1, "connections/ID/links/ to change")
+    wait_for(lambda: new in listdir(ldir) and on["id"] not in listdir(ldir),
+             ttl + 1, "links/ to change")
+    wait_for(lambda: "link-added-by-test" in listdir(byname), ttl + 1,
+             "links/by-name/ to change")
+    wait_for(lambda: new in listdir(sub) and on["id"] not in listdir(sub),
+             ttl + 1, "connections/ID/links/ to change")
     assert time.monotonic() - t0 <= ttl + 1 + 0.5
 
 
@@ -180,7 +176,7 @@ def test_expired_data_is_served_after_the_grace_and_then_refreshed():
     assert int(stats["grace_stale_served"]) >= 1, stats
     # The refresh went on in the background: its result reaches the
     # cache and the kernel without another reader waiting for it.
-    until(lambda: read(status) == b"locked\n", 6, "the refreshed value")
+    wait_for(lambda: read(status) == b"locked\n", 6, "the refreshed value")
     sim.clear_faults()
 
 
@@ -332,7 +328,7 @@ def test_an_unreadable_record_is_skipped_alone():
     with open(f, "w") as fh:
         fh.write(body)
     sim.fault("body", body_file=f, match="list")
-    until(lambda: victim["id"] not in listdir(d), 4, "the skip")
+    wait_for(lambda: victim["id"] not in listdir(d), 4, "the skip")
     t_end = time.monotonic() + 3
     while time.monotonic() < t_end:
         assert sorted(listdir(d)) == sorted(c["id"] for c in every

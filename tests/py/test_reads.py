@@ -13,7 +13,9 @@ import subprocess
 import threading
 import time
 
-from harness import Mount, Sim, Skip, run
+from harness import run, Skip
+from mount import Mount
+from sim import Sim
 
 VALUES = ["active", "limited_connectivity_long_value_" + "x" * 40, "down",
           "provisioning_medium"]

@@ -9,7 +9,8 @@ import re
 import shutil
 import subprocess
 
-from harness import Sim, Skip, run
+from harness import run, Skip
+from sim import Sim
 
 ROOT = os.environ["SOURCE_ROOT"]
 BUILD = os.path.dirname(os.path.dirname(os.environ["INTERLINKFS"]))

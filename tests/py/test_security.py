@@ -9,8 +9,9 @@ import signal
 import subprocess
 import time
 
-from harness import (TOKEN, Mount, Sim, errno_of, listdir, mounted_at, read,
-                     require_fuse, run, wait_for)
+from harness import errno_of, listdir, read, run, wait_for
+from mount import Mount, mounted_at, require_fuse
+from sim import TOKEN, Sim
 
 SECRET = "5ec2e7e5-1234-4abc-8def-5ec2e7e5ec2e"
 FS = os.environ["INTERLINKFS"]

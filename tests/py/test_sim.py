@@ -7,8 +7,9 @@ import subprocess
 import threading
 import time
 
-from harness import (API, DOCUMENTED_FIELDS, Sim, run, spawn, stop_process,
-                     read_line)
+from harness import read_line, run, spawn, stop_process
+from oracle import DOCUMENTED_FIELDS
+from sim import API, Sim
 
 SIM = os.environ["INTERLINK_SIM"]
 

@@ -8,7 +8,9 @@ import random
 import threading
 import time
 
-from harness import Mount, Sim, listdir, proc_status_kib, run
+from harness import listdir, proc_status_kib, run
+from mount import Mount
+from sim import Sim
 
 SECONDS = int(os.environ.get("SOAK_SECONDS", "60"))
 THREADS = 32

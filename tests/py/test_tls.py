@@ -11,8 +11,9 @@ import tempfile
 import time
 
 import pki
-from harness import (Mount, Proxy, Sim, Skip, errno_of, listdir, read, run,
-                     wait_for)
+from harness import errno_of, listdir, read, run, Skip, wait_for
+from mount import Mount
+from sim import Proxy, Sim
 
 R = "fr-par"
 TIMEOUT = 2

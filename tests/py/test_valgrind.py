@@ -11,8 +11,9 @@ import tempfile
 import time
 
 import pki
-from harness import (Mount, Sim, Skip, errno_of, listdir, read, run,
-                     wait_for)
+from harness import errno_of, listdir, read, run, Skip, wait_for
+from mount import Mount
+from sim import Sim
 
 
 def under_valgrind(log, *extra):
