@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api: the operations of the InterLink API client: a listing across its
  * pages (fetched concurrently, read again when it moved meanwhile), a get,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api: the Scaleway InterLink API client (libcurl + jansson).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * client: the API client itself: its set-up from the options (the base
  * URL checked, the key held, the share of connections and TLS sessions,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * field: reading the members of the API's objects (a DedicatedConnection,
  * a Link, a Pop ...) as the API sent them: ids, strings, unsigned integers

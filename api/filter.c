@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * filter: the API's list filters, their form, their query, their rule.
  */

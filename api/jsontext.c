@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsontext: repairs and record splitting of JSON text, byte by byte.
  */

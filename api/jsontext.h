@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsontext: JSON text the way jansson cannot take it, read at the level of
  * bytes.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * log: stderr or syslog, one write per line, optional redaction.
  *

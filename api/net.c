@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net: the way to the API. The certificates to trust (a CA file, a CA
  * directory), the proxy the environment names (libcurl itself reads

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * outcome: what one attempt came to, from libcurl's result and the HTTP
  * status: the errno a user sees (the one table of interlinkfs), whether

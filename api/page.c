@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * page: the API's answers read without HTTP. A body is parsed as it is;
  * if jansson refuses it, once more after jsontext's repairs; and a list

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scwcfg: Scaleway credentials from the environment and config.yaml.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scwcfg: credentials and settings, resolved the way every Scaleway tool
  * does it.

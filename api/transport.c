@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * transport: the API client's requests. Every operation checks out a worker
  * (a curl multi handle with a few easy handles) for its own use, so a

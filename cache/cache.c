@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache: the lookups (a region's listing, one object) and the rest of the
  * public functions. See cache_i.h for how the files share the work.

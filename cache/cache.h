@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache: the TTL cache between the FUSE callbacks and the API client.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_i.h: what the files of the cache share. cache.c holds the lookups
  * and the public functions; store.c the entries and what a load brings

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * clock: the one monotonic clock of interlinkfs, in seconds, for what
  * measures time (timeouts, back-offs, grace, the keeper's rhythm) in

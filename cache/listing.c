@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * listing: a region's objects as one immutable array, indexed by id.
  */

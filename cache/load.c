@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * load: running a load (a listing, or one object) without the lock, in the
  * caller's thread or on one of a few worker threads of the cache's own,

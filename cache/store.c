@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * store: the cache's entries (a listing entry per region, an object entry
  * per object fetched alone), what is shown for an object, and what a load

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Which BGP sessions are down, and on which port? Every link with a session
 # (IPv4 or IPv6) that is down, one tab-separated line each: region, link
 # name, link status, session (v4 or v6), VLAN, the name of the dedicated

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Is every connection active? For cron or a monitoring check.
 #   usage: check-active.sh [MOUNTPOINT]
 # Exit 0 and "OK: ..." when every connection is active (a region with none

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The README's demo: install what is needed, build, start interlink-sim (a
 # local stand-in for the InterLink API) with sample data on 127.0.0.1, mount
 # interlinkfs over it and take a short tour. From a terminal the mount stays

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Which connections land in a PoP, given its name (TH2) or display name.
 #   usage: in-pop.sh POP [MOUNTPOINT]
 # Exit 0 when some do, 1 when none does, 2 when the connections or the

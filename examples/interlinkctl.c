@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * interlinkctl: list InterLink dedicated connections with the api/ library
  * and the kinds table (no FUSE, no cache). An example of using api/ on its

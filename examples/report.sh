@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Every connection with its status and bandwidth, per region, as an
 # aligned table.   usage: report.sh [MOUNTPOINT]
 # Exit 0; 2 (after the table of what could be read) when a region or a

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # The VLAN range of every connection that has one, as "region id start
 # end", tab-separated, from each connection's vlan_range file (which the
 # mount checks: a range the API sent in the wrong shape reads as an I/O

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * attr: the attributes of every node. Objects come from the cache as
  * rendered objects (robj.h), so attributes are read off them: nothing here

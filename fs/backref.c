@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * backref: per slot, the positions of a listing's objects that have the
  * link, sorted by (target id, position), found by binary search.

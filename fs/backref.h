@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * backref: the objects of a listing by the id one of their links points
  * to (the links of a connection, for connections/<id>/links/), so that a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * byname: a kind's by-name directories, one per region: the index of the
  * newest listing seen, rebuilt when a newer listing comes, and what its

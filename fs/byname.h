@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * byname: the by-name directories (regions/R/by-name/, links/by-name/,
  * routing-policies/by-name/): the rule that turns names into entries, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * byname_rule: the by-name rule (byname.h) and the index of one listing's
  * names: pure functions of their input.

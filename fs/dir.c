@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * dir: readdir and readdirplus. A kind's directory is answered from its
  * listing alone, attributes included: the objects in it are rendered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs: one mount's state, and the cache wiring: per kind of object a cache
  * whose loaders turn what the API sends into rendered objects (robj.h) as

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs: the FUSE driver of interlinkfs: the low-level operations, the keeper
  * thread that refreshes recently used listings before they expire and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * fs_i.h: what the parts of the FUSE driver share. Each file has one job:
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * invalq: a growing array of notifications under one mutex, taken whole.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * invalq: what the kernel is to be told, in order, queued by whoever
  * learns it (request handlers, the cache's change callback) and taken by

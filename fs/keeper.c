@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * keeper: the thread that tells the kernel what changed (invalidations,
  * and files pushed to its page cache ahead of reads), refreshes recently

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * kinds: every kind of object interlinkfs shows, one declarative entry
  * each: its directory, its API path and list key, its files (name, then

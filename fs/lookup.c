@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * lookup: what a name is in a directory (the kernel's lookup), and where a
  * symbolic link points (its readlink). Both resolve a node to an object of

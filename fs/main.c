@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * interlinkfs: mount Scaleway InterLink as files.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * meta: .interlinkfs/stats and metrics from one table of counters.
  */

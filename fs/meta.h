@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * meta: the bytes of .interlinkfs/stats and metrics (and version), from
  * one table of counters, so that stats and metrics always list the same

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * metadir: the files of .interlinkfs/ (stats, metrics, version). A file's
  * bytes are rendered when its attributes are asked for, and kept: the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * node: the shape of the tree and its inode numbers, for every kind of
  * the table in kinds.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objtab: object numbers, per kind one array of records and a hash of
  * (region, id) to position.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * objtab: the object table. Every object the kernel has been told about
  * (a connection, a PoP ... of a region) gets a number the first time it

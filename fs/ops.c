@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * ops: the libfuse low-level operations (readdir is in dir.c).
  *

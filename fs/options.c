@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options: the table of interlinkfs's mount options and their checks.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options: interlinkfs's own mount options (-o regions=..., ttl=, ...),
  * from one table: what --help prints, how each value is checked, and its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * problems: one digest per object whose problems were said, by kind and
  * id, in a small hash table. It only grows with objects that have a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * problems: what is wrong with the objects the API sends, said in the log
  * once per change of the object: when an object with a problem is first

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * render: file contents from API objects, one function per way a file is
  * rendered (enum render_how).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * render: the bytes of one file, or the id a symbolic link points to, from
  * the API's object and the kind's table entry.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * request: a FUSE request that may wait on the API. An interrupt from the
  * kernel (Ctrl-C on a waiting cat) cancels its API call and wakes its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * robj: objects rendered once, every file a slice of one buffer.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * robj: an object of the API in its final form: the bytes and exact sizes
  * of every file of its directory, the targets of its symbolic links, its

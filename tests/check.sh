@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Install what is needed, build, and run every test suite.
 # The last line printed is "N passed, N failed" (", N skipped" when some
 # were skipped), counted from meson's test logs; the exit status is non-zero

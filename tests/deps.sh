@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # Install the Debian packages (Debian 12 or 13) interlinkfs needs to build,
 # run its demo and run every test. Idempotent: when everything is present it
 # prints nothing and touches nothing (apt is not even asked). Needs root (or

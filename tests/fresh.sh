@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Prove the README's two commands on freshly bootstrapped Debian 12
 # (bookworm) and Debian 13 (trixie), as root, from a clean clone of this
 # repository.

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The Debian package, as a user meets it. Run as root inside a fresh Debian
 # 12 root (tests/fresh.sh package does that: one root to build, another to
 # install in), from the source tree:

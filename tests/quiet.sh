@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # quiet WHAT COMMAND [ARG...]: run COMMAND with its output put aside. On
 # success nothing is printed; on failure its output is shown, then one line
 # naming the step that failed, and the status is non-zero. POSIX sh, sourced

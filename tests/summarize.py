@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Count results in meson testlog.json files and print the CI summary line.
 
 usage: summarize.py [--extra-failures N] TESTLOG.json...

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # Benchmark: listing one region with api/ (examples/interlinkctl) against
 # interlink-sim with added latency, pages fetched concurrently versus one at
 # a time, in the same run. Prints a Markdown table.

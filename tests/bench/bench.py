@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """interlinkfs benchmark: prints a Markdown table (and writes a PNG chart).
 
 Against interlink-sim on 127.0.0.1 with added latency (default 20 ms, a

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: Apache-2.0
 # The benchmark, from a fresh clone: install what is needed, build
 # (optimised), run tests/bench/bench.py and tests/bench/walk-trace.py,
 # print the tables. Results go to tests/bench/RESULTS.md, walk.png and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Where the time of a cold walk goes, from the kernel's FUSE tracepoints.
 
 For N connections (interlink-sim on 127.0.0.1, page cap 100): a new mount

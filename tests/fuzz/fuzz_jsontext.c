@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: jsontext's byte-level readers. Repairs must give text
  * jansson accepts as UTF-8 (every byte sequence valid), and split must

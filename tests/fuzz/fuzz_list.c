@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: a list page as the client reads it (api_parse_list),
  * for every kind, then each entry rendered into its final form (robj) and

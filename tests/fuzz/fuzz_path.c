@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the path-to-node parser. The input is a path; it is
  * walked from the root with node_child(), objects get numbers from a real

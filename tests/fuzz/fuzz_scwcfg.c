@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libFuzzer target: the scw config file parser (libyaml underneath),
  * through the real entry point, with the file in a memfd.

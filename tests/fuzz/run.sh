@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
 # run.sh FUZZER SEEDS SECONDS WORKDIR: run a libFuzzer target for a bounded
 # time on a copy of its seed corpus (the seeds in the repository are never
 # written to). Fails on any crash, leak, timeout or sanitizer report: those

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A small HTTP proxy for tests: CONNECT tunnels only, to 127.0.0.1 only.
 
     python3 connect_proxy.py --log FILE [--map HOST:PORT=127.0.0.1:PORT]...

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Running the integration tests: processes started and stopped by PID,
 waits with a deadline, filesystem calls that cannot hang a test, and the
 runner of a module's test_* functions.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """interlinkfs mounted for real, for the length of a test: on a new
 directory, in the foreground, as a child process; unmounted (or, when it
 hangs, its FUSE connection aborted) and stopped by PID when the test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A throwaway PKI for TLS tests, made with the openssl command in a
 temporary directory (nothing is written anywhere else, and the system's
 trust store is never touched):

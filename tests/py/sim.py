@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The programs the mount tests run beside interlinkfs: interlink-sim on
 127.0.0.1 (a random port), with its /_sim/ controls, and a CONNECT proxy
 (connect_proxy.py). Each is stopped by PID when the test ends."""

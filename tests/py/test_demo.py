@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The README's demo command: it mounts, tours and unmounts, leaving no
 mount and no simulator behind."""
 import os

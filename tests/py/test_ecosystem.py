@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Fitting in: install, man page, one list of options, fstab and
 mount -t, systemd units, Prometheus metrics, the example scripts."""
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Every example against each kind of failure, on real mounts: the API's
 listings down, only the PoP listing down, one object's field unreadable,
 a mount filter that hides related objects. An example either gives the

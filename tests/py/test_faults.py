@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The fault matrix, on real mounts: each fault the API (or the network)
 can produce, in each state of the cache, and what the user gets.
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Hostile and odd input from the API, through a real mount: names and ids
 that try to escape a directory, NUL bytes, newlines, 4 KiB names, invalid
 UTF-8, duplicates; huge, deeply nested and out-of-range bodies."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """examples/interlinkctl: api/ used on its own, against interlink-sim."""
 import os
 import subprocess

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Links, partners and routing policies, mounted for real: every file
 against bytes computed from the simulator's JSON, attributes, mtimes and
 symbolic links, request counts, by-name, changes within ttl, filters,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """A mount over time: changes show within the TTL (also same-length ones
 that do not move updated_at), deletions and additions, SIGHUP, interrupts,
 clean shutdown, a lazy mount, and the command line."""

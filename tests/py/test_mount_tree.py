@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """The mounted tree, for real: every file of every connection against bytes
 computed from the simulator's JSON, attributes, shell tools, request
 counts, by-name, errors."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Mount options on real mounts: every filter against the simulator, regions
 the API does not serve, and every value refused before anything is mounted
 (one line, a non-zero exit, no mount left behind)."""

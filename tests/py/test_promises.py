@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Promises that hold for every reader: no kernel cache outlives the TTL,
 timeout means what it says, a hung API costs about one timeout, stale data
 after a short grace, monitoring scripts never say OK when blind, and one

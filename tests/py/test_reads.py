@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """What one read() returns while the value changes under it, on a real
 mount: bytes of one version of the value, never of two.
 

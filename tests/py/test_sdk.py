@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Scaleway's official TypeScript SDK (@scaleway/sdk-interlink, from the npm
 registry, run by Debian's node) against interlink-sim: its paginator at a
 small page size, every documented filter and order, get by id, the 404 and

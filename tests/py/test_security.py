@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Security: the secret key never shows (ps, logs at every level, core
 files, .interlinkfs, error messages); safe defaults (who can read, plain
 http, TLS verification)."""

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """interlink-sim as a black box: what a client sees over HTTP on 127.0.0.1."""
 import http.client
 import os

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Soak: 32 threads read random files for 60 s while the API changes a
 connection every second and fails now and then. No unexpected error, no
 memory growth, and every value read is one the API served at some time.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """TLS and proxies on real mounts, without leaving the machine: the
 simulator serves HTTPS with certificates of a throwaway PKI (made here with
 openssl, in a temporary directory), and a CONNECT proxy on 127.0.0.1

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Mount sessions under valgrind memcheck: a walk, faults, an interrupted
 read, SIGHUP, an unmount; and a TLS session whose handshakes fail. Zero
 errors, nothing definitely lost (and after the TLS session, nothing in use

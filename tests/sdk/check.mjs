@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Scaleway's official TypeScript SDK (@scaleway/sdk-interlink) against
 // interlink-sim: a real client holds the simulator to the API it stands in
 // for. Every expectation is computed here from the simulator's own data

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * interlink-sim: a local, deterministic stand-in for the Scaleway InterLink
  * API, with test controls under /_sim/ to count requests, change data and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_i.h: what the files of interlink-sim share: the server's state, the
  * request log, faults. sim.c starts the server; simapi.c answers the API;

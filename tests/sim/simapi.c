@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simapi: interlink-sim's answers to API requests: the route, the key, the
  * faults that apply, the data's answer, and the request log.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simcoll: the names of the simulator's collections: the path of their
  * endpoints, the key of their list answers, the resource their 404s name,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simcontrol: interlink-sim's test controls under /_sim/: counters and the
  * request log, faults, latency, the accepted key, and changes to the data.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simdata: the InterLink data that interlink-sim serves, and the pure request
  * logic (query validation, filters, ordering, pagination) behind its endpoints.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simdata_i.h: what the files of simdata share (the store, the generator and
  * the query logic). No other module includes it.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simfault: the faults interlink-sim can inject, what each one answers, and
  * the list of faults waiting for the requests they match.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simgen: the data interlink-sim generates from a seed. Deterministic: the
  * same seed gives the same bytes. The first objects of every region carry

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simlinks: the generated partners, routing policies and links of a
  * region, consistent with its connections and PoPs: a self-hosted link

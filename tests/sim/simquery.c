@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simquery: the list and get endpoints of every collection, from one table:
  * which query parameters each list takes and how it checks them (a bad value

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simreply: how interlink-sim answers, whatever the answer: a body with
  * its headers (the request id, Retry-After), JSON, a pause that the

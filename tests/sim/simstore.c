@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simstore: the simulator's regions and collections, loading a data file,
  * the test controls that change data, and small helpers the other simdata

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simvalues: values the generator writes into objects of every collection:
  * times in the three styles the API uses, names that exercise every

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * readers: N threads read one file over and over for S seconds, each read
  * a new open(), one read() of up to 4096 bytes and close(), as `cat` does,

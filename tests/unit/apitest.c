@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * apitest: the fixture the api/ test programs share (see apitest.h).
  */

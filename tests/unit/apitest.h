@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * apitest: what the api/ test programs share: one interlink-sim, a client
  * of it, the log lines the client wrote, and the run of a group of tests.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cachefake: the fake API the cache's tests share (cachefake.h).
  */

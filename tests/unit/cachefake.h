@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cachefake: what the cache's test programs share: a fake API of objects
  * {"id", "v"} per region, with loaders that count their calls, fail on

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simctl: a started interlink-sim, driven over HTTP with libcurl.
  */

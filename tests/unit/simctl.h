@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simctl: start interlink-sim from a C test and drive its /_sim/ controls.
  * Test helper only; every call asserts (via cmocka) on failure.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api: listing and getting against interlink-sim on 127.0.0.1 —
  * pagination, filters and order, gets, and the parsing of pages: bad

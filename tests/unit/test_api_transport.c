@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * api_transport: the client's errors and transport against interlink-sim
  * on 127.0.0.1 — every row of the error table, retries and Retry-After

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * byname: the by-name rule (byname.h) on every awkward case, the index
  * built from it, and the directories' state as listings come and go.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache: the rules of cache/cache.h on lookups, freshness, 404s, shared
  * loads, stale data, changes, the byte budget, invalidation and counters,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_refresh: the rules of cache/cache.h on what waits for the API:
  * interrupts, refresh-ahead, and the grace of a slow refresh (on the real

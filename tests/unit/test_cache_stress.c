@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * cache_stress: the cache's concurrency, 32 threads of lookups over loaders
  * that sleep, fail and see values change (run under ThreadSanitizer by

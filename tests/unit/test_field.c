@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * field: the readers of members, on fixture files shaped like real API
  * answers (complete, null, missing, wrong types, odd numbers, extra fields).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * invalq: the keeper's queue of what the kernel is to be told: kept in
  * order, taken whole, an object's inodes all listed, a store holding its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * jsontext: repairs of what jansson refuses (invalid UTF-8, lone surrogate
  * escapes, numbers past 64 bits), record splitting, and ids of records

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * meta: .interlinkfs/stats and metrics from one snapshot: every counter of
  * the table in both files, once, under its field's name, with its value;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * node and objtab: inode numbers round-trip for every node of every kind,
  * the path parser (node_child) says what each name is, and what the

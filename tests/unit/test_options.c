@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * options: interlinkfs's mount options, parsed and checked as main does
  * (libfuse's parser, then options_check): the defaults, the forms each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * render and robj: every object of tests/fixtures (each kind, each case)
  * rendered, every file against its expected bytes (or EIO), every link

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * scwcfg: credentials the Scaleway way (environment, config file, profiles),
  * warnings, and error messages that never contain the secret.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The simulator's data and request logic: generated data covers every field
  * and awkward case, pagination arithmetic, filters, orders, errors.
