@@ -6,9 +6,9 @@
  * multi handles (each reused by one thread at a time, so connections are
  * kept alive), the shared 429 cool-down and the client-side rate limit.
  * Every function returns 0 or -errno; on failure the outcome is turned into
- * an errno by the one table in api.c and logged once, here, with what a
- * person needs (method, path, status, the API's type and message, request
- * id). The secret key is never logged.
+ * an errno by the one table (api_errno, in outcome.c) and logged once,
+ * here, with what a person needs (method, path, status, the API's type and
+ * message, request id). The secret key is never logged.
  *
  * Thread-safety: every function may be called from any thread at the same
  * time, except api_new()/api_free(). api_global_init() must be called once

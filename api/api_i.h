@@ -1,9 +1,18 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * api_i.h: what the files of the API client share. api.c holds the
- * operations (pagination, gets, logging a failure); transport.c the
- * workers, transfers, retries, rate limit, 429 cool-down and back-off;
- * outcome.c the classification of an attempt and the errno table; page.c
- * the pure reading of answers. No other module includes this header.
+ * api_i.h: what the files of the API client share. client.c sets the
+ * client up (its options, the share of connections, the rate limit's ring,
+ * counters, cancellation tokens); api.c holds the operations (pagination,
+ * gets, logging a failure); transport.c the workers, transfers, retries,
+ * rate limit, 429 cool-down and back-off; outcome.c the classification of
+ * an attempt and the errno table; net.c the way to the API (CAs, proxy);
+ * page.c the pure reading of answers. No other module includes this
+ * header.
+ *
+ * Thread-safety: struct api is shared by every thread (its mutable state
+ * under its lock, or atomic); a struct op, its worker and its transfers
+ * belong to the one thread running the operation. Each function below
+ * says which it touches.
  */
 #ifndef INTERLINKFS_API_I_H
 #define INTERLINKFS_API_I_H
@@ -121,56 +130,78 @@ struct op {
 	const struct api_sink *sink;       /* lists: each entry's form */
 };
 
-/* net.c: the way to the API. net_setup learns it (from base_url, the
- * options and the environment) in api_new; net_easy applies it to a new
- * handle; net_describe writes what a failed transfer means for a person
- * (curl_msg: libcurl's own words; connect: the proxy's answer to
- * CONNECT, 0 if none) into msg, and returns an errno that replaces the
- * table's (a proxy's refusal), or 0. */
+/* ---- net.c: the way to the API ------------------------------------------ */
+
+/* Learns the way (the CAs to trust, the proxy from the environment) into
+ * a, from its options; called by api_new before any thread uses a. 0 or
+ * -ENOMEM. */
 int net_setup(struct api *a);
+/* Applies the way to a new easy handle e (the caller's). Reads a only:
+ * thread-safe. */
 void net_easy(const struct api *a, CURL *e);
+/* What a failed transfer means for a person (curl_msg: libcurl's own
+ * words; connect: the proxy's answer to CONNECT, 0 if none), into msg
+ * (len bytes); returns an errno that replaces the table's (a proxy's
+ * refusal), or 0. Reads a only: thread-safe. */
 int net_describe(const struct api *a, CURLcode cc, long connect,
 		 const char *curl_msg, char *msg, size_t len);
 
-/* outcome.c: the errno of a proxy that answered a CONNECT with status. */
+/* ---- outcome.c: what an attempt came to (pure, thread-safe) ---------------- */
+
+/* The errno of a proxy that answered a CONNECT with status. */
 int api_proxy_errno(long status);
-/* outcome.c: whether a libcurl result is a TLS peer that could not be
- * trusted, or no TLS connection at all (EPROTO). Pure. */
+/* Whether a libcurl result is a TLS peer that could not be trusted, or no
+ * TLS connection at all (EPROTO). */
 bool api_tls_failure(int curl_code);
 
-/* transport.c */
-int transport_checkout(struct api *a, struct api_call *call,
-		       struct worker **out);
-void transport_checkin(struct api *a, struct api_call *call,
-		       struct worker *w);
-void transport_worker_free(struct worker *w);
-/* Runs the transfers until each is done, failed, cancelled or out of
- * time. Pages beyond op->last_page are skipped. */
-void transport_run(struct op *op, struct xfer *xs, size_t n);
-/* The reason of a failure, for the log line. */
-void transport_set_msg(struct xfer *x, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
-
-/* outcome.c: what one attempt came to. */
 struct outcome {
 	int err;                  /* 0 or -errno (the errno table) */
 	bool retry;               /* worth another attempt */
 	bool no_answer;           /* the API did not answer in time */
 };
+/* What one attempt came to, from libcurl's result and the HTTP status. */
 struct outcome outcome_of(int curl_code, long http_status);
 
-/* page.c: answers, read without HTTP. What is odd in the data (repairs,
- * entries skipped) is logged as a warning, or at debug level when quiet
- * (the same answer was read before: said once per change). */
+/* ---- transport.c: requests ------------------------------------------------- */
+
+/* A worker (a multi handle and its easy handles) for the calling thread's
+ * operation, from a's pool or new, set as call's to wake: 0 with *out
+ * (the caller's until transport_checkin), -EINTR once a is shut down, or
+ * -ENOMEM. Thread-safe. */
+int transport_checkout(struct api *a, struct api_call *call,
+		       struct worker **out);
+/* Gives w back to a's pool; call no longer wakes it. Thread-safe. */
+void transport_checkin(struct api *a, struct api_call *call,
+		       struct worker *w);
+/* Frees w (NULL is a no-op); a worker nobody holds. */
+void transport_worker_free(struct worker *w);
+/* Runs the transfers xs (op's thread's) until each is done, failed,
+ * cancelled or out of time: each ends with its result and error filled.
+ * Pages beyond op->last_page are skipped. Takes a's lock for the shared
+ * state only, never across waiting. */
+void transport_run(struct op *op, struct xfer *xs, size_t n);
+/* The reason of x's failure, for the log line (x's owner only). */
+void transport_set_msg(struct xfer *x, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* ---- page.c: answers, read without HTTP (thread-safe) ---------------------- */
+
+/* What is odd in the data (repairs, entries skipped) is logged as a
+ * warning, or at debug level when quiet (the same answer was read
+ * before: said once per change). */
+
 /* A list page: its entries with a valid id that pass f, each made by sink
- * (NULL: kept as they are). 0 with *out, or -EIO with the reason in why
- * (-ENOMEM). Entries that cannot be read are skipped with a log line. */
+ * (NULL: kept as they are, new references). 0 with *out (the caller frees
+ * it with page_digest_free), or -EIO with the reason in why (-ENOMEM).
+ * Entries that cannot be read are skipped with a log line. */
 int page_read_list(const char *body, size_t len, const struct api_kind *k,
 		   const struct api_filters *f, const struct api_sink *sink,
 		   bool quiet, struct digest **out, char *why, size_t whylen);
 /* A single object. 0 with *out (new reference), or -EIO with why. */
 int page_read_object(const char *body, size_t len, bool quiet, json_t **out,
 		     char *why, size_t whylen);
+/* Frees d and the entries it still holds (through sink, as made). NULL is
+ * a no-op. */
 void page_digest_free(struct digest *d, const struct api_sink *sink);
 
 #endif

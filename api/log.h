@@ -26,6 +26,8 @@ typedef void (*log_sink)(enum log_level level, const char *msg, void *ud);
 /* Where lines go and the most verbose level written. Not thread-safe:
  * call before threads start. */
 void log_setup(enum log_level max_level, bool use_syslog);
+/* Lines go to sink (ud passed back) instead; NULL: as log_setup says.
+ * Not thread-safe: call before threads start. */
 void log_set_sink(log_sink sink, void *ud);
 
 /* Every later line has each occurrence of s replaced by "[REDACTED]" (a
@@ -35,9 +37,11 @@ void log_redact(const char *s);
 /* Forget the strings given to log_redact (and wipe their copies). */
 void log_redact_clear(void);
 
+/* Whether lines of level are written. Thread-safe. */
 bool log_enabled(enum log_level level);
 
-/* Thread-safe. */
+/* Writes one line (fmt with its arguments, secrets redacted). Thread-safe;
+ * a line is never interleaved with another. */
 void log_msg(enum log_level level, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

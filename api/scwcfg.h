@@ -56,7 +56,7 @@ int scwcfg_load(const char *profile, const char *const *envp,
 /* Frees s and wipes the secret from memory. NULL is a no-op. */
 void scwcfg_free(struct scw_settings *s);
 
-/* Is s a true value in the Scaleway sense ("true", "1", "yes")? */
+/* Is s a true value in the Scaleway sense ("true", "1", "yes")? Pure. */
 bool scwcfg_truthy(const char *s);
 
 #endif

@@ -6,6 +6,12 @@
  * threads) and the waiting for them; listing.c the listings (an immutable
  * array of values with an index by id). No other module includes this
  * header.
+ *
+ * Thread-safety: everything here runs under the cache's one lock (c->lock)
+ * unless said otherwise: the store's and load's functions expect it held
+ * on entry and hold it on return (a load drops it while the loader, the
+ * change callback or the release of values runs). A listing, once built,
+ * is immutable and shared (refcounted, thread-safe).
  */
 #ifndef INTERLINKFS_CACHE_I_H
 #define INTERLINKFS_CACHE_I_H
@@ -110,14 +116,15 @@ struct cache_listing {
 	} items[];
 };
 
-/* A new listing of room for n items, none set yet (n is 0 until
- * listing_add()). NULL when out of memory. */
+/* listing.c. A new listing (a reference) with room for n items, none set
+ * yet (n is 0 until listing_add()). NULL when out of memory. */
 struct cache_listing *listing_new(const struct cache_value_ops *ops,
 				  size_t room);
-/* Appends an item (the reference is taken) and indexes it. */
+/* Appends an item (the reference v is taken) and indexes it: only while
+ * the listing is being built, by its builder. */
 void listing_add(struct cache_listing *l, void *v, uint64_t gen,
 		 double changed_at);
-/* Bytes the listing takes, values included. */
+/* Bytes the listing takes, values included. Pure. */
 size_t listing_bytes(const struct cache_listing *l);
 
 /* What the cache shows for an object: the one fetched alone when it is
@@ -132,43 +139,79 @@ struct view {
 
 enum grace { G_DONE, G_AGAIN, G_STALE, G_INTR, G_HERE };
 
-/* store.c: entries, and what loads bring to them. Lock held throughout. */
-void store_after_run(struct cache *c, struct after *a); /* without the lock */
+/* ---- store.c: entries, and what loads bring to them --------------------- */
+/* Lock held throughout, but for store_after_run. Values to let go of and
+ * changes to tell are gathered into an after (a), handled after the lock
+ * is released. Pointers handed out (entries, views) are valid while the
+ * lock is held. */
+
+/* Tells the owner the changes of a and releases its values: without the
+ * lock; a is emptied. */
+void store_after_run(struct cache *c, struct after *a);
+/* A region's entry, NULL when there is none; store_region_of makes it
+ * (NULL when out of memory). */
 struct rentry *store_find_region(struct cache *c, const char *region);
 struct rentry *store_region_of(struct cache *c, const char *region);
+/* An object fetched alone, NULL when there is none; store_obj_new makes
+ * it (NULL when out of memory). */
 struct oentry *store_find_obj(struct cache *c, struct rentry *r,
 			      const char *id);
 struct oentry *store_obj_new(struct cache *c, struct rentry *r,
 			     const char *id);
+/* Forgets what o knows (its value to a); frees o unless a load or a
+ * waiter holds it. */
 void store_obj_forget(struct cache *c, struct oentry *o, struct after *a);
+/* r's listing becomes l (the reference taken; the old one to a). */
 void store_region_set(struct cache *c, struct rentry *r,
 		      struct cache_listing *l, struct after *a);
+/* o was used: the last to be evicted. */
 void store_lru_front(struct cache *c, struct oentry *o);
+/* Objects fetched alone beyond the byte budget forgotten, least recently
+ * used first. */
 void store_evict(struct cache *c, struct after *a);
+/* The position of id in r's listing, or -1. */
 long store_pos(struct rentry *r, const char *id);
+/* What the cache shows for an object (see struct view). */
 struct view store_view(struct rentry *r, struct oentry *o, long pos);
+/* out filled from a view (a new reference to its value) or r's listing
+ * (a new reference to it), marked stale or not. */
 void store_fill(struct cache *c, struct cache_item *out,
 		const struct view *v, bool stale);
 void store_fill_list(struct cache_item *out, struct rentry *r, bool stale);
+/* After a load failed with err: what is there, filled as stale when it
+ * may be served (0, counted), else err. */
 int store_stale_or_err(struct cache *c, const struct view *v, int err,
 		       double now, struct cache_item *out);
 int store_stale_or_err_list(struct cache *c, struct rentry *r, int err,
 			    double now, struct cache_item *out);
+/* What a listing load (rc; items taken) begun at started brings to r. */
 void store_apply_list(struct cache *c, struct rentry *r, int rc,
 		      void **items, size_t n, double started, double now,
 		      struct after *a);
+/* What a single load (rc; v taken) begun at started brings to o: the
+ * outcome to report. */
 int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
 		    double started, double now, struct after *a);
 
-/* load.c: running loads, here or on the workers, and waiting for them.
- * Lock held on entry and return. */
+/* ---- load.c: running loads, here or on the workers, and waiting ---------- */
+/* Lock held on entry and return, dropped while a loader runs or a waiter
+ * waits: what the caller looked at before must be looked up again. */
+
+/* A load of o (or of r's listing when o is NULL) in this thread: the
+ * loader's outcome (-EINTR when cancelled). */
 int load_now(struct cache *c, struct rentry *r, struct oentry *o,
 	     void *ctx);
+/* The same queued for a worker; returns at once: 0, or -ENOMEM / -EAGAIN
+ * (nothing queued). */
 int load_bg(struct cache *c, struct rentry *r, struct oentry *o);
+/* Waits for the load of s, not past until: 1 with *rc (it ended), 0 (it
+ * was cancelled), -EINTR, -ETIMEDOUT. */
 int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
 	      double until, int *rc);
+/* A refresh while an old value may stand in: see load.c. */
 enum grace load_in_grace(struct cache *c, struct rentry *r,
 			 struct oentry *o, const atomic_int *intr, int *rc);
+/* Whether a value loaded by s may stand in for a refresh at now. Pure. */
 bool load_can_stand_in(struct cache *c, const struct lstate *s, double now);
 
 #endif
