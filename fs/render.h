@@ -3,7 +3,7 @@
  * render: the bytes of one file, or the id a symbolic link points to, from
  * the API's object and the kind's table entry.
  *
- * Formats (the README's "File contents"):
+ * Formats (the man page's "File formats"):
  *  - a string or number: the value, then "\n"; booleans: true or false;
  *  - null or missing: empty (0 bytes);
  *  - an array: one element per line;

@@ -188,8 +188,9 @@ use() {
   check "man interlinkfs" \
     sh -c "MANWIDTH=80 man -P cat interlinkfs | grep -q 'ca_file=PATH'"
   check "man interlink-sim" sh -c "MANWIDTH=80 man -P cat interlink-sim | grep -q tls-cert"
-  check "the README and examples are in /usr/share/doc/interlinkfs" \
+  check "the README, docs and examples are in /usr/share/doc/interlinkfs" \
     test -f /usr/share/doc/interlinkfs/README.md.gz -a \
+         -d /usr/share/doc/interlinkfs/docs -a \
          -f /usr/share/doc/interlinkfs/examples/systemd/mnt-interlink.mount -a \
          -f /usr/share/doc/interlinkfs/copyright
   check "no interlinkfs in /usr/local" test ! -e /usr/local/bin/interlinkfs

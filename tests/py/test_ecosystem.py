@@ -32,6 +32,8 @@ def test_meson_install_with_destdir():
                   "share/man/man1/interlinkfs.1",
                   "share/man/man1/interlink-sim.1",
                   "share/doc/interlinkfs/README.md",
+                  "share/doc/interlinkfs/docs/design.md",
+                  "share/doc/interlinkfs/docs/security.md",
                   "share/doc/interlinkfs/examples/report.sh",
                   "share/doc/interlinkfs/examples/check-active.sh",
                   "share/doc/interlinkfs/examples/in-pop.sh",

@@ -2,8 +2,8 @@
 """The fault matrix, on real mounts: each fault the API (or the network)
 can produce, in each state of the cache, and what the user gets.
 
-The table FAULTS is the source of the README's table "What each fault
-does"; test_readme_table_matches checks they agree.
+The table FAULTS is the source of docs/design.md's table "What each
+fault does"; test_design_table_matches checks they agree.
 """
 import errno
 import os
@@ -236,9 +236,10 @@ def test_simulator_restarted_mid_walk():
     assert got == want
 
 
-def test_readme_table_matches():
-    """The README's fault table says what these tests check."""
-    with open(os.path.join(os.environ["SOURCE_ROOT"], "README.md")) as f:
+def test_design_table_matches():
+    """docs/design.md's fault table says what these tests check."""
+    with open(os.path.join(os.environ["SOURCE_ROOT"], "docs",
+                           "design.md")) as f:
         text = f.read()
     section = text.split("### What each fault does", 1)[1].split("\n## ")[0]
     rows = [l for l in section.splitlines() if l.startswith("| ")][1:]

@@ -6,7 +6,7 @@
  * the orders, and pagination with a server-side page cap.
  *
  * Where the public API documentation is silent, the simulator makes a choice
- * and the README says so: the name filter matches part of a name, status_*
+ * and its man page says so: the name filter matches part of a name, status_*
  * orders follow the documented enum order, ties are broken by id, a PoP
  * has "dedicated_available" when a connection of its region lands there, a
  * partner serves the PoPs its hosted links land at (pop_ids: any of them),
