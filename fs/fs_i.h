@@ -122,7 +122,8 @@ struct answer {
 };
 
 /* The request starts: r is set up and the interrupt callback registered
- * (r must stay where it is until rq_end). */
+ * (r must stay where it is until rq_end). On the handler's thread; the
+ * interrupt callback may run on another until rq_end. */
 void rq_begin(struct rq *r, fuse_req_t req);
 /* Before replying: after this no interrupt callback can touch r. */
 void rq_end(struct rq *r);
@@ -251,7 +252,8 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 		     const struct got *g);
 /* Wakes the keeper up for what was queued. */
 void keeper_kick(struct ifs *fs);
-/* Starts and stops the keeper thread (fs_start, fs_stop). */
+/* Starts and stops the keeper thread. Not thread-safe: from fs_start and
+ * fs_stop only. */
 int keeper_start(struct ifs *fs);
 void keeper_stop(struct ifs *fs);
 
