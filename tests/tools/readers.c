@@ -180,5 +180,11 @@ int main(int argc, char **argv)
 		       strerror(atomic_load(&r.first_errno)));
 	for (int i = 0; i < r.nshown; i++)
 		show(r.shown[i], r.shown_len[i]);
+	pthread_mutex_destroy(&r.lock);
+	for (int i = 0; i < r.nvalues; i++)
+		free(r.values[i]);
+	free(r.values);
+	free(r.lens);
+	free(t);
 	return 0;
 }
