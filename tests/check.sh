@@ -12,7 +12,7 @@ prog=check
 logs=()
 failed_steps=0
 
-step() { printf '\n=== %s\n' "$*"; }
+step() { printf '\n=== %s (at %d s)\n' "$*" "$SECONDS"; }
 
 # build DIR [meson options...]: configure (or reconfigure) and compile.
 # The tests are asked for explicitly: a missing test package fails here

@@ -35,6 +35,7 @@ prog=fresh
 CACHE=${FRESH_CACHE:-/var/cache/interlinkfs-fresh}
 root=
 results=
+stage_t=0
 check_counts=
 
 say() { printf 'fresh: %s\n' "$*" >&2; }
@@ -221,16 +222,17 @@ in_root() {
 }
 
 # result NAME OK|FAIL|SKIP: recorded for the summary (NAME carries the
-# release: fresh-demo-13).
+# release: fresh-demo-13), said with the seconds since the stage began.
 result() {
   results="$results$1-$rel $2
 "
-  say "$1 on Debian $rel: $2"
+  say "$1 on Debian $rel: $2 ($((SECONDS - stage_t)) s)"
 }
 
 # The demo, as a new user runs it: it must print the tour.
 stage_demo() {
   local log=$CACHE/demo-$rel.log
+  stage_t=$SECONDS
   new_root || { result fresh-demo FAIL; cleanup; return; }
   if ! in_root 600 "apt-get update -q && DEBIAN_FRONTEND=noninteractive \
       apt-get install -y -q --no-install-recommends curl ca-certificates" \
@@ -270,6 +272,7 @@ stage_demo() {
 # The package: built in one root, installed, used and removed in another.
 stage_package() {
   local log=$CACHE/package-$rel.log debs=$CACHE/debs-$rel rc
+  stage_t=$SECONDS
   rm -rf "$debs"
   new_root || { result fresh-package-build FAIL; cleanup; return; }
   in_root 1800 "cd /src && bash tests/package.sh build /debs" 2>&1 |
@@ -282,6 +285,7 @@ stage_package() {
   fi
   result fresh-package-build OK
   cleanup
+  stage_t=$SECONDS
   new_root own-dev || { result fresh-package-use FAIL; cleanup; return; }
   cp -r "$debs" "$root/debs"
   in_root 1200 "cd /src && bash tests/package.sh use /debs" 2>&1 |
@@ -299,13 +303,14 @@ stage_package() {
 # counts are added to the summary's.
 stage_check() {
   local log=$CACHE/check-$rel.log line
+  stage_t=$SECONDS
   new_root || { result fresh-check FAIL; cleanup; return; }
   in_root 4200 "cd /src && bash tests/check.sh" 2>&1 | tee "$log"
   line=$(tail -1 "$log")
   if echo "$line" | grep -qE '^[0-9]+ passed, [0-9]+ failed'; then
     check_counts="$check_counts$line
 "
-    say "tests/check.sh on Debian $rel: $line"
+    say "tests/check.sh on Debian $rel: $line ($((SECONDS - stage_t)) s)"
   else
     say "tests/check.sh did not end with its summary line"
     result fresh-check FAIL
