@@ -11,6 +11,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
+
 /* ---- lookups ---------------------------------------------------------------- */
 
 #define NO_RESULT 1
@@ -308,7 +310,8 @@ int cache_peek_gen(struct cache *c, const char *region, const char *id,
 	return rc;
 }
 
-size_t cache_due(struct cache *c, double lead, char **regions, size_t max)
+size_t cache_due(struct cache *c, double lead, bool all, char **regions,
+		 size_t max)
 {
 	size_t n = 0;
 	double now;
@@ -317,7 +320,7 @@ size_t cache_due(struct cache *c, double lead, char **regions, size_t max)
 	now = cache_now(c);
 	for (struct rentry *r = c->regions; r && n < max; r = r->next) {
 		if (!r->val || r->s.loading || r->s.retry_at > now ||
-		    r->s.last_used <= r->s.loaded_at ||
+		    (!all && r->s.last_used <= r->s.loaded_at) ||
 		    r->s.fresh_until - now >= lead)
 			continue;
 		regions[n] = strdup(r->region);
@@ -395,6 +398,48 @@ int cache_listing_age(struct cache *c, const char *region, double *age)
 	}
 	pthread_mutex_unlock(&c->lock);
 	return rc;
+}
+
+int cache_listing_state(struct cache *c, const char *region,
+			struct cache_listing_state *out)
+{
+	struct rentry *r;
+	int rc = -ENOENT;
+
+	memset(out, 0, sizeof *out);
+	pthread_mutex_lock(&c->lock);
+	r = store_find_region(c, region);
+	if (r) {
+		out->held = r->val != NULL;
+		out->age = out->held ? cache_now(c) - r->s.loaded_at : 0;
+		out->loaded = r->s.load_seq > 0;
+		out->last_rc = r->s.last_rc;
+		out->loading = r->s.loading;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return rc;
+}
+
+void cache_wait_list(struct cache *c, const char *region, double seconds)
+{
+	double until = clock_mono() + seconds;
+	struct timespec ts = {(time_t)until,
+			      (long)((until - (double)(time_t)until) * 1e9)};
+	struct rentry *r;
+
+	pthread_mutex_lock(&c->lock);
+	r = store_find_region(c, region);
+	if (r) {
+		/* Pinned: the entry stays while we wait on it. */
+		r->s.pins++;
+		while (r->s.loading &&
+		       pthread_cond_timedwait(&c->cond, &c->lock, &ts) !=
+		       ETIMEDOUT)
+			;
+		r->s.pins--;
+	}
+	pthread_mutex_unlock(&c->lock);
 }
 
 void cache_get_stats(struct cache *c, struct cache_stats *out)

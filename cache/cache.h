@@ -122,6 +122,15 @@ struct cache_ops {
 	void (*changed)(void *ud, const char *region,
 			const struct cache_change *changes, size_t n,
 			const struct cache_listing *listing);
+	/*
+	 * Optional. Called after every listing load that succeeded, after
+	 * changed, from the loading thread, without the cache lock: listing
+	 * is the region's listing now (borrowed; the one before when nothing
+	 * in it changed). Loads of one region's listing never overlap, so
+	 * calls for one region come one after the other, in load order.
+	 */
+	void (*listed)(void *ud, const char *region,
+		       const struct cache_listing *listing);
 	/* Optional: the clock, in seconds (monotonic). NULL: CLOCK_MONOTONIC. */
 	double (*now)(void *ud);
 	struct cache_value_ops values;
@@ -206,11 +215,32 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 int cache_refresh_list(struct cache *c, const char *region);
 
 /*
- * Listings that were used since they were loaded and stop being fresh
- * within lead seconds: up to max region names, each malloc'ed (caller
+ * Listings that were used since they were loaded (any listing held, when
+ * all is true) and stop being fresh within lead seconds, not loading and
+ * not in a back-off: up to max region names, each malloc'ed (caller
  * frees). Returns how many were written.
  */
-size_t cache_due(struct cache *c, double lead, char **regions, size_t max);
+size_t cache_due(struct cache *c, double lead, bool all, char **regions,
+		 size_t max);
+
+/* What the cache knows of a region's listing, for a monitor. */
+struct cache_listing_state {
+	bool held;            /* a listing is held (fresh or not) */
+	double age;           /* seconds since it was loaded (held only) */
+	bool loaded;          /* a load of it has completed, ever */
+	int last_rc;          /* that last completed load's result: 0 or
+			       * -errno (loaded only) */
+	bool loading;         /* a load is under way */
+};
+
+/* 0 with *out, or -ENOENT when the region's listing was never asked
+ * for. */
+int cache_listing_state(struct cache *c, const char *region,
+			struct cache_listing_state *out);
+
+/* Waits while a load of region's listing is under way, at most seconds
+ * (real time). Returns at once when none is. */
+void cache_wait_list(struct cache *c, const char *region, double seconds);
 
 /* Waits until no background load (refresh-ahead, or a refresh that
  * outlived its grace) is under way. */

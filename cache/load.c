@@ -31,7 +31,7 @@ static void load_begin(struct cache *c, struct lstate *s)
  */
 static void load_end(struct cache *c, struct lstate *s, int rc,
 		     const char *region, struct cache_listing *listing,
-		     struct after *a)
+		     bool listed, struct after *a)
 {
 	store_evict(c, a);
 	if (listing)
@@ -39,6 +39,8 @@ static void load_end(struct cache *c, struct lstate *s, int rc,
 	pthread_mutex_unlock(&c->lock);
 	if (a->n && c->ops.changed)
 		c->ops.changed(c->ops.ud, region, a->v, a->n, listing);
+	if (listed && listing && c->ops.listed)
+		c->ops.listed(c->ops.ud, region, listing);
 	cache_listing_release(listing);
 	store_after_run(c, a);
 	pthread_mutex_lock(&c->lock);
@@ -75,7 +77,7 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 	if (rc)
 		c->st.load_errors++;
 	store_apply_list(c, r, rc, items, n, started, cache_now(c), &a);
-	load_end(c, &r->s, rc, r->region, r->val, &a);
+	load_end(c, &r->s, rc, r->region, r->val, rc == 0, &a);
 	return rc;
 }
 
@@ -98,7 +100,7 @@ static int run_one(struct cache *c, struct oentry *o, void *ctx)
 	rc = store_apply_one(c, o, rc, rc ? NULL : v, started, cache_now(c), &a);
 	/* Count single loads: past a few, one listing is cheaper. */
 	o->r->gets++;
-	load_end(c, &o->s, rc, o->r->region, NULL, &a);
+	load_end(c, &o->s, rc, o->r->region, NULL, false, &a);
 	return rc;
 }
 

@@ -256,7 +256,7 @@ static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead)
 {
 	char *due[NODE_MAX_REGIONS];
-	size_t n = cache_due(ks->cache, lead, due, fs->conf.nregions);
+	size_t n = cache_due(ks->cache, lead, false, due, fs->conf.nregions);
 
 	for (size_t i = 0; i < n; i++) {
 		int rc = cache_refresh_list(ks->cache, due[i]);

@@ -134,6 +134,19 @@ void fake_changed(void *ud, const char *region,
 		usleep(f->changed_delay_us);
 }
 
+void fake_listed(void *ud, const char *region,
+		 const struct cache_listing *listing)
+{
+	struct fake *f = ud;
+
+	(void)region;
+	pthread_mutex_lock(&f->lock);
+	f->listed_calls++;
+	f->listed_seq = cache_listing_seq(listing);
+	f->listed_n = cache_listing_size(listing);
+	pthread_mutex_unlock(&f->lock);
+}
+
 bool logged(const char *what)
 {
 	for (int i = 0; i < F.nlog; i++)
@@ -174,7 +187,8 @@ struct cache *mk(double ttl, void (*tweak)(struct cache_conf *))
 	struct cache_conf conf;
 	struct cache_ops ops = {.load_list = fake_load_list,
 				.load_one = fake_load_one,
-				.changed = fake_changed, .now = fake_now,
+				.changed = fake_changed,
+				.listed = fake_listed, .now = fake_now,
 				.values = VALUES, .ud = &F};
 	struct cache *c = NULL;
 

@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <jansson.h>
 
@@ -34,6 +35,10 @@ struct fake {
 	/* change log */
 	char log[64][64];
 	int nlog;
+	/* listed callbacks: how many, and the last listing's seq and size */
+	int listed_calls;
+	uint64_t listed_seq;
+	size_t listed_n;
 };
 
 extern struct fake F;
@@ -47,7 +52,8 @@ const char *v_id(const void *v);
 #define VALUES {v_hold, v_release, v_equal, v_size, v_id}
 
 /* The fake's cache operations (ud: &F): the clock, the loaders, the
- * change callback that fills the change log. */
+ * change callback that fills the change log, the listed callback that
+ * counts. */
 double fake_now(void *ud);
 int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
 		   size_t *n);
@@ -56,6 +62,8 @@ int fake_load_one(void *ud, const char *region, const char *id, void *ctx,
 void fake_changed(void *ud, const char *region,
 		  const struct cache_change *ch, size_t n,
 		  const struct cache_listing *listing);
+void fake_listed(void *ud, const char *region,
+		 const struct cache_listing *listing);
 
 /* The injected clock moves on by s seconds. */
 void advance(double s);

@@ -112,9 +112,9 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	advance(1);
 	get_v(c, "id1", &v); /* fr-par used since its load */
 	advance(20);
-	assert_int_equal(cache_due(c, 5, due, 4), 0); /* 9 s left */
+	assert_int_equal(cache_due(c, 5, false, due, 4), 0); /* 9 s left */
 	advance(5);
-	assert_int_equal(cache_due(c, 5, due, 4), 1); /* 4 s left */
+	assert_int_equal(cache_due(c, 5, false, due, 4), 1); /* 4 s left */
 	assert_string_equal(due[0], R);
 	free(due[0]);
 	/* The refresh runs on a thread of its own. */
@@ -123,7 +123,133 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	assert_int_equal(F.list_calls, 3);
 	/* Refreshed, and not used since: not due again. */
 	advance(27);
-	assert_int_equal(cache_due(c, 5, due, 4), 0);
+	assert_int_equal(cache_due(c, 5, false, due, 4), 0);
+	cache_free(c);
+}
+
+static void test_refresh_ahead_due_for_every_listing_when_all(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	struct cache_item it;
+	char *due[4];
+
+	(void)st;
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	/* Never used since its load: due only when every listing is
+	 * (a mount being watched). */
+	advance(26);
+	assert_int_equal(cache_due(c, 5, false, due, 4), 0);
+	assert_int_equal(cache_due(c, 5, true, due, 4), 1);
+	assert_string_equal(due[0], R);
+	free(due[0]);
+	/* Not while it fails and waits out its back-off. */
+	F.fail_list = -EIO;
+	F.fail_times = -1;
+	assert_int_equal(cache_refresh_list(c, R), 0);
+	cache_wait_background(c);
+	assert_int_equal(cache_due(c, 5, true, due, 4), 0);
+	cache_free(c);
+}
+
+static void test_listed_after_every_listing_load(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	struct cache_item it;
+	uint64_t seq;
+	int v;
+
+	(void)st;
+	/* The first listing, and each one after, changed or not. */
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	assert_int_equal(F.listed_calls, 1);
+	assert_int_equal(F.listed_n, 10);
+	seq = F.listed_seq;
+	advance(31);
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	assert_int_equal(F.listed_calls, 2);
+	assert_true(F.listed_seq == seq);       /* the same listing */
+	set_field("id3", 7);
+	advance(31);
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	assert_int_equal(F.listed_calls, 3);
+	assert_true(F.listed_seq > seq);
+	/* Not after a failed listing, nor after a get. */
+	F.fail_list = -EIO;
+	F.fail_times = 1;
+	advance(31);
+	cache_list(c, R, NULL, NULL, &it);
+	cache_item_release(c, &it);
+	cache_drop(c, R, "id4");
+	assert_int_equal(get_v(c, "id4", &v), 0);
+	assert_int_equal(F.listed_calls, 3);
+	cache_free(c);
+}
+
+static void test_listing_state(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	struct cache_listing_state ls;
+	struct cache_item it;
+
+	(void)st;
+	assert_int_equal(cache_listing_state(c, R, &ls), -ENOENT);
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	advance(4);
+	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	assert_true(ls.held && ls.loaded && !ls.loading);
+	assert_int_equal(ls.last_rc, 0);
+	assert_true(ls.age > 3.9 && ls.age < 4.1);
+	/* A failed refresh: the listing is still held (stale), the last
+	 * load failed. */
+	F.fail_list = -ECONNREFUSED;
+	F.fail_times = -1;
+	advance(30);
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	assert_true(it.stale);
+	cache_item_release(c, &it);
+	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	assert_true(ls.held && ls.loaded);
+	assert_int_equal(ls.last_rc, -ECONNREFUSED);
+	assert_true(ls.age > 33.9);
+	/* Asked for, never loaded. */
+	F.fail_list = -ETIMEDOUT;
+	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it),
+			 -ETIMEDOUT);
+	assert_int_equal(cache_listing_state(c, "nl-ams", &ls), 0);
+	assert_true(!ls.held && ls.loaded);
+	assert_int_equal(ls.last_rc, -ETIMEDOUT);
+	cache_free(c);
+}
+
+static void test_wait_list_waits_for_the_load_at_most_so_long(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	struct cache_listing_state ls;
+	double t0;
+
+	(void)st;
+	F.real_clock = true;
+	F.delay_us = 300000;
+	/* Nothing to wait for: at once. */
+	t0 = real_now();
+	cache_wait_list(c, R, 5);
+	assert_true(real_now() - t0 < 0.1);
+	/* A background load: waited for, up to the limit. */
+	assert_int_equal(cache_refresh_list(c, R), 0);
+	t0 = real_now();
+	cache_wait_list(c, R, 0.05);
+	assert_true(real_now() - t0 < 0.25);
+	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	assert_true(ls.loading && !ls.held);
+	cache_wait_list(c, R, 5);
+	assert_true(real_now() - t0 < 2);
+	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	assert_true(!ls.loading && ls.held);
 	cache_free(c);
 }
 
@@ -286,6 +412,10 @@ int main(void)
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_interrupts),
 		T(test_refresh_ahead_due_only_when_used),
+		T(test_refresh_ahead_due_for_every_listing_when_all),
+		T(test_listed_after_every_listing_load),
+		T(test_listing_state),
+		T(test_wait_list_waits_for_the_load_at_most_so_long),
 		T(test_a_slow_refresh_is_answered_after_the_grace),
 		T(test_a_refresh_within_the_grace_is_waited_for),
 		T(test_an_authoritative_answer_wins_within_the_grace),
