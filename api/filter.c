@@ -12,15 +12,15 @@
 
 #include "field.h"
 
-static const char *const statuses[] = {
+const char *const filter_statuses[] = {
 	"unknown_status", "created", "configuring", "failed", "active",
-	"disabled", "deleted", "locked",
+	"disabled", "deleted", "locked", NULL,
 };
 
 bool filter_status_known(const char *s)
 {
-	for (size_t i = 0; s && i < sizeof statuses / sizeof *statuses; i++)
-		if (strcmp(s, statuses[i]) == 0)
+	for (size_t i = 0; s && filter_statuses[i]; i++)
+		if (strcmp(s, filter_statuses[i]) == 0)
 			return true;
 	return false;
 }

@@ -51,7 +51,10 @@ bool filter_match(const struct api_filters *f, const json_t *obj);
  * 0, or -ENOMEM / -EINVAL. */
 int filter_query(const struct api_filters *f, CURLU *u);
 
-/* Is s a documented status of a dedicated connection? */
+/* The documented statuses of a dedicated connection, NULL-terminated. */
+extern const char *const filter_statuses[];
+
+/* Is s one of them? */
 bool filter_status_known(const char *s);
 
 #endif

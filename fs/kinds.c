@@ -7,23 +7,36 @@
 #include <string.h>
 
 #include "field.h"
+#include "filter.h"
+
+/* The enums of the API's documentation. */
+static const char *const link_statuses[] = {
+	"unknown_link_status", "configuring", "failed", "requested",
+	"refused", "expired", "provisioning", "active",
+	"limited_connectivity", "all_down", "deprovisioning", "deleted",
+	"locked", "ready", NULL,
+};
+
+static const char *const bgp_statuses[] = {
+	"unknown_bgp_status", "up", "down", "disabled", NULL,
+};
 
 static const struct file_def conn_files[] = {
-	{"id", RH_STR, "id"},
-	{"name", RH_STR, "name"},
-	{"status", RH_STR, "status"},
-	{"bandwidth_mbps", RH_UINT, "bandwidth_mbps"},
-	{"demarcation_info", RH_STR, "demarcation_info"},
-	{"tags", RH_STRS, "tags"},
-	{"pop_id", RH_STR, "pop_id"},
-	{"project_id", RH_STR, "project_id"},
-	{"organization_id", RH_STR, "organization_id"},
-	{"available_link_bandwidths", RH_UINTS, "available_link_bandwidths"},
-	{"created_at", RH_STR, "created_at"},
-	{"updated_at", RH_STR, "updated_at"},
-	{"vlan_range", RH_RANGE, "vlan_range"},
-	{"region", RH_STR, "region"},
-	{"connection.json", RH_JSON, NULL},
+	{"id", RH_STR, "id", NULL},
+	{"name", RH_STR, "name", NULL},
+	{"status", RH_STR, "status", filter_statuses},
+	{"bandwidth_mbps", RH_UINT, "bandwidth_mbps", NULL},
+	{"demarcation_info", RH_STR, "demarcation_info", NULL},
+	{"tags", RH_STRS, "tags", NULL},
+	{"pop_id", RH_STR, "pop_id", NULL},
+	{"project_id", RH_STR, "project_id", NULL},
+	{"organization_id", RH_STR, "organization_id", NULL},
+	{"available_link_bandwidths", RH_UINTS, "available_link_bandwidths", NULL},
+	{"created_at", RH_STR, "created_at", NULL},
+	{"updated_at", RH_STR, "updated_at", NULL},
+	{"vlan_range", RH_RANGE, "vlan_range", NULL},
+	{"region", RH_STR, "region", NULL},
+	{"connection.json", RH_JSON, NULL, NULL},
 };
 
 static const struct link_def conn_links[] = {
@@ -31,15 +44,16 @@ static const struct link_def conn_links[] = {
 };
 
 static const struct file_def pop_files[] = {
-	{"name", RH_STR, "name"},
-	{"display_name", RH_STR, "display_name"},
-	{"city", RH_STR, "city"},
-	{"address", RH_STR, "address"},
-	{"hosting_provider_name", RH_STR, "hosting_provider_name"},
+	{"id", RH_STR, "id", NULL},
+	{"name", RH_STR, "name", NULL},
+	{"display_name", RH_STR, "display_name", NULL},
+	{"city", RH_STR, "city", NULL},
+	{"address", RH_STR, "address", NULL},
+	{"hosting_provider_name", RH_STR, "hosting_provider_name", NULL},
 	{"available_link_bandwidths_mbps", RH_UINTS,
-	 "available_link_bandwidths_mbps"},
-	{"region", RH_STR, "region"},
-	{"pop.json", RH_JSON, NULL},
+	 "available_link_bandwidths_mbps", NULL},
+	{"region", RH_STR, "region", NULL},
+	{"pop.json", RH_JSON, NULL, NULL},
 };
 
 static const struct subdir_def conn_subdirs[] = {
@@ -48,36 +62,36 @@ static const struct subdir_def conn_subdirs[] = {
 };
 
 static const struct file_def link_files[] = {
-	{"id", RH_STR, "id"},
-	{"name", RH_STR, "name"},
-	{"status", RH_STR, "status"},
-	{"bgp_v4_status", RH_STR, "bgp_v4_status"},
-	{"bgp_v6_status", RH_STR, "bgp_v6_status"},
-	{"kind", RH_ONE_OF, "self=self_hosted partner=hosted"},
-	{"vlan", RH_UINT, "vlan"},
-	{"bandwidth_mbps", RH_UINT, "bandwidth_mbps"},
-	{"pop_id", RH_STR, "pop_id"},
-	{"vpc_id", RH_STR, "vpc_id"},
-	{"enable_route_propagation", RH_BOOL, "enable_route_propagation"},
-	{"routing_policy_v4_id", RH_STR, "routing_policy_v4_id"},
-	{"routing_policy_v6_id", RH_STR, "routing_policy_v6_id"},
-	{"connection_id", RH_STR, "self.connection_id"},
-	{"partner_id", RH_STR, "partner.partner_id"},
-	{"pairing_key", RH_STR, "partner.pairing_key"},
-	{"disapproved_reason", RH_STR, "partner.disapproved_reason"},
-	{"scw_bgp_asn", RH_UINT, "scw_bgp_config.asn"},
-	{"scw_bgp_ipv4", RH_STR, "scw_bgp_config.ipv4"},
-	{"scw_bgp_ipv6", RH_STR, "scw_bgp_config.ipv6"},
-	{"peer_bgp_asn", RH_UINT, "peer_bgp_config.asn"},
-	{"peer_bgp_ipv4", RH_STR, "peer_bgp_config.ipv4"},
-	{"peer_bgp_ipv6", RH_STR, "peer_bgp_config.ipv6"},
-	{"tags", RH_STRS, "tags"},
-	{"project_id", RH_STR, "project_id"},
-	{"organization_id", RH_STR, "organization_id"},
-	{"created_at", RH_STR, "created_at"},
-	{"updated_at", RH_STR, "updated_at"},
-	{"region", RH_STR, "region"},
-	{"link.json", RH_JSON, NULL},
+	{"id", RH_STR, "id", NULL},
+	{"name", RH_STR, "name", NULL},
+	{"status", RH_STR, "status", link_statuses},
+	{"bgp_v4_status", RH_STR, "bgp_v4_status", bgp_statuses},
+	{"bgp_v6_status", RH_STR, "bgp_v6_status", bgp_statuses},
+	{"kind", RH_ONE_OF, "self=self_hosted partner=hosted", NULL},
+	{"vlan", RH_UINT, "vlan", NULL},
+	{"bandwidth_mbps", RH_UINT, "bandwidth_mbps", NULL},
+	{"pop_id", RH_STR, "pop_id", NULL},
+	{"vpc_id", RH_STR, "vpc_id", NULL},
+	{"enable_route_propagation", RH_BOOL, "enable_route_propagation", NULL},
+	{"routing_policy_v4_id", RH_STR, "routing_policy_v4_id", NULL},
+	{"routing_policy_v6_id", RH_STR, "routing_policy_v6_id", NULL},
+	{"connection_id", RH_STR, "self.connection_id", NULL},
+	{"partner_id", RH_STR, "partner.partner_id", NULL},
+	{"pairing_key", RH_STR, "partner.pairing_key", NULL},
+	{"disapproved_reason", RH_STR, "partner.disapproved_reason", NULL},
+	{"scw_bgp_asn", RH_UINT, "scw_bgp_config.asn", NULL},
+	{"scw_bgp_ipv4", RH_STR, "scw_bgp_config.ipv4", NULL},
+	{"scw_bgp_ipv6", RH_STR, "scw_bgp_config.ipv6", NULL},
+	{"peer_bgp_asn", RH_UINT, "peer_bgp_config.asn", NULL},
+	{"peer_bgp_ipv4", RH_STR, "peer_bgp_config.ipv4", NULL},
+	{"peer_bgp_ipv6", RH_STR, "peer_bgp_config.ipv6", NULL},
+	{"tags", RH_STRS, "tags", NULL},
+	{"project_id", RH_STR, "project_id", NULL},
+	{"organization_id", RH_STR, "organization_id", NULL},
+	{"created_at", RH_STR, "created_at", NULL},
+	{"updated_at", RH_STR, "updated_at", NULL},
+	{"region", RH_STR, "region", NULL},
+	{"link.json", RH_JSON, NULL, NULL},
 };
 
 static const struct link_def link_links[] = {
@@ -89,29 +103,29 @@ static const struct link_def link_links[] = {
 };
 
 static const struct file_def partner_files[] = {
-	{"id", RH_STR, "id"},
-	{"name", RH_STR, "name"},
-	{"contact_email", RH_STR, "contact_email"},
-	{"portal_url", RH_STR, "portal_url"},
-	{"logo_url", RH_STR, "logo_url"},
-	{"created_at", RH_STR, "created_at"},
-	{"updated_at", RH_STR, "updated_at"},
-	{"partner.json", RH_JSON, NULL},
+	{"id", RH_STR, "id", NULL},
+	{"name", RH_STR, "name", NULL},
+	{"contact_email", RH_STR, "contact_email", NULL},
+	{"portal_url", RH_STR, "portal_url", NULL},
+	{"logo_url", RH_STR, "logo_url", NULL},
+	{"created_at", RH_STR, "created_at", NULL},
+	{"updated_at", RH_STR, "updated_at", NULL},
+	{"partner.json", RH_JSON, NULL, NULL},
 };
 
 static const struct file_def rp_files[] = {
-	{"id", RH_STR, "id"},
-	{"name", RH_STR, "name"},
-	{"is_ipv6", RH_BOOL, "is_ipv6"},
-	{"prefix_filter_in", RH_STRS, "prefix_filter_in"},
-	{"prefix_filter_out", RH_STRS, "prefix_filter_out"},
-	{"tags", RH_STRS, "tags"},
-	{"project_id", RH_STR, "project_id"},
-	{"organization_id", RH_STR, "organization_id"},
-	{"created_at", RH_STR, "created_at"},
-	{"updated_at", RH_STR, "updated_at"},
-	{"region", RH_STR, "region"},
-	{"routing_policy.json", RH_JSON, NULL},
+	{"id", RH_STR, "id", NULL},
+	{"name", RH_STR, "name", NULL},
+	{"is_ipv6", RH_BOOL, "is_ipv6", NULL},
+	{"prefix_filter_in", RH_STRS, "prefix_filter_in", NULL},
+	{"prefix_filter_out", RH_STRS, "prefix_filter_out", NULL},
+	{"tags", RH_STRS, "tags", NULL},
+	{"project_id", RH_STR, "project_id", NULL},
+	{"organization_id", RH_STR, "organization_id", NULL},
+	{"created_at", RH_STR, "created_at", NULL},
+	{"updated_at", RH_STR, "updated_at", NULL},
+	{"region", RH_STR, "region", NULL},
+	{"routing_policy.json", RH_JSON, NULL, NULL},
 };
 
 #define N(a) (sizeof a / sizeof *a)

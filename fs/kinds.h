@@ -48,6 +48,9 @@ struct file_def {
 	const char *name;        /* the file's name */
 	enum render_how how;
 	const char *field;       /* the JSON member ("a.b": member b of a) */
+	/* The values the API documents for it (an enum), NULL-terminated;
+	 * NULL when it is not an enum. */
+	const char *const *values;
 };
 
 /* A symbolic link to another object, present when the field holds a

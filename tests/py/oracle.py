@@ -118,8 +118,8 @@ def expected_policy_files(p):
 
 def expected_pop_files(p):
     out = {k: _value(p.get(k)) for k in (
-        "name", "display_name", "city", "address", "hosting_provider_name",
-        "region")}
+        "id", "name", "display_name", "city", "address",
+        "hosting_provider_name", "region")}
     out["available_link_bandwidths_mbps"] = _lines(
         p.get("available_link_bandwidths_mbps"))
     out["pop.json"] = _json_file(p)

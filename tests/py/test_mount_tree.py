@@ -124,7 +124,7 @@ def test_shell_tools_work():
         str(len(want["name"])).encode()
     n = int(sh("find regions -type f | wc -l", m.dir))
     # connections, PoPs, links, partners, routing policies
-    per_region = {"connections": 15, "pops": 8, "links": 30, "partners": 8,
+    per_region = {"connections": 15, "pops": 9, "links": 30, "partners": 8,
                   "routing_policies": 12}
     files = sum(len(objs) * per_region[k] for region in sim.data().values()
                 for k, objs in region.items())
@@ -367,7 +367,7 @@ def test_pops_tree():
     for p in pops:
         d = m.path("regions", "fr-par", "pops", p["id"])
         assert sorted(listdir(d)) == sorted([
-            "name", "display_name", "city", "address",
+            "id", "name", "display_name", "city", "address",
             "hosting_provider_name", "available_link_bandwidths_mbps",
             "region", "pop.json"])
         assert read(os.path.join(d, "display_name")) == \
