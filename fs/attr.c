@@ -224,7 +224,11 @@ int attr_of_node(struct ifs *fs, struct rq *rq, const struct node *n,
 	a->entry = 0;
 	switch (n->type) {
 	case NT_ROOT:
-		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 4, 0, fs->mounted);
+		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 5, 0, fs->mounted);
+		return 0;
+	case NT_TABLES:
+	case NT_PROM:
+		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 2, 0, fs->mounted);
 		return 0;
 	case NT_REGIONS:
 		attr_base(fs, &a->st, ino, S_IFDIR | 0555,
@@ -235,7 +239,7 @@ int attr_of_node(struct ifs *fs, struct rq *rq, const struct node *n,
 			  fs->mounted);
 		return 0;
 	case NT_META:
-		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 2, 0, fs->mounted);
+		attr_base(fs, &a->st, ino, S_IFDIR | 0555, 3, 0, fs->mounted);
 		return 0;
 	case NT_KIND_DIR:
 	case NT_BYNAME_DIR:

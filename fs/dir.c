@@ -8,8 +8,11 @@
 #include "fs_i.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "tables.h"
 
 struct dirbuf {
 	struct ifs *fs;
@@ -107,8 +110,42 @@ static int list_root(struct dirbuf *b)
 
 	if (!add_node(b, "regions", &c, S_IFDIR))
 		return 0;
+	c.type = NT_TABLES;
+	if (!add_node(b, "tables", &c, S_IFDIR))
+		return 0;
 	c.type = NT_META;
 	add_node(b, ".interlinkfs", &c, S_IFDIR);
+	return 0;
+}
+
+/* Tables get their attributes when asked for: listing them costs no
+ * request. */
+static int list_tables(struct dirbuf *b)
+{
+	struct node c = {.type = NT_TABLE};
+	char name[80];
+
+	for (int k = 0; k < K_COUNT; k++) {
+		for (unsigned f = 0; f < TABLE_FORMATS; f++) {
+			c.kind = (enum kind_id)k;
+			c.slot = f;
+			snprintf(name, sizeof name, "%s.%s", kind_get(k)->dir,
+				 table_ext((enum table_format)f));
+			if (!add_bare(b, name, node_ino(&c), S_IFREG))
+				return 0;
+		}
+	}
+	return 0;
+}
+
+static int list_prom(struct dirbuf *b)
+{
+	struct node c = {.type = NT_PROM_FILE};
+
+	for (c.slot = 1; c.slot <= NODE_PROM_FILES; c.slot++)
+		if (!add_bare(b, node_prom_name(c.slot), node_ino(&c),
+			      S_IFREG))
+			break;
 	return 0;
 }
 
@@ -128,7 +165,9 @@ static int list_meta(struct dirbuf *b)
 
 	for (c.slot = 1; c.slot <= MF_COUNT; c.slot++)
 		if (!add_bare(b, meta_name(c.slot), node_ino(&c), S_IFREG))
-			break;
+			return 0;
+	c = (struct node){.type = NT_PROM};
+	add_bare(b, "prometheus", node_ino(&c), S_IFDIR);
 	return 0;
 }
 
@@ -320,6 +359,8 @@ static int list_dir(struct dirbuf *b, const struct node *d, const char *id)
 	case NT_ROOT: return list_root(b);
 	case NT_REGIONS: return list_regions(b);
 	case NT_META: return list_meta(b);
+	case NT_PROM: return list_prom(b);
+	case NT_TABLES: return list_tables(b);
 	case NT_REGION: return list_region(b, d->region);
 	case NT_KIND_DIR: return list_kind(b, d);
 	case NT_BYNAME_DIR: return list_byname(b, d);

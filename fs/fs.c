@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "tables.h"
 
 /* Listings at least this long give back the memory their pages took. */
 #define TRIM_AFTER 1000
@@ -174,6 +175,31 @@ static void on_changes(void *ud, const char *region,
 	keeper_kick(fs);
 }
 
+/* Every listing that came, changed or not: the journal compares it with
+ * the one before, and the tables follow it when it moved. */
+static void on_listed(void *ud, const char *region,
+		      const struct cache_listing *listing)
+{
+	struct kstate *ks = ud;
+	struct ifs *fs = ks->fs;
+	int r = region_index(fs, region);
+	struct timespec now;
+
+	if (r < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (changes_listed(fs->changes, ks->k, (uint32_t)r, region, listing,
+			   &now))
+		log_warn("out of memory: changes of %s in %s not written to "
+			 "the journal", ks->k->dir, region);
+	if (ks->listed_seq[r] != cache_listing_seq(listing)) {
+		ks->listed_seq[r] = cache_listing_seq(listing);
+		for (unsigned f = 0; f < TABLE_FORMATS; f++)
+			keeper_inode(fs, node_table_ino(ks->k->id, f));
+		keeper_kick(fs);
+	}
+}
+
 /* ---- objects and nodes, as requests see them ----------------------------- */
 
 void got_release(struct got *g)
@@ -238,7 +264,7 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	struct cache_conf cc;
 	struct cache_ops co = {
 		.load_list = load_list, .load_one = load_one,
-		.changed = on_changes, .ud = ks,
+		.changed = on_changes, .listed = on_listed, .ud = ks,
 		.values = {robj_hold_v, robj_release_v, robj_equal_v,
 			   robj_size_v, robj_id_v},
 	};
@@ -249,7 +275,8 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	kind_filters(ks->k, &fs->conf.filters, &ks->filters);
 	ks->ttl = ks->k->fresh == FRESH_CATALOG && fs->conf.ttl > 0 ?
 		  fs->conf.catalog_ttl : fs->conf.ttl;
-	if (!(ks->expired = calloc(nr, sizeof *ks->expired)))
+	if (!(ks->expired = calloc(nr, sizeof *ks->expired)) ||
+	    !(ks->listed_seq = calloc(nr, sizeof *ks->listed_seq)))
 		return -ENOMEM;
 	if (ks->k->nsubdirs &&
 	    backref_new((size_t)nr * KIND_MAX_SUBDIRS, &ks->backrefs))
@@ -273,6 +300,7 @@ static void kind_free(struct kstate *ks)
 	cache_free(ks->cache);
 	backref_free(ks->backrefs);
 	free(ks->expired);
+	free(ks->listed_seq);
 }
 
 int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
@@ -287,6 +315,7 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	fs->api = api;
 	fs->evfd = fs->sigfd = -1;
 	atomic_init(&fs->stopping, false);
+	atomic_init(&fs->watched_ms, 0);
 	pthread_mutex_init(&fs->send_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
 	clock_gettime(CLOCK_REALTIME, &now);
@@ -300,7 +329,11 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	}
 	if ((rc = objtab_new(&fs->objs)) || (rc = invalq_new(&fs->q)) ||
 	    (rc = problems_new(&fs->problems)) ||
-	    (rc = metadir_new(&fs->meta)))
+	    (rc = metadir_new(&fs->meta)) ||
+	    (rc = tabledir_new(conf->nregions, &fs->tables)) ||
+	    (rc = journal_new(conf->journal_lines, &fs->mounted,
+			      &fs->journal)) ||
+	    (rc = changes_new(conf->nregions, fs->journal, &fs->changes)))
 		goto fail;
 	for (int k = 0; k < K_COUNT; k++)
 		if ((rc = kind_new(fs, (enum kind_id)k)))
@@ -316,12 +349,16 @@ void fs_free(struct ifs *fs)
 {
 	if (!fs)
 		return;
+	/* The journal's listings release their values through the caches. */
+	changes_free(fs->changes);
 	for (int k = 0; k < K_COUNT; k++)
 		if (fs->kinds[k].k)
 			kind_free(&fs->kinds[k]);
 	objtab_free(fs->objs);
 	problems_free(fs->problems);
 	metadir_free(fs->meta);
+	tabledir_free(fs->tables);
+	journal_free(fs->journal);
 	invalq_free(fs->q);
 	if (fs->evfd >= 0)
 		close(fs->evfd);

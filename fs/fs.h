@@ -35,6 +35,7 @@ struct fs_conf {
 	double catalog_ttl;           /* for Scaleway's catalogue (PoPs),
 				       * which changes rarely: 3600 */
 	size_t budget;                /* cache bytes */
+	size_t journal_lines;         /* lines .interlinkfs/changes keeps */
 	struct api_filters filters;   /* the mount's (borrowed); each kind
 				       * takes those that apply to it */
 	uid_t uid;

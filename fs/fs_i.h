@@ -39,9 +39,11 @@
 #include "backref.h"
 #include "byname.h"
 #include "cache.h"
+#include "changes.h"
 #include "field.h"
 #include "fs.h"
 #include "invalq.h"
+#include "journal.h"
 #include "kinds.h"
 #include "meta.h"
 #include "node.h"
@@ -63,6 +65,8 @@ struct kstate {
 	struct backref *backrefs;     /* when it has subdirectories: slot
 				       * region * KIND_MAX_SUBDIRS + subdir */
 	double *expired;              /* per region: keeper only (keeper.c) */
+	uint64_t *listed_seq;         /* per region: the last listing's seq
+				       * (its loads come one at a time) */
 };
 
 /* What the kernel asks of this daemon: how much its caches spare us. Each
@@ -73,6 +77,7 @@ struct fs_counters {
 };
 
 struct metadir;
+struct tabledir;
 
 struct ifs {
 	struct fs_conf conf;
@@ -81,6 +86,13 @@ struct ifs {
 	struct objtab *objs;
 	struct problems *problems;
 	struct metadir *meta;           /* .interlinkfs (metadir.c) */
+	struct tabledir *tables;        /* tables/ (tabledir.c) */
+	struct journal *journal;        /* .interlinkfs/changes */
+	struct changes *changes;        /* what fills it */
+	/* When .interlinkfs/changes or a Prometheus file was last looked
+	 * at (clock_mono, in ms): while they are, every listing is kept
+	 * fresh (keeper.c). */
+	atomic_uint_fast64_t watched_ms;
 	struct fuse_session *se;
 	struct timespec mounted;        /* wall clock */
 	double wall_minus_mono;
@@ -216,13 +228,39 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 int metadir_new(struct metadir **out);
 /* NULL is a no-op. Not thread-safe. */
 void metadir_free(struct metadir *m);
-/* The attributes of a file of .interlinkfs: its bytes rendered now, and
- * kept for the reads that follow (size and content agree). 0 or -errno. */
+/* The attributes of a file of .interlinkfs or .interlinkfs/prometheus:
+ * the counters' files rendered now, the Prometheus files when their last
+ * rendering is over half a second old and no read of it is under way,
+ * and kept for the reads that follow (size and content agree); the
+ * journal as it is. Looking at the journal or a Prometheus file marks the
+ * mount as watched. 0 or -errno. */
 int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a);
-/* The bytes of file `slot` a read gets: those its last attributes were
- * rendered from (else rendered now). 0 with *buf (malloc'ed, the caller
+/* Bytes [off, off + size) of such a file, as its last attributes said
+ * (rendered now when never rendered): 0 with *buf (malloc'ed, the caller
  * frees) and *len, or -errno. */
-int metadir_read(struct ifs *fs, unsigned slot, char **buf, size_t *len);
+int metadir_read(struct ifs *fs, const struct node *n, off_t off,
+		 size_t size, char **buf, size_t *len);
+/* Whether the journal or a Prometheus file was looked at within the last
+ * `window` seconds. */
+bool metadir_watched(struct ifs *fs, double window);
+
+/* ---- tabledir.c ---------------------------------------------------------- */
+
+/* 0 with *out, or -ENOMEM. Not thread-safe. */
+int tabledir_new(uint32_t nregions, struct tabledir **out);
+/* NULL is a no-op. Not thread-safe. */
+void tabledir_free(struct tabledir *d);
+/* The attributes of table n (tables/KIND.FMT): its listings in every
+ * region (which may ask the API; rq may be NULL), rendered unless they
+ * are those of the last rendering, which reads then get. 0 or the -errno
+ * of a listing that failed. */
+int tabledir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
+		  struct answer *a);
+/* Bytes [off, off + size) of table n's last rendering (rendered now when
+ * there is none): 0 with *buf (malloc'ed, the caller frees) and *len, or
+ * -errno. */
+int tabledir_read(struct ifs *fs, struct rq *rq, const struct node *n,
+		  off_t off, size_t size, char **buf, size_t *len);
 
 /* ---- keeper.c ------------------------------------------------------------ */
 

@@ -253,17 +253,44 @@ static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 	}
 }
 
-static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead)
+static void refresh(struct kstate *ks, char **due, size_t n)
 {
-	char *due[NODE_MAX_REGIONS];
-	size_t n = cache_due(ks->cache, lead, false, due, fs->conf.nregions);
-
 	for (size_t i = 0; i < n; i++) {
 		int rc = cache_refresh_list(ks->cache, due[i]);
 		if (rc)
 			log_debug("refresh of %s %s failed: %s", ks->k->dir,
 				  due[i], strerror(-rc));
 		free(due[i]);
+	}
+}
+
+/*
+ * Listings used since they were loaded are reloaded shortly before they
+ * expire (lead seconds), so readers never wait. While the mount is
+ * watched (the journal or a Prometheus file is read), every listing is
+ * reloaded when it expires, once per ttl: those never loaded too, so that
+ * changes show with nobody reading the tree (but a region the API does
+ * not serve is not asked again and again).
+ */
+static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead,
+			  bool watched)
+{
+	char *due[NODE_MAX_REGIONS];
+
+	refresh(ks, due, cache_due(ks->cache, lead, false, due,
+				   fs->conf.nregions));
+	if (!watched)
+		return;
+	refresh(ks, due, cache_due(ks->cache, 0, true, due,
+				   fs->conf.nregions));
+	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+		struct cache_listing_state st;
+		int rc = cache_listing_state(ks->cache, fs->conf.regions[r],
+					     &st);
+		if (rc == -ENOENT ||
+		    (!rc && !st.held && !st.loading &&
+		     !(st.loaded && st.last_rc == -ENOENT)))
+			cache_refresh_list(ks->cache, fs->conf.regions[r]);
 	}
 }
 
@@ -301,11 +328,14 @@ static void *keeper(void *arg)
 		/* Woken for each batch of work, but the refresh check (a walk
 		 * over the cache) runs five times a second at most. */
 		if (clock_mono() - refreshed >= 0.2) {
+			/* Watched: looked at within a ttl, and a half. */
+			bool watched = fs->conf.ttl > 0 &&
+				metadir_watched(fs, fs->conf.ttl * 1.5 + 1);
 			for (int k = 0; k < K_COUNT; k++) {
 				struct kstate *ks = &fs->kinds[k];
 				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;
 				if (ks->ttl > 0)
-					refresh_ahead(fs, ks, lead);
+					refresh_ahead(fs, ks, lead, watched);
 				invalidate_expired(fs, ks);
 			}
 			refreshed = clock_mono();

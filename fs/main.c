@@ -50,7 +50,10 @@ static void usage(FILE *f, const char *prog)
 	fprintf(f, "usage: %s [SOURCE] MOUNTPOINT [-f] [-d] [-s] "
 		"[-o OPTION[,OPTION...]]\n\n"
 		"Shows Scaleway InterLink (dedicated connections, links, "
-		"partners, routing policies,\nPoPs) of an account as files. "
+		"partners, routing policies,\nPoPs) of an account as files: "
+		"regions/ the tree; tables/ one TSV and one JSON file\nper "
+		"kind, every region; .interlinkfs/ counters, the journal of "
+		"changes, and\nprometheus/*.prom for node_exporter. "
 		"Credentials: SCW_SECRET_KEY or the scw config file\n"
 		"(~/.config/scw/config.yaml). Proxies: https_proxy, no_proxy. "
 		"Certificates: -o ca_file=,\nSSL_CERT_FILE, SSL_CERT_DIR.\n\n"
@@ -231,6 +234,7 @@ static int make_fs(struct mount *m)
 	fc.grace = m->opt.grace;
 	fc.catalog_ttl = m->opt.catalog_ttl;
 	fc.budget = (size_t)(m->opt.cache_mib * 1024 * 1024);
+	fc.journal_lines = (size_t)m->opt.changes;
 	fc.filters = m->opt.filters;
 	fc.uid = getuid();
 	fc.gid = getgid();

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const names[MF_COUNT + 1] = {
-	NULL, "stats", "version", "metrics",
+	NULL, "stats", "version", "metrics", "changes",
 };
 
 const char *meta_name(unsigned slot)

@@ -17,7 +17,11 @@
 #include "api.h"
 #include "cache.h"
 
-enum meta_file { MF_STATS = 1, MF_VERSION, MF_METRICS, MF_COUNT = MF_METRICS };
+/* The files of .interlinkfs/ (changes: the journal, journal.h). */
+enum meta_file {
+	MF_STATS = 1, MF_VERSION, MF_METRICS, MF_CHANGES,
+	MF_COUNT = MF_CHANGES,
+};
 
 /* The name of a file slot (1..MF_COUNT), or NULL. */
 const char *meta_name(unsigned slot);

@@ -1,10 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * metadir: the files of .interlinkfs/ (stats, metrics, version). A file's
- * bytes are rendered when its attributes are asked for, and kept: the
- * reads that follow get exactly those bytes, so size and content agree.
- * Its attributes are never cached by the kernel (timeout 0, a new time
- * each look), but for the version's, which never changes.
+ * metadir: .interlinkfs/, the mount's own files.
+ *
+ *   stats, metrics, version   the counters (meta.h), rendered when their
+ *                             attributes are asked for
+ *   changes                   the journal (journal.h), as it is
+ *   prometheus/interlink.prom InterLink's state (prom.h)
+ *   prometheus/interlinkfs.prom  the counters, as metrics has them
+ *
+ * A rendered file's bytes are kept: the reads that follow get exactly
+ * those, so size and content agree. Attributes are never cached by the
+ * kernel (timeout 0, a new time each rendering), but the version's. A
+ * Prometheus file is read in many small reads (node_exporter reads 4 KiB
+ * at a time, each after a getattr): it is rendered again only when its
+ * rendering is over half a second old and no read of it came in the last
+ * 200 ms (or it is 10 s old), so one scrape sees one rendering.
+ *
+ * Looking at the journal or a Prometheus file marks the mount as watched:
+ * the keeper then keeps every listing fresh (keeper.c).
  */
 #include "fs_i.h"
 
@@ -12,10 +25,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clock.h"
+#include "log.h"
+#include "prom.h"
+
+/* Renderings kept: the meta files (by slot), then the Prometheus files. */
+#define SLOTS (MF_COUNT + 1 + NODE_PROM_FILES)
+
+struct rendering {
+	char *bytes;
+	size_t len;
+	double at;                    /* clock_mono of the rendering */
+	double read_at;               /* of the last read */
+	struct timespec mtime;
+};
+
 struct metadir {
-	pthread_mutex_t lock;         /* the latest renders */
-	char *bytes[MF_COUNT + 1];
-	size_t len[MF_COUNT + 1];
+	pthread_mutex_t lock;         /* the renderings */
+	struct rendering r[SLOTS];
 };
 
 int metadir_new(struct metadir **out)
@@ -33,11 +60,30 @@ void metadir_free(struct metadir *m)
 {
 	if (!m)
 		return;
-	for (unsigned s = 0; s <= MF_COUNT; s++)
-		free(m->bytes[s]);
+	for (unsigned s = 0; s < SLOTS; s++)
+		free(m->r[s].bytes);
 	pthread_mutex_destroy(&m->lock);
 	free(m);
 }
+
+static unsigned slot_of(const struct node *n)
+{
+	return n->type == NT_PROM_FILE ? MF_COUNT + n->slot : n->slot;
+}
+
+static void watch(struct ifs *fs)
+{
+	atomic_store(&fs->watched_ms, (uint64_t)(clock_mono() * 1000));
+}
+
+bool metadir_watched(struct ifs *fs, double window)
+{
+	uint64_t at = atomic_load(&fs->watched_ms);
+
+	return at && clock_mono() * 1000 - (double)at < window * 1000;
+}
+
+/* ---- the counters ---------------------------------------------------------- */
 
 /* The numbers of every kind's cache, into s (ages: K_COUNT rows of
  * nregions, the caller's). */
@@ -64,8 +110,8 @@ static void gather_kinds(struct ifs *fs, struct meta_snapshot *s,
 	s->nkinds = K_COUNT;
 }
 
-/* The bytes of file `slot`, now. */
-static int render(struct ifs *fs, unsigned slot, char **out, size_t *len)
+static int render_counters(struct ifs *fs, unsigned slot, char **out,
+			   size_t *len)
 {
 	struct meta_snapshot s;
 	uint32_t nr = fs->conf.nregions;
@@ -92,45 +138,182 @@ static int render(struct ifs *fs, unsigned slot, char **out, size_t *len)
 	return rc;
 }
 
-int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a)
+/* ---- InterLink's state -------------------------------------------------------- */
+
+/* The listings the file shows are loaded when missing or expired, on the
+ * cache's threads, and waited for at most the grace: a scrape never waits
+ * on a slow API, it says the API is slow (interlink_up 0). */
+static void load_shown(struct ifs *fs)
+{
+	uint32_t nr = fs->conf.nregions;
+	double until = clock_mono() + fs->conf.grace;
+	bool *started = calloc((size_t)K_COUNT * (nr ? nr : 1), sizeof *started);
+
+	if (!started)
+		return;
+	for (int k = 0; k < K_COUNT; k++) {
+		struct cache *c = fs->kinds[k].cache;
+		for (uint32_t r = 0; prom_kind_has_series((enum kind_id)k) &&
+		     r < nr; r++) {
+			struct cache_item it;
+			bool fresh = cache_peek_list(c, fs->conf.regions[r],
+						     &it) == 0 &&
+				     it.expires > cache_now(c);
+			cache_item_release(c, &it);
+			started[(size_t)k * nr + r] = !fresh &&
+				cache_refresh_list(c, fs->conf.regions[r]) == 0;
+		}
+	}
+	for (size_t i = 0; i < (size_t)K_COUNT * nr; i++)
+		if (started[i] && clock_mono() < until)
+			cache_wait_list(fs->kinds[i / nr].cache,
+					fs->conf.regions[i % nr],
+					until - clock_mono());
+	free(started);
+}
+
+static int render_state(struct ifs *fs, char **out, size_t *len)
+{
+	uint32_t nr = fs->conf.nregions;
+	struct prom_listing *ls = calloc((size_t)K_COUNT * (nr ? nr : 1),
+					 sizeof *ls);
+	struct cache_item *its = calloc((size_t)K_COUNT * (nr ? nr : 1),
+					sizeof *its);
+	size_t n = 0;
+	int rc;
+
+	if (!ls || !its) {
+		free(ls);
+		free(its);
+		return -ENOMEM;
+	}
+	load_shown(fs);
+	for (int k = 0; k < K_COUNT; k++) {
+		struct cache *c = fs->kinds[k].cache;
+		for (uint32_t r = 0; r < nr; r++) {
+			const char *region = fs->conf.regions[r];
+			if (cache_listing_state(c, region, &ls[n].state))
+				continue;
+			ls[n].kind = (enum kind_id)k;
+			ls[n].region = r;
+			if (cache_peek_list(c, region, &its[n]) == 0)
+				ls[n].list = its[n].list;
+			n++;
+		}
+	}
+	rc = prom_render(fs->conf.regions, ls, n, out, len);
+	for (size_t i = 0; i < n; i++)
+		cache_item_release(fs->kinds[ls[i].kind].cache, &its[i]);
+	free(ls);
+	free(its);
+	return rc;
+}
+
+/* ---- renderings --------------------------------------------------------------- */
+
+static int render(struct ifs *fs, const struct node *n, char **out,
+		  size_t *len)
+{
+	if (n->type == NT_META_FILE)
+		return render_counters(fs, n->slot, out, len);
+	if (n->slot == 1)
+		return render_state(fs, out, len);
+	return render_counters(fs, MF_METRICS, out, len);
+}
+
+/* Whether a Prometheus file's rendering may serve another getattr. */
+static bool still_good(const struct rendering *r, double now)
+{
+	return r->bytes && (now - r->at < 0.5 ||
+			    (now - r->read_at < 0.2 && now - r->at < 10.0));
+}
+
+/* Slot s rendered now (unless a Prometheus file's rendering still
+ * serves): its length and time. */
+static int refresh(struct ifs *fs, const struct node *n, size_t *len,
+		   struct timespec *mtime)
 {
 	struct metadir *m = fs->meta;
-	struct timespec now;
+	unsigned s = slot_of(n);
+	double now = clock_mono();
 	char *buf;
-	size_t len;
-	int rc = render(fs, n->slot, &buf, &len);
+	int rc;
 
-	if (rc)
+	if (n->type == NT_PROM_FILE) {
+		pthread_mutex_lock(&m->lock);
+		if (still_good(&m->r[s], now)) {
+			*len = m->r[s].len;
+			*mtime = m->r[s].mtime;
+			pthread_mutex_unlock(&m->lock);
+			return 0;
+		}
+		pthread_mutex_unlock(&m->lock);
+	}
+	if ((rc = render(fs, n, &buf, len)))
 		return rc;
+	clock_gettime(CLOCK_REALTIME, mtime);
 	pthread_mutex_lock(&m->lock);
-	free(m->bytes[n->slot]);
-	m->bytes[n->slot] = buf;
-	m->len[n->slot] = len;
+	free(m->r[s].bytes);
+	m->r[s] = (struct rendering){buf, *len, now, 0, *mtime};
 	pthread_mutex_unlock(&m->lock);
-	clock_gettime(CLOCK_REALTIME, &now);
-	memset(a, 0, sizeof *a);
-	attr_base(fs, &a->st, node_ino(n), S_IFREG | 0444, 1, (off_t)len,
-		  n->slot == MF_VERSION ? fs->mounted : now);
-	a->timeout = n->slot == MF_VERSION ? STATIC_TIMEOUT : 0;
 	return 0;
 }
 
-int metadir_read(struct ifs *fs, unsigned slot, char **buf, size_t *len)
+int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a)
+{
+	bool journal = n->type == NT_META_FILE && n->slot == MF_CHANGES;
+	bool version = n->type == NT_META_FILE && n->slot == MF_VERSION;
+	struct timespec mtime;
+	size_t len = 0;
+	int rc;
+
+	if (journal || n->type == NT_PROM_FILE)
+		watch(fs);
+	if (journal)
+		len = (size_t)journal_size(fs->journal, &mtime);
+	else if ((rc = refresh(fs, n, &len, &mtime)))
+		return rc;
+	if (version)
+		mtime = fs->mounted;
+	memset(a, 0, sizeof *a);
+	attr_base(fs, &a->st, node_ino(n), S_IFREG | 0444, 1, (off_t)len,
+		  mtime);
+	a->timeout = version ? STATIC_TIMEOUT : 0;
+	return 0;
+}
+
+int metadir_read(struct ifs *fs, const struct node *n, off_t off,
+		 size_t size, char **buf, size_t *len)
 {
 	struct metadir *m = fs->meta;
-	int rc = 0;
+	unsigned s = slot_of(n);
+	size_t at;
 
-	*buf = NULL;
-	pthread_mutex_lock(&m->lock);
-	if (m->bytes[slot]) {
-		*len = m->len[slot];
-		if ((*buf = malloc(*len ? *len : 1)))
-			memcpy(*buf, m->bytes[slot], *len);
-		else
-			rc = -ENOMEM;
+	if (off < 0)
+		off = 0;
+	if (n->type == NT_META_FILE && n->slot == MF_CHANGES) {
+		watch(fs);
+		if (!(*buf = malloc(size ? size : 1)))
+			return -ENOMEM;
+		*len = journal_read(fs->journal, (uint64_t)off, *buf, size);
+		return 0;
 	}
+	pthread_mutex_lock(&m->lock);
+	if (!m->r[s].bytes) {
+		struct timespec t;
+		size_t l;
+		int rc;
+		pthread_mutex_unlock(&m->lock);
+		if ((rc = refresh(fs, n, &l, &t)))
+			return rc;
+		pthread_mutex_lock(&m->lock);
+	}
+	m->r[s].read_at = clock_mono();
+	at = (size_t)off < m->r[s].len ? (size_t)off : m->r[s].len;
+	*len = m->r[s].len - at < size ? m->r[s].len - at : size;
+	*buf = malloc(*len ? *len : 1);
+	if (*buf)
+		memcpy(*buf, m->r[s].bytes + at, *len);
 	pthread_mutex_unlock(&m->lock);
-	if (!rc && !*buf)
-		rc = render(fs, slot, buf, len);
-	return rc;
+	return *buf ? 0 : -ENOMEM;
 }

@@ -10,12 +10,18 @@
 #include "field.h"
 #include "meta.h"
 #include "objtab.h"
+#include "tables.h"
 
 #define INO_ROOT 1
 #define INO_REGIONS 2
 #define INO_META 3                /* its files: + slot (1..MF_COUNT) */
 #define INO_REGION0 16            /* + region * REGION_SLOTS + ... */
 #define REGION_SLOTS 32           /* 0 the region, 1 + 2k, 2 + 2k kind k */
+/* After the regions: tables/ and its files, .interlinkfs/prometheus/ and
+ * its files. */
+#define INO_TABLES (INO_REGION0 + (uint64_t)NODE_MAX_REGIONS * REGION_SLOTS)
+#define INO_TABLE0 (INO_TABLES + 1)   /* + k * TABLE_FORMATS + format */
+#define INO_PROM (INO_TABLES + 64)    /* its files: + slot */
 #define OBJ_BASE (1ULL << 20)
 #define OBJ_SLOTS 64
 
@@ -31,8 +37,24 @@
 _Static_assert(SLOT_SUBDIR + KIND_MAX_SUBDIRS <= SLOT_SUB_ENTRY,
 	       "object slots overlap");
 _Static_assert(1 + 2 * K_COUNT <= REGION_SLOTS, "region slots overlap");
-_Static_assert(INO_REGION0 + (uint64_t)NODE_MAX_REGIONS * REGION_SLOTS <=
-	       OBJ_BASE, "region inodes reach the objects'");
+_Static_assert(INO_PROM + NODE_PROM_FILES < OBJ_BASE,
+	       "fixed inodes reach the objects'");
+_Static_assert(K_COUNT * TABLE_FORMATS < 63, "table inodes overlap");
+_Static_assert(INO_META + MF_COUNT < INO_REGION0, "meta inodes overlap");
+
+static const char *const prom_names[NODE_PROM_FILES + 1] = {
+	NULL, "interlink.prom", "interlinkfs.prom",
+};
+
+const char *node_prom_name(unsigned slot)
+{
+	return slot >= 1 && slot <= NODE_PROM_FILES ? prom_names[slot] : NULL;
+}
+
+uint64_t node_table_ino(enum kind_id k, unsigned fmt)
+{
+	return INO_TABLE0 + (uint64_t)k * TABLE_FORMATS + fmt;
+}
 
 uint64_t node_kind_dir_ino(uint32_t region, enum kind_id k, bool byname)
 {
@@ -62,6 +84,10 @@ uint64_t node_ino(const struct node *n)
 	case NT_REGIONS: return INO_REGIONS;
 	case NT_META: return INO_META;
 	case NT_META_FILE: return INO_META + n->slot;
+	case NT_PROM: return INO_PROM;
+	case NT_PROM_FILE: return INO_PROM + n->slot;
+	case NT_TABLES: return INO_TABLES;
+	case NT_TABLE: return node_table_ino(n->kind, n->slot);
 	case NT_REGION:
 		return INO_REGION0 + (uint64_t)n->region * REGION_SLOTS;
 	case NT_KIND_DIR:
@@ -78,6 +104,7 @@ bool node_is_dir(const struct node *n)
 	switch (n->type) {
 	case NT_ROOT: case NT_REGIONS: case NT_META: case NT_REGION:
 	case NT_KIND_DIR: case NT_BYNAME_DIR: case NT_OBJ: case NT_SUBDIR:
+	case NT_PROM: case NT_TABLES:
 		return true;
 	default:
 		return false;
@@ -151,6 +178,18 @@ int node_from_ino(uint64_t ino, uint32_t nregions, struct node *out)
 	} else if (ino >= INO_REGION0 &&
 		   ino < INO_REGION0 + (uint64_t)nregions * REGION_SLOTS) {
 		return from_region_ino(ino, out);
+	} else if (ino == INO_TABLES) {
+		out->type = NT_TABLES;
+	} else if (ino >= INO_TABLE0 &&
+		   ino < INO_TABLE0 + K_COUNT * TABLE_FORMATS) {
+		out->type = NT_TABLE;
+		out->kind = (enum kind_id)((ino - INO_TABLE0) / TABLE_FORMATS);
+		out->slot = (uint32_t)((ino - INO_TABLE0) % TABLE_FORMATS);
+	} else if (ino == INO_PROM) {
+		out->type = NT_PROM;
+	} else if (ino > INO_PROM && ino <= INO_PROM + NODE_PROM_FILES) {
+		out->type = NT_PROM_FILE;
+		out->slot = (uint32_t)(ino - INO_PROM);
 	} else if (ino >= OBJ_BASE + OBJ_SLOTS) {
 		out->obj = (ino - OBJ_BASE) / OBJ_SLOTS;
 		out->kind = objtab_kind_of(out->obj);
@@ -175,6 +214,28 @@ static void region_child(const char *name, struct node *out)
 	} else if ((k = kind_by_region_byname(name))) {
 		out->type = NT_BYNAME_DIR;
 		out->kind = k->id;
+	}
+}
+
+/* A child of tables/: KIND.tsv or KIND.json. */
+static void table_child(const char *name, struct node *out)
+{
+	const char *dot = strrchr(name, '.');
+	char dir[64];
+	const struct kind *k;
+
+	if (!dot || (size_t)(dot - name) >= sizeof dir)
+		return;
+	memcpy(dir, name, (size_t)(dot - name));
+	dir[dot - name] = '\0';
+	if (!(k = kind_by_dir(dir)))
+		return;
+	for (unsigned f = 0; f < TABLE_FORMATS; f++) {
+		if (strcmp(dot + 1, table_ext((enum table_format)f)) == 0) {
+			out->type = NT_TABLE;
+			out->kind = k->id;
+			out->slot = f;
+		}
 	}
 }
 
@@ -208,6 +269,19 @@ static void named_child(const struct node *p, const char *name,
 			out->type = NT_REGIONS;
 		else if (strcmp(name, ".interlinkfs") == 0)
 			out->type = NT_META;
+		else if (strcmp(name, "tables") == 0)
+			out->type = NT_TABLES;
+		break;
+	case NT_TABLES:
+		table_child(name, out);
+		break;
+	case NT_PROM:
+		for (unsigned s = 1; s <= NODE_PROM_FILES; s++) {
+			if (strcmp(prom_names[s], name) == 0) {
+				out->type = NT_PROM_FILE;
+				out->slot = s;
+			}
+		}
 		break;
 	case NT_REGIONS:
 		for (uint32_t r = 0; r < nregions; r++) {
@@ -224,6 +298,8 @@ static void named_child(const struct node *p, const char *name,
 				out->slot = s;
 			}
 		}
+		if (strcmp(name, "prometheus") == 0)
+			out->type = NT_PROM;
 		break;
 	case NT_REGION:
 		region_child(name, out);

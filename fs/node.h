@@ -15,7 +15,11 @@
  *   /regions/R/by-name/  (or KIND/by-name/)  byname_dir
  *   /regions/R/by-name/NAME             byname        -> the object
  *   /.interlinkfs/                      meta
- *   /.interlinkfs/{stats,version,metrics} meta_file
+ *   /.interlinkfs/{stats,version,metrics,changes} meta_file
+ *   /.interlinkfs/prometheus/           prom
+ *   /.interlinkfs/prometheus/NAME.prom  prom_file     (slot: which)
+ *   /tables/                            tables
+ *   /tables/KIND.{tsv,json}             table         (kind; slot: format)
  *
  * Inode numbers are computed, not stored: fixed ones for the nodes above
  * objects, and a number per object slot below it (objtab.h gives objects
@@ -39,6 +43,10 @@ enum node_type {
 	NT_REGIONS,
 	NT_META,
 	NT_META_FILE,
+	NT_PROM,
+	NT_PROM_FILE,
+	NT_TABLES,
+	NT_TABLE,
 	NT_REGION,
 	NT_KIND_DIR,
 	NT_BYNAME_DIR,
@@ -58,7 +66,8 @@ struct node {
 			     * a sub_entry: the child's kind */
 	uint32_t region;    /* index into the configured regions */
 	uint64_t obj;       /* object number (objects and below) */
-	uint32_t slot;      /* file, link or subdir index; meta file */
+	uint32_t slot;      /* file, link or subdir index; meta or prom
+			     * file; table format */
 };
 
 /* The inode number of a node. */
@@ -90,5 +99,12 @@ uint64_t node_obj_ino(uint64_t obj, enum node_type type, uint32_t slot);
 /* The inode of a region's directory of kind k (by-name: its by-name
  * directory). */
 uint64_t node_kind_dir_ino(uint32_t region, enum kind_id k, bool byname);
+
+/* The inode of kind k's table in format fmt (tables.h). */
+uint64_t node_table_ino(enum kind_id k, unsigned fmt);
+
+/* The files of .interlinkfs/prometheus/: slot 1 .. NODE_PROM_FILES. */
+#define NODE_PROM_FILES 2
+const char *node_prom_name(unsigned slot);
 
 #endif

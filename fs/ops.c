@@ -29,13 +29,29 @@
 
 #include "log.h"
 
+/* The mount's own files, whose reads and looks are not counted (reading
+ * the stats must not change them between the size and the bytes). */
+static bool own(const struct node *n)
+{
+	return n->type == NT_META || n->type == NT_META_FILE ||
+	       n->type == NT_PROM || n->type == NT_PROM_FILE;
+}
+
 /* What a lookup or getattr says about node n: .interlinkfs's files are
- * rendered by metadir, every other node described by attr. */
+ * rendered by metadir, the tables by tabledir, every other node described
+ * by attr. */
 static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
 		    const char *id, struct answer *a)
 {
-	return n->type == NT_META_FILE ? metadir_attr(fs, n, a)
-				       : attr_of_node(fs, rq, n, id, a);
+	switch (n->type) {
+	case NT_META_FILE:
+	case NT_PROM_FILE:
+		return metadir_attr(fs, n, a);
+	case NT_TABLE:
+		return tabledir_attr(fs, rq, n, a);
+	default:
+		return attr_of_node(fs, rq, n, id, a);
+	}
 }
 
 /* ---- lookup, getattr, readlink -------------------------------------------- */
@@ -51,9 +67,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 
 	rq_begin(&rq, req);
 	rc = fs_node(rq.fs, parent, &p, pid);
-	/* Counted for the tree only: reading the stats must not change them
-	 * between the size and the bytes. */
-	if (!rc && p.type != NT_META)
+	if (!rc && !own(&p))
 		atomic_fetch_add(&rq.fs->n.kernel_lookups, 1);
 	if (!rc)
 		rc = lookup_child(rq.fs, &rq, &p, pid, name, &n, id);
@@ -96,7 +110,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	(void)fi;
 	rq_begin(&rq, req);
 	rc = fs_node(rq.fs, ino, &n, id);
-	if (!rc && n.type != NT_META_FILE)
+	if (!rc && !own(&n))
 		atomic_fetch_add(&rq.fs->n.kernel_getattrs, 1);
 	if (!rc)
 		rc = describe(rq.fs, &rq, &n, id, &a);
@@ -211,19 +225,22 @@ static void reply_bytes(fuse_req_t req, const struct robj_bytes *b,
 	fuse_reply_iov(req, iov, n);
 }
 
-static void read_meta_file(fuse_req_t req, struct ifs *fs, unsigned slot,
-			   size_t size, off_t off)
+/* A read of a file made here, not of an object: .interlinkfs's, or a
+ * table. */
+static void read_made(fuse_req_t req, struct rq *rq, const struct node *n,
+		      size_t size, off_t off)
 {
 	char *buf = NULL;
 	size_t len = 0;
-	int rc = metadir_read(fs, slot, &buf, &len);
+	int rc = n->type == NT_TABLE ?
+		 tabledir_read(rq->fs, rq, n, off, size, &buf, &len) :
+		 metadir_read(rq->fs, n, off, size, &buf, &len);
 
-	if (rc) {
+	rq_end(rq);
+	if (rc)
 		fuse_reply_err(req, -rc);
-	} else {
-		struct robj_bytes b = {buf, len, false};
-		reply_bytes(req, &b, size, off);
-	}
+	else
+		fuse_reply_buf(req, buf, len);
 	free(buf);
 }
 
@@ -240,13 +257,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	(void)fi;
 	rq_begin(&rq, req);
 	rc = fs_node(rq.fs, ino, &n, id);
-	if (!rc && n.type == NT_META_FILE) {
-		rq_end(&rq);
-		read_meta_file(req, rq.fs, n.slot, size, off);
+	if (!rc && !own(&n))
+		atomic_fetch_add(&rq.fs->n.kernel_reads, 1);
+	if (!rc && (own(&n) || n.type == NT_TABLE)) {
+		read_made(req, &rq, &n, size, off);
 		return;
 	}
-	if (!rc)
-		atomic_fetch_add(&rq.fs->n.kernel_reads, 1);
 	if (!rc && n.type != NT_FILE)
 		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
 	if (!rc)

@@ -81,6 +81,9 @@ static const struct optdef {
 		"memory for objects fetched one by one (listings are not "
 		"counted), in MiB, 1 to 65536",
 		T_NUM, 1, 65536},
+	[OPT_CHANGES] = {"changes", "LINES", "10000",
+		"lines .interlinkfs/changes keeps, 1 to 1000000",
+		T_NUM, 1, 1000000},
 	[OPT_LOG_LEVEL] = {"log_level", "LEVEL", "warning",
 		"error, warning, info or debug (-d also sets debug)", T_LEVEL, 0, 0},
 };
@@ -319,6 +322,7 @@ static double *num_slot(struct options *o, enum opt_id id)
 	case OPT_TIMEOUT: return &o->timeout;
 	case OPT_RATE: return &o->rate;
 	case OPT_CACHE_SIZE: return &o->cache_mib;
+	case OPT_CHANGES: return &o->changes;
 	default: return NULL;
 	}
 }

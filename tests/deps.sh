@@ -21,12 +21,15 @@ build="gcc libc6-dev meson ninja-build pkg-config
 # valgrind for the leak check, groff/man-db for the man page check, gnuplot
 # for the benchmark chart, procps/psmisc for ps/fuser, nodejs/npm for the
 # official TypeScript SDK run against interlink-sim, openssl for the tests'
-# throwaway certificates.
+# throwaway certificates; bsdextrautils (column) and miller (mlr) read the
+# tables; prometheus (with promtool) and prometheus-node-exporter are the
+# real programs the Prometheus files are tested with.
 # clang's runtimes are named after its version (libclang-rt-14-dev on
 # Debian 12, -19- on 13); the package is chosen below, from what apt has.
 tests="libcmocka-dev python3 curl jq clang CLANG_RT llvm valgrind
        groff man-db gnuplot-nox procps psmisc util-linux ca-certificates
-       nodejs npm openssl"
+       nodejs npm openssl bsdextrautils miller prometheus
+       prometheus-node-exporter"
 
 case "${1:-}" in
   --build) want=$build ;;
@@ -110,5 +113,14 @@ done
 
 echo "deps: installing:$missing" >&2
 [ $updated = yes ] || quiet "apt-get update" as_root apt-get update
+# Packages with a service (prometheus, node_exporter) would start it on
+# this machine, listening on every address: the tests start their own on
+# 127.0.0.1. While installing, a policy-rc.d (Debian's way to say so)
+# keeps services from starting, unless one is there already.
+policy=/usr/sbin/policy-rc.d
+if [ ! -e $policy ]; then
+  trap 'as_root rm -f $policy' EXIT
+  as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod 755 $policy"
+fi
 # shellcheck disable=SC2086
 quiet "apt-get install$missing" as_root apt-get install -y --no-install-recommends $missing

@@ -136,6 +136,34 @@ EXPECTED = {
 }
 
 
+def tsv_field(content):
+    """A file's content as a field of a table or of the journal: less its
+    final newline, with backslash, tab, newline and carriage return
+    escaped (PostgreSQL's text COPY); None (unreadable) is \\N."""
+    if content is None:
+        return b"\\N"
+    if content.endswith(b"\n"):
+        content = content[:-1]
+    return (content.replace(b"\\", b"\\\\").replace(b"\t", b"\\t")
+            .replace(b"\n", b"\\n").replace(b"\r", b"\\r"))
+
+
+def tsv_unescape(field):
+    """The bytes a field stands for (its file's content less the final
+    newline)."""
+    out, i = bytearray(), 0
+    while i < len(field):
+        c = field[i:i + 1]
+        if c == b"\\":
+            out += {b"\\": b"\\", b"t": b"\t", b"n": b"\n",
+                    b"r": b"\r"}[field[i + 1:i + 2]]
+            i += 2
+        else:
+            out += c
+            i += 1
+    return bytes(out)
+
+
 def rfc3339(s):
     """Seconds since the epoch of an RFC 3339 time (float)."""
     s = s.replace("Z", "+00:00").replace("z", "+00:00")

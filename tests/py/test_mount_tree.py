@@ -81,14 +81,20 @@ def test_every_file_of_every_connection_has_the_expected_bytes():
 def test_static_tree_and_attributes():
     sim = Sim(connections=3)
     m = Mount(sim)
-    assert sorted(listdir(m.dir)) == [".interlinkfs", "regions"]
+    assert sorted(listdir(m.dir)) == [".interlinkfs", "regions", "tables"]
     assert sorted(listdir(m.path("regions"))) == REGIONS
     assert sorted(listdir(m.path("regions", "fr-par"))) == [
         "by-name", "connections", "links", "partners", "pops",
         "routing-policies"]
     assert sorted(listdir(m.path(".interlinkfs"))) == [
-        "metrics", "stats", "version"]
-    assert lstat(m.dir).st_nlink == 4
+        "changes", "metrics", "prometheus", "stats", "version"]
+    assert sorted(listdir(m.path(".interlinkfs", "prometheus"))) == [
+        "interlink.prom", "interlinkfs.prom"]
+    assert sorted(listdir(m.path("tables"))) == sorted(
+        "%s.%s" % (k, f) for k in ("connections", "links", "partners",
+                                   "pops", "routing-policies")
+        for f in ("tsv", "json"))
+    assert lstat(m.dir).st_nlink == 5
     assert lstat(m.path("regions")).st_nlink == 5
     assert lstat(m.path("regions", "fr-par")).st_nlink == 8
     for p in ("", "regions", "regions/fr-par"):

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * journal: a file that only grows, keeping its last lines.
+ *
+ * The file's offsets are split in three: [0, ancient) dropped lines no
+ * longer remembered one by one; [ancient, base) dropped lines whose start
+ * offsets are remembered (dstart); [base, end) the lines kept, whose bytes
+ * are buf[head .. tail) and whose lengths are lens. Arrays are used from
+ * a head index and compacted when their dead front outgrows them.
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Dropped lines remembered by offset: at least this many, or as many as
+ * are kept. */
+#define DROPPED_MIN 4096
+
+struct journal {
+	pthread_mutex_t lock;
+	size_t max_lines;
+	char *buf;                    /* kept bytes: buf[head .. tail) */
+	size_t head, tail, cap;
+	size_t *lens;                 /* kept lines: lens[lhead ..] */
+	size_t lhead, nlines, lcap;
+	uint64_t *dstart;             /* dropped lines: dstart[dhead ..] */
+	size_t dhead, nd, dcap, dmax;
+	uint64_t ancient, base, end;
+	uint64_t appended, dropped;
+	struct timespec mtime;
+};
+
+int journal_new(size_t max_lines, const struct timespec *start,
+		struct journal **out)
+{
+	struct journal *j = calloc(1, sizeof *j);
+
+	if (!j)
+		return -ENOMEM;
+	pthread_mutex_init(&j->lock, NULL);
+	j->max_lines = max_lines ? max_lines : 1;
+	j->dmax = j->max_lines > DROPPED_MIN ? j->max_lines : DROPPED_MIN;
+	j->mtime = *start;
+	*out = j;
+	return 0;
+}
+
+void journal_free(struct journal *j)
+{
+	if (!j)
+		return;
+	free(j->buf);
+	free(j->lens);
+	free(j->dstart);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+/* Room for `more` elements of size `el` after arr[head + n]: the dead
+ * front moved out first, then the array grown. */
+static int room(void **arr, size_t el, size_t *head, size_t n, size_t *cap,
+		size_t more)
+{
+	char *a = *arr;
+	size_t want;
+
+	if (*head + n + more <= *cap)
+		return 0;
+	if (*head) {
+		memmove(a, a + *head * el, n * el);
+		*head = 0;
+		if (n + more <= *cap)
+			return 0;
+	}
+	want = *cap ? *cap : 64;
+	while (want < n + more)
+		want *= 2;
+	if (!(a = realloc(a, want * el)))
+		return -ENOMEM;
+	*arr = a;
+	*cap = want;
+	return 0;
+}
+
+/* The oldest kept line becomes a dropped one. */
+static void drop_one(struct journal *j)
+{
+	size_t len = j->lens[j->lhead];
+
+	j->dstart[j->dhead + j->nd++] = j->base;
+	j->base += len;
+	j->head += len;
+	j->lhead++;
+	j->nlines--;
+	j->dropped++;
+	if (j->nd > j->dmax) {
+		/* Forget the oldest one's offset: it joins the ancient. */
+		j->dhead++;
+		j->nd--;
+		j->ancient = j->dstart[j->dhead];
+	}
+}
+
+int journal_append(struct journal *j, const char *text, size_t len,
+		   const struct timespec *t)
+{
+	size_t n = 0, start = 0;
+	int rc;
+
+	for (size_t i = 0; i < len; i++)
+		n += text[i] == '\n';
+	pthread_mutex_lock(&j->lock);
+	rc = room((void **)&j->buf, 1, &j->head, j->tail - j->head, &j->cap,
+		  len);
+	if (!rc)
+		rc = room((void **)&j->lens, sizeof *j->lens, &j->lhead,
+			  j->nlines, &j->lcap, n);
+	if (!rc)
+		rc = room((void **)&j->dstart, sizeof *j->dstart, &j->dhead,
+			  j->nd, &j->dcap, n + 1);
+	if (rc) {
+		pthread_mutex_unlock(&j->lock);
+		return rc;
+	}
+	/* room() may have moved the fronts: tail follows head. */
+	j->tail = j->head + (size_t)(j->end - j->base);
+	memcpy(j->buf + j->tail, text, len);
+	j->tail += len;
+	j->end += len;
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] != '\n')
+			continue;
+		j->lens[j->lhead + j->nlines++] = i + 1 - start;
+		start = i + 1;
+	}
+	j->appended += n;
+	/* At most n lines go (the batch's own among them when it is longer
+	 * than the journal): room was made for them in dstart. */
+	while (j->nlines > j->max_lines)
+		drop_one(j);
+	j->mtime = *t;
+	pthread_mutex_unlock(&j->lock);
+	return 0;
+}
+
+uint64_t journal_size(struct journal *j, struct timespec *mtime)
+{
+	uint64_t size;
+
+	pthread_mutex_lock(&j->lock);
+	size = j->end;
+	if (mtime)
+		*mtime = j->mtime;
+	pthread_mutex_unlock(&j->lock);
+	return size;
+}
+
+/* The remembered dropped line holding offset x (ancient <= x < base). */
+static size_t dropped_at(const struct journal *j, uint64_t x)
+{
+	size_t lo = 0, hi = j->nd;        /* dstart[lo] <= x < dstart[hi] */
+
+	while (hi - lo > 1) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (j->dstart[j->dhead + mid] <= x)
+			lo = mid;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* Bytes [from, from + n) of dropped line i, as its comment line. */
+static void comment(const struct journal *j, size_t i, uint64_t from,
+		    char *out, size_t n)
+{
+	uint64_t s = j->dstart[j->dhead + i];
+	uint64_t e = i + 1 < j->nd ? j->dstart[j->dhead + i + 1] : j->base;
+	uint64_t missed = j->nd - i;
+	char text[96];
+	size_t tl = (size_t)snprintf(text, sizeof text,
+				     "# %" PRIu64 " line%s missed (the journal "
+				     "keeps the last %zu)", missed,
+				     missed == 1 ? "" : "s", j->max_lines);
+
+	for (size_t k = 0; k < n; k++) {
+		uint64_t p = from - s + k;
+		out[k] = p == e - s - 1 ? '\n' : p < tl ? text[p] : ' ';
+	}
+}
+
+size_t journal_read(struct journal *j, uint64_t off, char *buf,
+		    size_t size)
+{
+	size_t got = 0;
+
+	pthread_mutex_lock(&j->lock);
+	while (got < size && off < j->end) {
+		size_t n;
+
+		if (off < j->ancient) {
+			n = (size_t)(j->ancient - off < size - got ?
+				     j->ancient - off : size - got);
+			memset(buf + got, '#', n);
+			if (off + n == j->ancient)
+				buf[got + n - 1] = '\n';
+		} else if (off < j->base) {
+			size_t i = dropped_at(j, off);
+			uint64_t e = i + 1 < j->nd ?
+				     j->dstart[j->dhead + i + 1] : j->base;
+			n = (size_t)(e - off < size - got ? e - off : size - got);
+			comment(j, i, off, buf + got, n);
+		} else {
+			n = (size_t)(j->end - off < size - got ?
+				     j->end - off : size - got);
+			memcpy(buf + got, j->buf + j->head + (off - j->base), n);
+		}
+		got += n;
+		off += n;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return got;
+}
+
+void journal_counts(struct journal *j, uint64_t *lines, uint64_t *dropped)
+{
+	pthread_mutex_lock(&j->lock);
+	*lines = j->appended;
+	*dropped = j->dropped;
+	pthread_mutex_unlock(&j->lock);
+}

@@ -1,0 +1,51 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * journal: the bytes of .interlinkfs/changes, a file that only grows.
+ *
+ * Lines are appended in batches. The file's offsets count every byte ever
+ * appended, so a line keeps its offset for the life of the mount, and a
+ * reader that reads on from where it stopped (tail -f) gets exactly the
+ * lines appended since. Only the last max_lines lines are kept: when older
+ * ones are dropped, their bytes read as comment lines of the same length,
+ * "# N lines missed ...", N counting from that line to the first one
+ * kept; so a reader that fell behind finds, where it stopped, one line
+ * saying how many it missed, and never half a line. Past a bound on what
+ * is remembered of dropped lines (their offsets), the oldest read as one
+ * comment line of '#'.
+ *
+ * Thread-safe: one mutex, never held across anything but copies.
+ */
+#ifndef INTERLINKFS_JOURNAL_H
+#define INTERLINKFS_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct journal;
+
+/* A journal keeping max_lines lines (at least 1), unchanged since start.
+ * 0 or -ENOMEM. */
+int journal_new(size_t max_lines, const struct timespec *start,
+		struct journal **out);
+void journal_free(struct journal *j);        /* NULL is a no-op */
+
+/* Appends text (whole lines, each ending in '\n'; borrowed) at time t, as
+ * one batch that readers see whole or not at all. 0 or -ENOMEM (nothing
+ * appended). */
+int journal_append(struct journal *j, const char *text, size_t len,
+		   const struct timespec *t);
+
+/* The file's size (every byte ever appended) and the time it last changed
+ * (start until then). */
+uint64_t journal_size(struct journal *j, struct timespec *mtime);
+
+/* Copies bytes [off, off + size) of the file into buf: how many (fewer at
+ * its end, 0 past it). */
+size_t journal_read(struct journal *j, uint64_t off, char *buf,
+		    size_t size);
+
+/* Lines appended, and lines dropped, since the start. */
+void journal_counts(struct journal *j, uint64_t *lines, uint64_t *dropped);
+
+#endif
