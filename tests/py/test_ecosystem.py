@@ -38,6 +38,10 @@ def test_meson_install_with_destdir():
                   "share/doc/interlinkfs/examples/check-active.sh",
                   "share/doc/interlinkfs/examples/in-pop.sh",
                   "share/doc/interlinkfs/examples/vlans.sh",
+                  "share/doc/interlinkfs/examples/links-table.sh",
+                  "share/doc/interlinkfs/examples/bgp-watch.sh",
+                  "share/doc/interlinkfs/examples/prometheus/"
+                  "interlink.rules.yml",
                   "share/doc/interlinkfs/examples/systemd/"
                   "mnt-interlink.mount",
                   "share/doc/interlinkfs/examples/systemd/"

@@ -7,7 +7,8 @@ wrong one."""
 import os
 import subprocess
 
-from harness import errno_of, read, run, wait_for
+from harness import errno_of, read, read_line, run, spawn, stop_process, \
+    wait_for
 from mount import Mount
 from sim import Sim
 
@@ -162,6 +163,62 @@ def test_every_example_with_a_filter_that_hides_connections():
                     [r[5:] for r in rows if r[3] == fam], (l, rows)
     assert rc == 1 and len(rows) == want, (rows, want)
     assert any(r[5] in hidden for r in rows), rows
+    m.unmount()
+
+
+def bash_example(name, mnt):
+    return subprocess.run(["bash", os.path.join(ROOT, "examples", name),
+                           mnt], capture_output=True, timeout=120)
+
+
+def test_links_table_shows_every_link_or_says_it_cannot():
+    sim = Sim("--regions", "fr-par,nl-ams", connections=6, seed=3)
+    m = Mount(sim, "regions=fr-par:nl-ams")
+    p = bash_example("links-table.sh", m.dir)
+    assert p.returncode == 0, p.stderr
+    lines = p.stdout.decode().splitlines()
+    links = [(r, l) for r in ("fr-par", "nl-ams")
+             for l in sim.data()[r]["links"]]
+    assert lines[0].split() == ["region", "name", "status", "bgp_v4_status",
+                                "bgp_v6_status", "vlan", "bandwidth_mbps"]
+    assert len(lines) == 1 + len(links)
+    for line, (r, l) in zip(lines[1:], links):
+        assert line.startswith(r) and " %s " % l["status"] in line, line
+    m.unmount()
+    # Nothing cached and the listing failing: exit 2, said, no table.
+    sim.fault("status", count=0, match="links_list")
+    m = Mount(sim, "regions=fr-par:nl-ams")
+    p = bash_example("links-table.sh", m.dir)
+    assert p.returncode == 2 and p.stdout == b"", p
+    assert b"cannot read tables/links.tsv" in p.stderr
+    sim.clear_faults()
+    m.unmount()
+
+
+def test_bgp_watch_shows_sessions_as_they_change():
+    import signal
+    import time
+    sim = Sim("--regions", R, connections=4)
+    m = Mount(sim, "regions=" + R, "ttl=1")
+    p = spawn(["bash", os.path.join(ROOT, "examples", "bgp-watch.sh"),
+               m.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+              start_new_session=True)
+    try:
+        # Watching loads the listings first (the first is not a change).
+        time.sleep(2)
+        link = [l for l in sim.data()[R]["links"]
+                if l.get("bgp_v6_status") != "down"][0]
+        sim.patch(R, link["id"], {"bgp_v6_status": "down", "vlan": 3333},
+                  kind="links")
+        line = read_line(p.stdout, 15)
+        f = line.rstrip("\n").split("\t")
+        assert f[1:] == [R, link["name"] or "-", link["id"], "bgp_v6",
+                         "%s -> down" % (link["bgp_v6_status"] or "-")], f
+    finally:
+        # The pipeline (bash, tail, read loop) is one process group: it
+        # is stopped by its leader's PID.
+        os.killpg(p.pid, signal.SIGTERM)
+        stop_process(p)
     m.unmount()
 
 
