@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * interlinkctl: list InterLink dedicated connections with the api/ library
- * and the kinds table (no FUSE, no cache). An example of using api/ on its
- * own.
+ * interlinkctl: list InterLink objects (dedicated connections, or another
+ * kind with --kind DIR) with the api/ library and the kinds table (no
+ * FUSE, no cache). An example of using api/ on its own.
  *
- *   interlinkctl [--profile NAME] [--status S] [--time] [--parallel N]
- *                [--rate R] ls REGION
- *   interlinkctl [--profile NAME] get REGION ID
+ *   interlinkctl [--profile NAME] [--kind DIR] [--status S] [--time]
+ *                [--parallel N] [--rate R] ls REGION
+ *   interlinkctl [--profile NAME] [--kind DIR] get REGION ID
  *
  * Credentials come from SCW_* variables or the scw config file.
  */
@@ -26,9 +26,12 @@
 
 static void usage(FILE *f)
 {
-	fputs("usage: interlinkctl [--profile NAME] [--status S] [--time] "
-	      "[--parallel N] [--rate R] [--debug] ls REGION\n"
-	      "       interlinkctl [--profile NAME] get REGION ID\n", f);
+	fputs("usage: interlinkctl [--profile NAME] [--kind DIR] [--status S] "
+	      "[--time] [--parallel N] [--rate R] [--debug] ls REGION\n"
+	      "       interlinkctl [--profile NAME] [--kind DIR] get REGION "
+	      "ID\n"
+	      "DIR: connections (the default), links, pops, partners, "
+	      "routing-policies\n", f);
 }
 
 static void print_conn(const json_t *c)
@@ -52,6 +55,7 @@ static void print_conn(const json_t *c)
 
 struct args {
 	const char *profile;
+	const struct kind *kind;
 	struct api_filters f;
 	bool timing;
 	int parallel;             /* 0: the default */
@@ -64,6 +68,7 @@ static int parse(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{"profile", required_argument, NULL, 'p'},
+		{"kind", required_argument, NULL, 'k'},
 		{"status", required_argument, NULL, 's'},
 		{"time", no_argument, NULL, 't'},
 		{"parallel", required_argument, NULL, 'P'},
@@ -76,9 +81,16 @@ static int parse(int argc, char **argv, struct args *a)
 
 	memset(a, 0, sizeof *a);
 	a->rate = -1;
+	a->kind = kind_get(K_CONN);
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
 		case 'p': a->profile = optarg; break;
+		case 'k':
+			if (!(a->kind = kind_by_dir(optarg))) {
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 's': a->f.status = optarg; break;
 		case 't': a->timing = true; break;
 		case 'P': a->parallel = atoi(optarg); break;
@@ -108,7 +120,7 @@ static double ms_between(struct timespec t0, struct timespec t1)
 /* The command, against a; 0 or 1. */
 static int run(struct api *a, const struct args *args)
 {
-	const struct api_kind *conns = &kind_get(K_CONN)->api;
+	const struct api_kind *conns = &args->kind->api;
 	struct api_error e;
 	struct api_stats st;
 	struct timespec t0, t1;

@@ -1,10 +1,11 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The benchmark, from a fresh clone: install what is needed, build
-# (optimised), run tests/bench/bench.py and tests/bench/walk-trace.py,
-# print the tables. Results go to tests/bench/RESULTS.md, walk.png and
-# WALK-TRACE.md. Needs root and /dev/fuse (it mounts, and drops the
-# kernel's caches between samples).
+# (optimised), run tests/bench/bench.py, tests/bench/operators.py and
+# tests/bench/walk-trace.py, print the tables. Results go to
+# tests/bench/RESULTS.md, walk.png, OPERATORS.md and WALK-TRACE.md.
+# Needs root and /dev/fuse (it mounts, and drops the kernel's caches
+# between samples).
 #
 #   bash tests/bench/run.sh [--base COMMIT] [bench.py arguments]
 #
@@ -40,6 +41,9 @@ if [ -n "$base" ]; then
   args=(--base "$dir/build" --base-label "$(git log -1 --format='%h %s' "$commit" | cut -c1-60)")
 fi
 python3 tests/bench/bench.py --build build-bench --out tests/bench "${args[@]}" "$@"
+# The operators' view: tables, grep and curl + jq side by side; the cost
+# of watching. tests/bench/OPERATORS.md.
+python3 tests/bench/operators.py --build build-bench | tee tests/bench/OPERATORS.md
 # Where the time of a cold walk goes: tests/bench/WALK-TRACE.md. It needs
 # perf and the kernel's fuse tracepoints; without them it says so, exits
 # 77, and the last report is kept.
