@@ -72,6 +72,8 @@ run 'cat regions/fr-par/connections/*/pop/display_name | sort | uniq -c'
 run "ls regions/fr-par/connections/$id/links"
 run 'grep -l down regions/*/links/*/bgp_v4_status | wc -l'
 run 'bgp-down.sh . | head -4'
+run 'cut -f1,3-6 tables/links.tsv | head -4'
+run 'grep "bgp_status.*status=\"down\"} 1" .interlinkfs/prometheus/interlink.prom | head -2'
 run cat .interlinkfs/stats
 
 if [ -t 0 ]; then

@@ -27,6 +27,8 @@ def test_demo_runs_and_cleans_up():
                  "$ cat regions/fr-par/connections/", "by-name",
                  "routing-policies", "$ bgp-down.sh",
                  "REGION\tLINK\tSTATUS\tSESSION",
+                 "region\tname\tstatus\tbgp_v4_status\tbgp_v6_status",
+                 "interlink_link_bgp_status{",
                  "api_requests:", "unmounting"):
         assert want in out, want
     assert demo_mounts() == before
