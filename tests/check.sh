@@ -52,10 +52,12 @@ else
 fi
 
 # Everything again (unit and mount tests) with AddressSanitizer and
-# UndefinedBehaviorSanitizer; a report or a leak fails the test.
+# UndefinedBehaviorSanitizer; a report or a leak fails the test. Not the
+# benchmarks' smoke runs (they count requests, which the plain build did)
+# nor valgrind (which cannot run a sanitized binary).
 step "all tests under AddressSanitizer + UndefinedBehaviorSanitizer (gcc)"
 if build build-asan -Dtests=enabled -Db_sanitize=address,undefined -Dwerror=true; then
-  suite build-asan --no-suite valgrind
+  suite build-asan --no-suite valgrind --no-suite bench
 else
   echo "check: sanitizer build failed" >&2
   failed_steps=$((failed_steps + 1))

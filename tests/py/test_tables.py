@@ -172,6 +172,20 @@ def test_a_table_follows_the_api_and_says_when_it_cannot():
     assert m.unmount() == 0
 
 
+def test_grep_over_regions_reads_no_table():
+    # Beside regions/, not in it: grep -r over regions/ finds only what
+    # is under regions/, as before tables/ existed.
+    sim = Sim("--regions", "fr-par", connections=5)
+    m = Mount(sim, "regions=fr-par")
+    p = subprocess.run(["grep", "-rl", "active", "regions"], cwd=m.dir,
+                       capture_output=True, timeout=60)
+    assert p.returncode == 0 and p.stdout
+    assert all(l.startswith(b"regions/fr-par/") for l in
+               p.stdout.splitlines())
+    assert "tables" not in listdir(m.path("regions", "fr-par"))
+    assert m.unmount() == 0
+
+
 def test_the_tools_read_it_as_it_is():
     sim = Sim("--regions", "fr-par,nl-ams", connections=10, seed=2)
     m = Mount(sim, "regions=fr-par:nl-ams")
