@@ -15,6 +15,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "log.h"
 #include "tables.h"
 
@@ -306,7 +307,6 @@ static void kind_free(struct kstate *ks)
 int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 {
 	struct ifs *fs = calloc(1, sizeof *fs);
-	struct timespec now, mono;
 	int rc = -ENOMEM;
 
 	if (!fs)
@@ -318,10 +318,9 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	atomic_init(&fs->watched_ms, 0);
 	pthread_mutex_init(&fs->send_lock, NULL);
 	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	clock_gettime(CLOCK_REALTIME, &now);
-	clock_gettime(CLOCK_MONOTONIC, &mono); /* the caches' clock */
-	fs->wall_minus_mono = (double)(now.tv_sec - mono.tv_sec) +
-			      (double)(now.tv_nsec - mono.tv_nsec) / 1e9;
+	/* The caches' clock is clock_mono(). */
+	fs->wall_minus_mono = (double)fs->mounted.tv_sec +
+			      (double)fs->mounted.tv_nsec / 1e9 - clock_mono();
 	fs->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (fs->evfd < 0) {
 		rc = -errno;
