@@ -151,6 +151,7 @@ def main():
     ap.add_argument("--watch-objects", type=int, default=50)
     ap.add_argument("--smoke", action="store_true")
     a = ap.parse_args()
+    a.build = os.path.abspath(a.build)
     if a.smoke:
         a.links, a.runs, a.watch, a.ttl, a.scrape = 200, 1, 24, 6, 3
     os.environ.setdefault("INTERLINKFS",
