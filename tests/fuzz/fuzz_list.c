@@ -54,7 +54,7 @@ static void check_names(struct robj **objs, size_t n)
 		for (size_t i = 0; i < n; i++) {
 			const char *name = byname_index_name(ix, i);
 			size_t len = strlen(name);
-			if (len == 0 || len > NAMES_MAX || strchr(name, '/') ||
+			if (len == 0 || len > BYNAME_MAX || strchr(name, '/') ||
 			    !strcmp(name, ".") || !strcmp(name, ".."))
 				abort();
 			for (size_t k = 0; k < len; k++)
