@@ -193,12 +193,15 @@ static void on_listed(void *ud, const char *region,
 			   &now))
 		log_warn("out of memory: changes of %s in %s not written to "
 			 "the journal", ks->k->dir, region);
-	if (ks->listed_seq[r] != cache_listing_seq(listing)) {
-		ks->listed_seq[r] = cache_listing_seq(listing);
-		for (unsigned f = 0; f < TABLE_FORMATS; f++)
+	/* Only a rendering the kernel may hold is invalidated: invalidating
+	 * one made from this very listing would drop the pages a reader has
+	 * just been given, and the next read would come here again. */
+	for (unsigned f = 0; f < TABLE_FORMATS; f++)
+		if (tabledir_behind(fs->tables, ks->k->id, f, (uint32_t)r,
+				    cache_listing_seq(listing))) {
 			keeper_inode(fs, node_table_ino(ks->k->id, f));
-		keeper_kick(fs);
-	}
+			keeper_kick(fs);
+		}
 }
 
 /* ---- objects and nodes, as requests see them ----------------------------- */
@@ -276,8 +279,7 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	kind_filters(ks->k, &fs->conf.filters, &ks->filters);
 	ks->ttl = ks->k->fresh == FRESH_CATALOG && fs->conf.ttl > 0 ?
 		  fs->conf.catalog_ttl : fs->conf.ttl;
-	if (!(ks->expired = calloc(nr, sizeof *ks->expired)) ||
-	    !(ks->listed_seq = calloc(nr, sizeof *ks->listed_seq)))
+	if (!(ks->expired = calloc(nr, sizeof *ks->expired)))
 		return -ENOMEM;
 	if (ks->k->nsubdirs &&
 	    backref_new((size_t)nr * KIND_MAX_SUBDIRS, &ks->backrefs))
@@ -301,7 +303,6 @@ static void kind_free(struct kstate *ks)
 	cache_free(ks->cache);
 	backref_free(ks->backrefs);
 	free(ks->expired);
-	free(ks->listed_seq);
 }
 
 int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)

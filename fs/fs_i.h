@@ -65,8 +65,6 @@ struct kstate {
 	struct backref *backrefs;     /* when it has subdirectories: slot
 				       * region * KIND_MAX_SUBDIRS + subdir */
 	double *expired;              /* per region: keeper only (keeper.c) */
-	uint64_t *listed_seq;         /* per region: the last listing's seq
-				       * (its loads come one at a time) */
 };
 
 /* What the kernel asks of this daemon: how much its caches spare us. Each
@@ -256,6 +254,13 @@ void tabledir_free(struct tabledir *d);
  * of a listing that failed. */
 int tabledir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 		  struct answer *a);
+/* Whether the last rendering of kind k's table in format fmt shows
+ * another listing of region r than the one numbered seq: then the kernel
+ * may hold bytes that are no longer the table's. False when it was never
+ * rendered (the kernel holds nothing of it). Thread-safe; called with no
+ * table's lock held. */
+bool tabledir_behind(struct tabledir *d, enum kind_id k, unsigned fmt,
+		     uint32_t r, uint64_t seq);
 /* Bytes [off, off + size) of table n's last rendering (rendered now when
  * there is none): 0 with *buf (malloc'ed, the caller frees) and *len, or
  * -errno. */

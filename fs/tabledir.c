@@ -143,6 +143,18 @@ static int render(struct ifs *fs, const struct node *n, struct table *t,
 	return 0;
 }
 
+bool tabledir_behind(struct tabledir *d, enum kind_id k, unsigned fmt,
+		     uint32_t r, uint64_t seq)
+{
+	struct table *t = &d->t[(size_t)k * TABLE_FORMATS + fmt];
+	bool behind;
+
+	pthread_mutex_lock(&t->lock);
+	behind = t->bytes && r < d->nregions && t->seqs[r] != seq;
+	pthread_mutex_unlock(&t->lock);
+	return behind;
+}
+
 int tabledir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 		  struct answer *a)
 {
