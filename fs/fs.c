@@ -349,7 +349,13 @@ void fs_free(struct ifs *fs)
 {
 	if (!fs)
 		return;
-	/* The journal's listings release their values through the caches. */
+	/* A background load still under way ends by telling the journal,
+	 * the tables and the by-name directories what it got: let it end
+	 * before any of them goes. The journal's listings release their
+	 * values through the caches, so it goes before them. */
+	for (int k = 0; k < K_COUNT; k++)
+		if (fs->kinds[k].cache)
+			cache_wait_background(fs->kinds[k].cache);
 	changes_free(fs->changes);
 	for (int k = 0; k < K_COUNT; k++)
 		if (fs->kinds[k].k)
