@@ -139,6 +139,7 @@ static bool get_load(struct cache *c, struct get_pass *g, const char *region,
 			return gr == G_INTR;
 	}
 	if (T->loading) {
+		c->st.coalesced++;
 		*rc = load_wait(c, T, intr, HUGE_VAL, pending);
 		return *rc == -EINTR;
 	}
@@ -241,7 +242,10 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 				continue;
 		}
 		if (r->s.loading) {
-			int w = load_wait(c, &r->s, intr, HUGE_VAL, &pending);
+			int w;
+
+			c->st.coalesced++;
+			w = load_wait(c, &r->s, intr, HUGE_VAL, &pending);
 			if (w == -EINTR) {
 				rc = -EINTR;
 				break;
@@ -385,21 +389,6 @@ void cache_drop(struct cache *c, const char *region, const char *id)
 	store_after_run(c, &a);
 }
 
-int cache_listing_age(struct cache *c, const char *region, double *age)
-{
-	struct rentry *r;
-	int rc = -ENOENT;
-
-	pthread_mutex_lock(&c->lock);
-	r = store_find_region(c, region);
-	if (r && r->val) {
-		*age = cache_now(c) - r->s.loaded_at;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return rc;
-}
-
 int cache_listing_state(struct cache *c, const char *region,
 			struct cache_listing_state *out)
 {
@@ -423,22 +412,13 @@ int cache_listing_state(struct cache *c, const char *region,
 
 void cache_wait_list(struct cache *c, const char *region, double seconds)
 {
-	double until = clock_mono() + seconds;
-	struct timespec ts = {(time_t)until,
-			      (long)((until - (double)(time_t)until) * 1e9)};
 	struct rentry *r;
+	int rc;
 
 	pthread_mutex_lock(&c->lock);
 	r = store_find_region(c, region);
-	if (r) {
-		/* Pinned: the entry stays while we wait on it. */
-		r->s.pins++;
-		while (r->s.loading &&
-		       pthread_cond_timedwait(&c->cond, &c->lock, &ts) !=
-		       ETIMEDOUT)
-			;
-		r->s.pins--;
-	}
+	if (r && r->s.loading)
+		(void)load_wait(c, &r->s, NULL, clock_mono() + seconds, &rc);
 	pthread_mutex_unlock(&c->lock);
 }
 

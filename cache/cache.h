@@ -269,9 +269,6 @@ int cache_peek_gen(struct cache *c, const char *region, const char *id,
  * (id NULL), or everything (region NULL). */
 void cache_drop(struct cache *c, const char *region, const char *id);
 
-/* Age in seconds of a region's listing: 0 or -ENOENT if never loaded. */
-int cache_listing_age(struct cache *c, const char *region, double *age);
-
 void cache_get_stats(struct cache *c, struct cache_stats *out);
 
 /* The clock the cache uses (for callers converting times). */

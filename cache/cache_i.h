@@ -204,8 +204,10 @@ int load_now(struct cache *c, struct rentry *r, struct oentry *o,
 /* The same queued for a worker; returns at once: 0, or -ENOMEM / -EAGAIN
  * (nothing queued). */
 int load_bg(struct cache *c, struct rentry *r, struct oentry *o);
-/* Waits for the load of s, not past until: 1 with *rc (it ended), 0 (it
- * was cancelled), -EINTR, -ETIMEDOUT. */
+/* Waits for the load of s, not past until (CLOCK_MONOTONIC seconds, as
+ * clock_mono), s pinned meanwhile: 1 with *rc (it ended), 0 (it was
+ * cancelled), -EINTR, -ETIMEDOUT. Lock held. A lookup that waits counts
+ * itself in coalesced first. */
 int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
 	      double until, int *rc);
 /* A refresh while an old value may stand in: see load.c. */

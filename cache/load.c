@@ -192,7 +192,6 @@ int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
 	ts.tv_sec = isinf(until) ? (time_t)0 : (time_t)until;
 	ts.tv_nsec = isinf(until) ? 0 : (long)((until - (double)ts.tv_sec) *
 						 1e9);
-	c->st.coalesced++;
 	s->pins++;
 	while (s->loading && !(intr && atomic_load(intr)) && w != ETIMEDOUT)
 		w = isinf(until) ? pthread_cond_wait(&c->cond, &c->lock)
@@ -228,6 +227,7 @@ enum grace load_in_grace(struct cache *c, struct rentry *r,
 
 	if (!s->loading && load_bg(c, r, o))
 		return G_HERE;
+	c->st.coalesced++;
 	switch (load_wait(c, s, intr, s->grace_until, rc)) {
 	case 1:
 		return G_DONE;

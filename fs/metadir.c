@@ -101,10 +101,13 @@ static void gather_kinds(struct ifs *fs, struct meta_snapshot *s,
 		meta_add_cache(&s->cache, &cs);
 		s->kinds[k].name = ks->k->api.key; /* names counters can hold */
 		s->kinds[k].objects = cs.objects;
-		for (uint32_t r = 0; r < nr; r++)
-			if (cache_listing_age(ks->cache, fs->conf.regions[r],
-					      &a[r]))
-				a[r] = -1;
+		for (uint32_t r = 0; r < nr; r++) {
+			struct cache_listing_state ls;
+
+			a[r] = cache_listing_state(ks->cache,
+						   fs->conf.regions[r], &ls) ||
+			       !ls.held ? -1 : ls.age;
+		}
 		s->kinds[k].listing_age = a;
 	}
 	s->nkinds = K_COUNT;

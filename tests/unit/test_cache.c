@@ -508,10 +508,10 @@ static void test_counters(void **st)
 	assert_int_equal(s.evictions, 0);
 	assert_int_equal(s.objects, 10);
 	assert_true(s.bytes_cached > 10 * 100);
-	double age;
-	assert_int_equal(cache_listing_age(c, R, &age), 0);
-	assert_true(age > 30.9 && age < 31.1);
-	assert_int_equal(cache_listing_age(c, "pl-waw", &age), -ENOENT);
+	struct cache_listing_state ls;
+	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	assert_true(ls.held && ls.age > 30.9 && ls.age < 31.1);
+	assert_int_equal(cache_listing_state(c, "pl-waw", &ls), -ENOENT);
 	cache_free(c);
 }
 
