@@ -42,13 +42,21 @@ def judge(v, first, versions):
     """What a read to the end (v, whose first read() gave `first` bytes)
     returned: "whole" (one of the versions), "mixed" (the value changed
     between two read() calls: one whole version, then the rest of
-    another, as with a file rewritten in place) or None (anything else:
-    cut short, padded)."""
+    another, as with a file rewritten in place), or what the documented
+    race with the length the kernel holds leaves: "short" (a version cut
+    at another version's length) or "padded" (a version followed by zero
+    bytes up to another version's length). None: anything else, which is
+    always wrong."""
     if v in versions:
         return "whole"
     if any(v[:first] == a and b[first:] and v[first:] == b[first:]
            for a in versions for b in versions):
         return "mixed"
+    if len(v) in {len(x) for x in versions}:
+        if any(x.startswith(v) for x in versions):
+            return "short"
+        if v.rstrip(b"\0") in versions:
+            return "padded"
     return None
 
 
@@ -88,6 +96,7 @@ def test_soak():
             allowed[(c["id"], "name")] = {c["name"]}
     stop = threading.Event()
     errors, reads, bad = [], [0], []
+    got = {"whole": 0, "mixed": 0, "short": 0, "padded": 0}
 
     def reader(seed):
         rnd = random.Random(seed)
@@ -108,8 +117,12 @@ def test_soak():
                 versions = [(x + "\n").encode()
                             for x in allowed[(c["id"], field)]]
                 reads[0] += 1
-            if not judge(v, first, versions):
-                bad.append((p, v))
+            kind = judge(v, first, versions)
+            if kind is None:
+                bad.append((p, v, first, sorted(versions)))
+            else:
+                with seen_lock:
+                    got[kind] += 1
 
     def mutator():
         rnd = random.Random(7)
@@ -152,11 +165,20 @@ def test_soak():
     run_threads(m, threads, stop, sorted(set(marks + [SECONDS // 3, SECONDS])),
                 at_mark)
     counters = sim.counters()
-    print("reads %d, API requests %d (faults %d), RSS %s KiB"
-          % (reads[0], counters["total"], counters["faults"], rss))
+    print("reads %d (%s), API requests %d (faults %d), RSS %s KiB"
+          % (reads[0], ", ".join("%s %d" % kv for kv in got.items()),
+             counters["total"], counters["faults"], rss))
+    # On stdout too: what went wrong must reach a log that keeps only
+    # the start of each stream.
+    for what, items in (("error", errors), ("wrong value", bad)):
+        for x in items[:5]:
+            print("%s: %r" % (what, x))
 
     assert not errors, errors[:5]
     assert not bad, bad[:5]
+    # What remains is documented (docs/design.md): a read that races with
+    # the length the kernel holds may be cut short or padded; rarely.
+    assert got["short"] + got["padded"] <= reads[0] / 10000, got
     assert reads[0] > 1000
     assert counters["faults"] > 0 or os.environ.get("SOAK_NO_FAULTS")
     if not os.environ.get("SANITIZED"):
@@ -181,7 +203,8 @@ def test_growing_values():
     values = ["active", "configuring"]
     stop = threading.Event()
     seen, bad, errors = [0], [], []
-    short, mixed = [0], [0]
+    got = {"whole": 0, "second read": 0, "mixed": 0, "short": 0,
+           "padded": 0}
 
     def reader(seed):
         rnd = random.Random(seed)
@@ -197,12 +220,12 @@ def test_growing_values():
             seen[0] += 1
             versions = [(x + "\n").encode() for x in values + [c["status"]]]
             kind = judge(v, first, versions)
-            if kind == "whole":
-                short[0] += first < len(v)
-            elif kind == "mixed":
-                mixed[0] += 1
-            else:
+            if kind is None:
                 bad.append((p, v, first))
+            else:
+                if kind == "whole" and first < len(v):
+                    kind = "second read"
+                got[kind] += 1
 
     def mutator():
         n = 0
@@ -219,11 +242,16 @@ def test_growing_values():
     threads.append(threading.Thread(target=mutator))
     run_threads(m, threads, stop, [int(os.environ.get("GROW_SECONDS", "20"))])
     st = m.stats()
-    print("reads %d: cut short %d, completed by a second read() %d, "
-          "changed between two read() calls %d; size resyncs %s"
-          % (seen[0], len(bad), short[0], mixed[0], st.get("size_resyncs")))
+    print("reads %d: whole %d, completed by a second read() %d, changed "
+          "between two read() calls %d, cut short %d, padded %d; size "
+          "resyncs %s" % (seen[0], got["whole"], got["second read"],
+                          got["mixed"], got["short"], got["padded"],
+                          st.get("size_resyncs")))
+    for x in errors[:5] + bad[:5]:
+        print("wrong: %r" % (x,))
     assert "size_resyncs" in st, st
     assert not errors, errors[:5]
+    assert not bad, bad[:5]
     # The reads that found the kernel's size behind were fixed up.
     assert int(st["size_resyncs"]) > 0, st
     # Left: races inside the kernel, between a size fetched just before a
@@ -231,9 +259,7 @@ def test_growing_values():
     # it) and a read of the new value at that moment. Before reads checked
     # the kernel's size, about 1 read in 700 here came out cut short; now
     # about 1 in 100,000.
-    if os.environ.get("GROW_SHOW"):
-        print(bad)
-    assert len(bad) <= seen[0] / 10000, (len(bad), bad[:5])
+    assert got["short"] + got["padded"] <= seen[0] / 10000, got
     assert seen[0] > 100
     assert m.unmount() == 0
 
