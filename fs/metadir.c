@@ -219,7 +219,7 @@ static int render(struct ifs *fs, const struct node *n, char **out,
 {
 	if (n->type == NT_META_FILE)
 		return render_counters(fs, n->slot, out, len);
-	if (n->slot == 1)
+	if (n->slot == NODE_PROM_STATE)
 		return render_state(fs, out, len);
 	return render_counters(fs, MF_METRICS, out, len);
 }

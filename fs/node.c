@@ -43,7 +43,8 @@ _Static_assert(K_COUNT * TABLE_FORMATS < 63, "table inodes overlap");
 _Static_assert(INO_META + MF_COUNT < INO_REGION0, "meta inodes overlap");
 
 static const char *const prom_names[NODE_PROM_FILES + 1] = {
-	NULL, "interlink.prom", "interlinkfs.prom",
+	[NODE_PROM_STATE] = "interlink.prom",
+	[NODE_PROM_COUNTERS] = "interlinkfs.prom",
 };
 
 const char *node_prom_name(unsigned slot)

@@ -103,8 +103,14 @@ uint64_t node_kind_dir_ino(uint32_t region, enum kind_id k, bool byname);
 /* The inode of kind k's table in format fmt (tables.h). */
 uint64_t node_table_ino(enum kind_id k, unsigned fmt);
 
-/* The files of .interlinkfs/prometheus/: slot 1 .. NODE_PROM_FILES. */
-#define NODE_PROM_FILES 2
+/* The files of .interlinkfs/prometheus/, by slot: interlink.prom (the
+ * state of InterLink's objects) and interlinkfs.prom (the mount's own
+ * counters). Slot 0 is no file. */
+enum node_prom_slot {
+	NODE_PROM_STATE = 1,
+	NODE_PROM_COUNTERS = 2,
+};
+#define NODE_PROM_FILES NODE_PROM_COUNTERS
 const char *node_prom_name(unsigned slot);
 
 #endif
