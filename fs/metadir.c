@@ -28,6 +28,7 @@
 #include "clock.h"
 #include "log.h"
 #include "prom.h"
+#include "render.h"
 
 /* Renderings kept: the meta files (by slot), then the Prometheus files. */
 #define SLOTS (MF_COUNT + 1 + NODE_PROM_FILES)
@@ -290,7 +291,7 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 {
 	struct metadir *m = fs->meta;
 	unsigned s = slot_of(n);
-	size_t at;
+	int rc;
 
 	if (off < 0)
 		off = 0;
@@ -305,18 +306,14 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 	if (!m->r[s].bytes) {
 		struct timespec t;
 		size_t l;
-		int rc;
+
 		pthread_mutex_unlock(&m->lock);
 		if ((rc = refresh(fs, n, &l, &t)))
 			return rc;
 		pthread_mutex_lock(&m->lock);
 	}
 	m->r[s].read_at = clock_mono();
-	at = (size_t)off < m->r[s].len ? (size_t)off : m->r[s].len;
-	*len = m->r[s].len - at < size ? m->r[s].len - at : size;
-	*buf = malloc(*len ? *len : 1);
-	if (*buf)
-		memcpy(*buf, m->r[s].bytes + at, *len);
+	rc = render_slice(m->r[s].bytes, m->r[s].len, off, size, buf, len);
 	pthread_mutex_unlock(&m->lock);
-	return *buf ? 0 : -ENOMEM;
+	return rc;
 }

@@ -35,6 +35,19 @@ int render_put(struct render_buf *b, const char *s, size_t n)
 	return 0;
 }
 
+int render_slice(const char *p, size_t len, off_t off, size_t size,
+		 char **out, size_t *out_len)
+{
+	size_t at = off < 0 || (size_t)off > len ? len : (size_t)off;
+	size_t n = len - at < size ? len - at : size;
+
+	if (!(*out = malloc(n ? n : 1)))
+		return -ENOMEM;
+	memcpy(*out, p + at, n);
+	*out_len = n;
+	return 0;
+}
+
 /* Appending, with the first failure kept. */
 struct out {
 	struct render_buf *b;

@@ -24,6 +24,7 @@
 #define INTERLINKFS_RENDER_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <jansson.h>
 
@@ -38,6 +39,13 @@ struct render_buf {
 
 /* Appends n bytes. 0 or -ENOMEM (then nothing was appended). */
 int render_put(struct render_buf *b, const char *s, size_t n);
+
+/* What a read() at off of at most size bytes gets from the finished
+ * bytes p[0 .. len): a copy in *out (malloc'ed, the caller frees it;
+ * never NULL on success), its length in *out_len (0 at or past the end,
+ * or at a negative off). 0 or -ENOMEM. */
+int render_slice(const char *p, size_t len, off_t off, size_t size,
+		 char **out, size_t *out_len);
 
 /*
  * Appends the bytes of file f of obj to b: 0, -EIO (a field of the wrong

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "render.h"
 #include "tables.h"
 
 /* One table's last rendering. */
@@ -186,20 +187,10 @@ int tabledir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 static int slice(struct table *t, off_t off, size_t size, char **buf,
 		 size_t *len)
 {
-	int rc = 0;
+	int rc;
 
 	pthread_mutex_lock(&t->lock);
-	if (!t->bytes) {
-		rc = 1;
-	} else {
-		size_t at = off < 0 || (size_t)off > t->len ? t->len :
-			    (size_t)off;
-		*len = t->len - at < size ? t->len - at : size;
-		if ((*buf = malloc(*len ? *len : 1)))
-			memcpy(*buf, t->bytes + at, *len);
-		else
-			rc = -ENOMEM;
-	}
+	rc = t->bytes ? render_slice(t->bytes, t->len, off, size, buf, len) : 1;
 	pthread_mutex_unlock(&t->lock);
 	return rc;
 }

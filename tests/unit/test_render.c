@@ -329,6 +329,35 @@ static void test_equal_and_fields(void **st)
 	json_decref(nest);
 }
 
+/* What a read() at an offset gets: the bytes there, no more than asked,
+ * nothing at or past the end or before the start. */
+static void test_slice(void **st)
+{
+	static const char p[] = "active\n";
+	static const struct {
+		long long off;
+		size_t size;
+		const char *want;
+	} cases[] = {
+		{0, 4096, "active\n"}, {0, 3, "act"}, {4, 4096, "ve\n"},
+		{7, 4096, ""}, {8, 4096, ""}, {1LL << 40, 4096, ""},
+		{-1, 4096, ""}, {2, 0, ""},
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+		char *out = NULL;
+		size_t len = 99;
+
+		assert_int_equal(render_slice(p, 7, (off_t)cases[i].off,
+					      cases[i].size, &out, &len), 0);
+		assert_non_null(out);
+		assert_int_equal(len, strlen(cases[i].want));
+		assert_memory_equal(out, cases[i].want, len);
+		free(out);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -337,6 +366,7 @@ int main(void)
 		cmocka_unit_test(test_times),
 		cmocka_unit_test(test_no_id_no_object),
 		cmocka_unit_test(test_equal_and_fields),
+		cmocka_unit_test(test_slice),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
