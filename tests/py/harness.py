@@ -204,6 +204,21 @@ def read(path, timeout=10):
     return bounded(_read, path, timeout=timeout)
 
 
+def _read_on(fd, size):
+    chunks = []
+    while True:
+        b = os.read(fd, size)
+        if not b:
+            return b"".join(chunks)
+        chunks.append(b)
+
+
+def read_on(fd, size=65536, timeout=10):
+    """Read an open file from its offset to its end, size bytes per
+    read(), as cat does."""
+    return bounded(_read_on, fd, size, timeout=timeout)
+
+
 def listdir(path, timeout=10):
     return bounded(os.listdir, path, timeout=timeout)
 

@@ -13,7 +13,8 @@ import os
 import subprocess
 import time
 
-from harness import listdir, read, run, spawn, stop_process, wait_for
+from harness import (listdir, read, read_on, run, spawn, stop_process,
+                     wait_for)
 from mount import Mount
 from oracle import rfc3339, tsv_field
 from sim import Sim
@@ -126,12 +127,7 @@ def test_a_reader_reads_on_from_its_offset():
             def more():
                 return os.fstat(fd).st_size > len(seen)
             wait_for(more, 15, "the journal growing")
-            chunk = b""
-            while True:
-                b = os.read(fd, 65536)
-                if not b:
-                    break
-                chunk += b
+            chunk = read_on(fd)
             # Exactly the lines appended since: whole, new ones.
             assert chunk.endswith(b"\n")
             got = data_lines(chunk)
@@ -167,12 +163,7 @@ def test_old_lines_are_dropped_and_a_late_reader_is_told():
         assert os.fstat(fd).st_size == len(text) > at
         # The late reader: where it stopped, one line says how many it
         # missed (changes 1 .. 7), then comments, then the 5 kept.
-        rest = b""
-        while True:
-            b = os.read(fd, 100)
-            if not b:
-                break
-            rest += b
+        rest = read_on(fd, 100)
         ls = rest.split(b"\n")[:-1]
         assert ls[0].startswith(b"# 7 lines missed"), ls[0]
         assert all(l.startswith(b"#") for l in ls[:7])

@@ -9,7 +9,8 @@
   cache/ and fs/ says how it may be used from threads;
 - the kinds of fs/kinds.c are the simulator's, the SDK check's, the
   oracle's, the fixtures', the man page's tree's and the README's;
-- every relative link of the README and docs/ leads somewhere.
+- every relative link of the README and docs/ leads somewhere;
+- the README stays a short front door: at most 300 lines.
 """
 import glob
 import json
@@ -99,6 +100,14 @@ def test_no_file_over_700_lines():
         if n > 700:
             big[f] = n
     assert not big, big
+
+
+def test_readme_is_a_short_front_door():
+    # What it is, install, the two commands, a tour, the common options
+    # and where to read more; the rest lives in the man page and docs/.
+    with open(os.path.join(ROOT, "README.md")) as fh:
+        n = sum(1 for _ in fh)
+    assert 50 < n <= 300, n
 
 
 def functions(path):
@@ -192,14 +201,13 @@ def test_the_kinds_agree_everywhere():
                              tree, re.M), (k["dir"], name)
     # The Python oracle renders each, the fixtures hold cases of each,
     # and the fixture test sends each through a mount.
+    import fixtures
     import oracle
-    import test_mount_tree
     dirs = {k["dir"] for k in ks}
     assert set(oracle.EXPECTED) == dirs
-    fixtures = os.path.join(ROOT, "tests", "fixtures")
-    assert {d for d in os.listdir(fixtures) if d not in ("answers",
+    assert {d for d in os.listdir(fixtures.DIR) if d not in ("answers",
             "README.md")} == dirs
-    assert {kind for kind, _, _ in test_mount_tree.LISTS} == dirs
+    assert {kind for kind, _, _ in fixtures.LISTS} == dirs
     # The README's tree names every kind's directory.
     with open(os.path.join(ROOT, "README.md")) as fh:
         readme = fh.read()

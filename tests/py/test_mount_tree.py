@@ -9,6 +9,7 @@ import stat
 import subprocess
 import time
 
+import fixtures
 from harness import errno_of, listdir, lstat, read, readlink, run
 from mount import Mount
 from oracle import expected_files, rfc3339
@@ -388,15 +389,6 @@ def test_pops_tree():
     assert len(out.stdout.splitlines()) == 6
 
 
-FIXTURES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
-                        "fixtures")
-# Each kind's directory, list key and the fault match of its list.
-LISTS = [("connections", "connections", "list"), ("pops", "pops", "pops_list"),
-         ("links", "links", "links_list"),
-         ("partners", "partners", "partners_list"),
-         ("routing-policies", "routing_policies", "routing_policies_list")]
-
-
 def test_every_fixture_through_the_mount():
     # The objects of tests/fixtures, sent as the API would send them (as
     # text: some hold what no JSON library writes), read through a real
@@ -405,38 +397,22 @@ def test_every_fixture_through_the_mount():
     m = Mount(sim, "regions=fr-par", "ttl=300")
     work = os.path.join(m.home, "pages")
     os.mkdir(work)
-    cases = []
-    for kind, key, match in LISTS:
-        texts = []
-        for case in sorted(os.listdir(os.path.join(FIXTURES, kind))):
-            d = os.path.join(FIXTURES, kind, case)
-            with open(os.path.join(d, "object.json")) as f:
-                texts.append(f.read())
-            cases.append((kind, d, json.loads(texts[-1])["id"]))
-        page = os.path.join(work, kind)
-        with open(page, "w") as f:
-            f.write('{"%s": [%s], "total_count": %d}'
-                    % (key, ", ".join(texts), len(texts)))
-        sim.fault("body", body_file=page, match=match, content_type=
-                  "application/json")
+    cases = fixtures.serve(sim, work)
     # Listed first, as a walk does: a get by id would ask the simulator's
     # own data.
-    for kind, _, _ in LISTS:
+    for kind, _, _ in fixtures.LISTS:
         assert len(listdir(m.path("regions", "fr-par", kind))) >= 1
     checked = 0
-    for kind, d, oid in cases:
-        o = m.path("regions", "fr-par", kind, oid)
-        for name in os.listdir(os.path.join(d, "files")):
-            f = os.path.join(o, name[:-4] if name.endswith(".eio") else name)
-            if name.endswith(".eio"):
+    for kind, d, text in cases:
+        o = m.path("regions", "fr-par", kind, json.loads(text)["id"])
+        for name, want in fixtures.files(d).items():
+            f = os.path.join(o, name)
+            if want is None:
                 assert errno_of(read, f) == errno.EIO, f
                 continue
-            with open(os.path.join(d, "files", name), "rb") as fh:
-                assert read(f) == fh.read(), (d, name)
+            assert read(f) == want, (d, name)
             checked += 1
-        links = os.path.join(d, "links")
-        want = {n: open(os.path.join(links, n)).read()
-                for n in (os.listdir(links) if os.path.isdir(links) else ())}
+        want = fixtures.links(d)
         # Every entry that reads as a link (a file is EINVAL, or EIO).
         got = {n: readlink(os.path.join(o, n)) for n in listdir(o)
                if errno_of(readlink, os.path.join(o, n)) == 0}

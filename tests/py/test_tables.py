@@ -13,13 +13,13 @@ import os
 import subprocess
 import time
 
+import fixtures
 from harness import errno_of, listdir, read, run
 from mount import Mount
 from oracle import EXPECTED, tsv_field, tsv_unescape
 from sim import Sim
 
 REGIONS = ["fr-par", "nl-ams", "pl-waw"]
-FIXTURES = os.path.join(os.environ["SOURCE_ROOT"], "tests", "fixtures")
 
 
 def kinds():
@@ -86,34 +86,15 @@ def test_the_fixtures_awkward_objects():
     # Each kind's fixtures, sent as one page (as text: some hold what no
     # JSON library writes): each row as the fixture's files say, an
     # unreadable one as \N.
-    from test_mount_tree import LISTS
     sim = Sim("--regions", "fr-par", connections=1)
     m = Mount(sim, "regions=fr-par", "ttl=300")
     work = os.path.join(m.home, "pages")
     os.mkdir(work)
     ks = {k["dir"]: k for k in kinds()}
     want = {}
-    for kind, key, match in LISTS:
-        texts = []
-        for case in sorted(os.listdir(os.path.join(FIXTURES, kind))):
-            d = os.path.join(FIXTURES, kind, case)
-            with open(os.path.join(d, "object.json")) as f:
-                texts.append(f.read())
-            files = {}
-            for name in os.listdir(os.path.join(d, "files")):
-                if name.endswith(".eio"):
-                    files[name[:-4]] = None
-                else:
-                    with open(os.path.join(d, "files", name), "rb") as f:
-                        files[name] = f.read()
-            want.setdefault(kind, []).append(
-                expected_row(ks[kind], "fr-par", None, files))
-        page = os.path.join(work, kind)
-        with open(page, "w") as f:
-            f.write('{"%s": [%s], "total_count": %d}'
-                    % (key, ", ".join(texts), len(texts)))
-        sim.fault("body", body_file=page, match=match,
-                  content_type="application/json")
+    for kind, d, _ in fixtures.serve(sim, work):
+        want.setdefault(kind, []).append(
+            expected_row(ks[kind], "fr-par", None, fixtures.files(d)))
     for kind in want:
         got = rows(read(m.path("tables", kind + ".tsv")))[1:]
         assert sorted(got) == sorted(want[kind]), kind
