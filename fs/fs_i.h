@@ -226,13 +226,16 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 int metadir_new(struct metadir **out);
 /* NULL is a no-op. Not thread-safe. */
 void metadir_free(struct metadir *m);
-/* The attributes of a file of .interlinkfs or .interlinkfs/prometheus:
- * the counters' files rendered now, the Prometheus files when their last
- * rendering is over half a second old and no read of it is under way,
- * and kept for the reads that follow (size and content agree); the
- * journal as it is. Looking at the journal or a Prometheus file marks the
- * mount as watched. 0 or -errno. */
-int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a);
+/* The attributes of a file of .interlinkfs or .interlinkfs/prometheus,
+ * for a lookup (walked: a path was walked to it) or a getattr: the
+ * counters' files rendered now on a lookup; on a getattr, and for the
+ * Prometheus files always, only when their last rendering is over half a
+ * second old and no read of it is under way. The rendering is kept for
+ * the reads that follow (size and content agree). The journal as it is.
+ * Looking at the journal or a Prometheus file marks the mount as
+ * watched. 0 or -errno. */
+int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
+		 struct answer *a);
 /* Bytes [off, off + size) of such a file, as its last attributes said
  * (rendered now when never rendered): 0 with *buf (malloc'ed, the caller
  * frees) and *len, or -errno. */

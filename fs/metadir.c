@@ -2,19 +2,24 @@
 /*
  * metadir: .interlinkfs/, the mount's own files.
  *
- *   stats, metrics, version   the counters (meta.h), rendered when their
- *                             attributes are asked for
+ *   stats, metrics, version   the counters (meta.h), rendered when a path
+ *                             is walked to them
  *   changes                   the journal (journal.h), as it is
  *   prometheus/interlink.prom InterLink's state (prom.h)
  *   prometheus/interlinkfs.prom  the counters, as metrics has them
  *
  * A rendered file's bytes are kept: the reads that follow get exactly
  * those, so size and content agree. Attributes are never cached by the
- * kernel (timeout 0, a new time each rendering), but the version's. A
- * Prometheus file is read in many small reads (node_exporter reads 4 KiB
- * at a time, each after a getattr): it is rendered again only when its
- * rendering is over half a second old and no read of it came in the last
- * 200 ms (or it is 10 s old), so one scrape sees one rendering.
+ * kernel (timeout 0, a new time each rendering), but the version's, and
+ * the kernel asks for them again before every read(): a new rendering
+ * between two read() calls of one reader would hand it the start of one
+ * and the end of another (a stats line cut in two). So a getattr renders
+ * again only when the last rendering is over half a second old and no
+ * read of it came in the last 200 ms (or it is 10 s old). A counter
+ * file's lookup (every open or stat of its path: its entry timeout is 0)
+ * always renders anew, so each cat sees the counters of that moment.
+ * A Prometheus file's lookup follows the getattr rule too: node_exporter
+ * reads 4 KiB at a time, and one scrape must see one rendering.
  *
  * Looking at the journal or a Prometheus file marks the mount as watched:
  * the keeper then keeps every listing fresh (keeper.c).
@@ -225,17 +230,19 @@ static int render(struct ifs *fs, const struct node *n, char **out,
 	return render_counters(fs, MF_METRICS, out, len);
 }
 
-/* Whether a Prometheus file's rendering may serve another getattr. */
+/* Whether a rendering may serve another attribute request: it is young,
+ * or being read. */
 static bool still_good(const struct rendering *r, double now)
 {
 	return r->bytes && (now - r->at < 0.5 ||
 			    (now - r->read_at < 0.2 && now - r->at < 10.0));
 }
 
-/* Slot s rendered now (unless a Prometheus file's rendering still
- * serves): its length and time. */
-static int refresh(struct ifs *fs, const struct node *n, size_t *len,
-		   struct timespec *mtime)
+/* Slot s rendered now, unless its last rendering still serves (a
+ * Prometheus file's always may; a counter file's only when no path was
+ * walked to it, see metadir_attr): its length and time. */
+static int refresh(struct ifs *fs, const struct node *n, bool walked,
+		   size_t *len, struct timespec *mtime)
 {
 	struct metadir *m = fs->meta;
 	unsigned s = slot_of(n);
@@ -243,7 +250,7 @@ static int refresh(struct ifs *fs, const struct node *n, size_t *len,
 	char *buf;
 	int rc;
 
-	if (n->type == NT_PROM_FILE) {
+	if (n->type == NT_PROM_FILE || !walked) {
 		pthread_mutex_lock(&m->lock);
 		if (still_good(&m->r[s], now)) {
 			*len = m->r[s].len;
@@ -263,7 +270,8 @@ static int refresh(struct ifs *fs, const struct node *n, size_t *len,
 	return 0;
 }
 
-int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a)
+int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
+		 struct answer *a)
 {
 	bool journal = n->type == NT_META_FILE && n->slot == MF_CHANGES;
 	bool version = n->type == NT_META_FILE && n->slot == MF_VERSION;
@@ -275,7 +283,7 @@ int metadir_attr(struct ifs *fs, const struct node *n, struct answer *a)
 		watch(fs);
 	if (journal)
 		len = (size_t)journal_size(fs->journal, &mtime);
-	else if ((rc = refresh(fs, n, &len, &mtime)))
+	else if ((rc = refresh(fs, n, walked, &len, &mtime)))
 		return rc;
 	if (version)
 		mtime = fs->mounted;
@@ -308,7 +316,7 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 		size_t l;
 
 		pthread_mutex_unlock(&m->lock);
-		if ((rc = refresh(fs, n, &l, &t)))
+		if ((rc = refresh(fs, n, true, &l, &t)))
 			return rc;
 		pthread_mutex_lock(&m->lock);
 	}

@@ -41,12 +41,12 @@ static bool own(const struct node *n)
  * rendered by metadir, the tables by tabledir, every other node described
  * by attr. */
 static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
-		    const char *id, struct answer *a)
+		    const char *id, bool walked, struct answer *a)
 {
 	switch (n->type) {
 	case NT_META_FILE:
 	case NT_PROM_FILE:
-		return metadir_attr(fs, n, a);
+		return metadir_attr(fs, n, walked, a);
 	case NT_TABLE:
 		return tabledir_attr(fs, rq, n, a);
 	default:
@@ -72,7 +72,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!rc)
 		rc = lookup_child(rq.fs, &rq, &p, pid, name, &n, id);
 	if (!rc)
-		rc = describe(rq.fs, &rq, &n, id, &a);
+		rc = describe(rq.fs, &rq, &n, id, true, &a);
 	rq_end(&rq);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -113,7 +113,7 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	if (!rc && !own(&n))
 		atomic_fetch_add(&rq.fs->n.kernel_getattrs, 1);
 	if (!rc)
-		rc = describe(rq.fs, &rq, &n, id, &a);
+		rc = describe(rq.fs, &rq, &n, id, false, &a);
 	rq_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
