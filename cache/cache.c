@@ -139,8 +139,7 @@ static bool get_load(struct cache *c, struct get_pass *g, const char *region,
 			return gr == G_INTR;
 	}
 	if (T->loading) {
-		c->st.coalesced++;
-		*rc = load_wait(c, T, intr, HUGE_VAL, pending);
+		*rc = load_join(c, T, intr, HUGE_VAL, pending);
 		return *rc == -EINTR;
 	}
 	*pending = load_now(c, g->r, via_list ? NULL : g->o, ctx);
@@ -242,11 +241,8 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 				continue;
 		}
 		if (r->s.loading) {
-			int w;
-
-			c->st.coalesced++;
-			w = load_wait(c, &r->s, intr, HUGE_VAL, &pending);
-			if (w == -EINTR) {
+			if (load_join(c, &r->s, intr, HUGE_VAL, &pending) ==
+			    -EINTR) {
 				rc = -EINTR;
 				break;
 			}

@@ -206,9 +206,12 @@ int load_now(struct cache *c, struct rentry *r, struct oentry *o,
 int load_bg(struct cache *c, struct rentry *r, struct oentry *o);
 /* Waits for the load of s, not past until (CLOCK_MONOTONIC seconds, as
  * clock_mono), s pinned meanwhile: 1 with *rc (it ended), 0 (it was
- * cancelled), -EINTR, -ETIMEDOUT. Lock held. A lookup that waits counts
- * itself in coalesced first. */
+ * cancelled), -EINTR, -ETIMEDOUT. Lock held. */
 int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
+	      double until, int *rc);
+/* The same for a lookup that shares another's load: counted in
+ * coalesced. */
+int load_join(struct cache *c, struct lstate *s, const atomic_int *intr,
 	      double until, int *rc);
 /* A refresh while an old value may stand in: see load.c. */
 enum grace load_in_grace(struct cache *c, struct rentry *r,

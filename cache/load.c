@@ -206,6 +206,14 @@ int load_wait(struct cache *c, struct lstate *s, const atomic_int *intr,
 	return s->loading ? -ETIMEDOUT : 0;
 }
 
+/* A wait that shares another lookup's load: counted as coalesced. */
+int load_join(struct cache *c, struct lstate *s, const atomic_int *intr,
+	      double until, int *rc)
+{
+	c->st.coalesced++;
+	return load_wait(c, s, intr, until, rc);
+}
+
 /*
  * Refreshes s (of o, or of r's listing) while an old value may be served
  * instead: the refresh runs on a worker, and readers wait for it at most
@@ -227,8 +235,7 @@ enum grace load_in_grace(struct cache *c, struct rentry *r,
 
 	if (!s->loading && load_bg(c, r, o))
 		return G_HERE;
-	c->st.coalesced++;
-	switch (load_wait(c, s, intr, s->grace_until, rc)) {
+	switch (load_join(c, s, intr, s->grace_until, rc)) {
 	case 1:
 		return G_DONE;
 	case -EINTR:

@@ -81,6 +81,37 @@ def run_threads(m, threads, stop, marks, at_mark=None):
     assert not any(t.is_alive() for t in threads), "a reader hung"
 
 
+def change_every_second(sim, conns, allowed, lock, stop):
+    """Until stop: every second, a random connection gets a new status and
+    name, added to allowed[(id, field)] (under lock) before the API can
+    serve them."""
+    rnd = random.Random(7)
+    n = 0
+    while not stop.wait(1.0):
+        r = rnd.choice(REGIONS)
+        c = rnd.choice(conns[r])
+        n += 1
+        new = {"status": rnd.choice(STATUSES),
+               "name": "soak-%s-%d" % (c["id"][:8], n)}
+        with lock:
+            allowed[(c["id"], "status")].add(new["status"])
+            allowed[(c["id"], "name")].add(new["name"])
+        sim.patch(r, c["id"], new)
+
+
+def fail_now_and_then(sim, stop):
+    """Until stop: about one request in twenty fails, one way or
+    another."""
+    rnd = random.Random(11)
+    kinds = [{"kind": "status", "status": 503}, {"kind": "html"},
+             {"kind": "rate_limit"}, {"kind": "truncate"},
+             {"kind": "reset"}]
+    while not stop.wait(0.5):
+        if rnd.random() < 0.3:
+            f = dict(rnd.choice(kinds))
+            sim.fault(f.pop("kind"), count=1, **f)
+
+
 def test_soak():
     sim = Sim("--regions", ",".join(REGIONS), connections=150, seed=21)
     m = Mount(sim, "ttl=1", "timeout=5", "regions=" + ":".join(REGIONS), env=dict(x.split("=", 1) for x in os.environ.get("SOAK_ENV", "").split() if x))
@@ -124,37 +155,14 @@ def test_soak():
                 with seen_lock:
                     got[kind] += 1
 
-    def mutator():
-        rnd = random.Random(7)
-        n = 0
-        while not stop.wait(1.0):
-            r = rnd.choice(REGIONS)
-            c = rnd.choice(conns[r])
-            n += 1
-            new = {"status": rnd.choice(STATUSES),
-                   "name": "soak-%s-%d" % (c["id"][:8], n)}
-            with seen_lock:   # known before the API can serve it
-                allowed[(c["id"], "status")].add(new["status"])
-                allowed[(c["id"], "name")].add(new["name"])
-            sim.patch(r, c["id"], new)
-
-    def faulter():
-        # About one request in twenty fails, one way or another.
-        rnd = random.Random(11)
-        kinds = [{"kind": "status", "status": 503}, {"kind": "html"},
-                 {"kind": "rate_limit"}, {"kind": "truncate"},
-                 {"kind": "reset"}]
-        while not stop.wait(0.5):
-            if rnd.random() < 0.3:
-                f = dict(rnd.choice(kinds))
-                sim.fault(f.pop("kind"), count=1, **f)
-
     threads = [threading.Thread(target=reader, args=(i,))
                for i in range(THREADS)]
     if not os.environ.get("SOAK_NO_MUTATIONS"):
-        threads.append(threading.Thread(target=mutator))
+        threads.append(threading.Thread(target=change_every_second, args=(
+            sim, conns, allowed, seen_lock, stop)))
     if not os.environ.get("SOAK_NO_FAULTS"):
-        threads.append(threading.Thread(target=faulter))
+        threads.append(threading.Thread(target=fail_now_and_then,
+                                        args=(sim, stop)))
     rss = {}
     marks = os.environ.get("SOAK_MARKS")
     marks = [int(x) for x in marks.split(",")] if marks else []
