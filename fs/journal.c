@@ -7,19 +7,38 @@
  * offsets are remembered (dstart); [base, end) the lines kept, whose bytes
  * are buf[head .. tail) and whose lengths are lens. Arrays are used from
  * a head index and compacted when their dead front outgrows them.
+ *
+ * A dropped line reads as a comment of its own length: "# N lines
+ * missed", N the lines from it to the first one kept, so that a reader
+ * who stopped there learns how many it missed. Every dropped line's start
+ * is a place a reader may have stopped, so each must begin with that
+ * text; but a reader who stopped earlier reads through them, and must
+ * meet one such line, not one per line it missed. So each comment line
+ * but the last ends one byte early, and its last byte, a space, begins
+ * the next: a reader meets one line that begins with '#', then lines that
+ * begin with " #" (the rest of the comment), then the lines kept. No
+ * line of it is longer than SEG + 1 bytes: a long dropped line reads as
+ * several, the others blank. The ancient part reads as one such dropped
+ * line, its count every line dropped.
  */
 #include "journal.h"
 
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* Dropped lines remembered by offset: at least this many, or as many as
- * are kept. */
-#define DROPPED_MIN 4096
+/* Dropped lines remembered by offset: eight times as many as are kept,
+ * within these bounds (8 bytes each). A reader further behind than that
+ * finds blank lines, then the count of the oldest remembered. */
+#define DROPPED_MIN 65536
+#define DROPPED_MAX (1u << 20)
+/* The longest line a comment makes, less its leading space: under 4 KiB,
+ * the line length tools such as awk and read(1) are happy with. */
+#define SEG 4095
 
 struct journal {
 	pthread_mutex_t lock;
@@ -44,7 +63,10 @@ int journal_new(size_t max_lines, const struct timespec *start,
 		return -ENOMEM;
 	pthread_mutex_init(&j->lock, NULL);
 	j->max_lines = max_lines ? max_lines : 1;
-	j->dmax = j->max_lines > DROPPED_MIN ? j->max_lines : DROPPED_MIN;
+	j->dmax = j->max_lines < DROPPED_MAX / 8 ? j->max_lines * 8 :
+		  DROPPED_MAX;
+	if (j->dmax < DROPPED_MIN)
+		j->dmax = DROPPED_MIN;
 	j->mtime = *start;
 	*out = j;
 	return 0;
@@ -175,23 +197,63 @@ static size_t dropped_at(const struct journal *j, uint64_t x)
 	return lo;
 }
 
-/* Bytes [from, from + n) of dropped line i, as its comment line. */
-static void comment(const struct journal *j, size_t i, uint64_t from,
-		    char *out, size_t n)
+/* Bytes [from, from + n) of a dropped span [s, e) that stands for
+ * `missed` lines, as its comment; last: the span just before the lines
+ * kept (it ends in a newline, not in the space that begins the next). */
+static void comment(const struct journal *j, uint64_t s, uint64_t e,
+		    uint64_t missed, bool last, uint64_t from, char *out,
+		    size_t n)
 {
-	uint64_t s = j->dstart[j->dhead + i];
-	uint64_t e = i + 1 < j->nd ? j->dstart[j->dhead + i + 1] : j->base;
-	uint64_t missed = j->nd - i;
+	uint64_t len = e - s, content = last ? len : len - 1;
 	char text[96];
 	size_t tl = (size_t)snprintf(text, sizeof text,
 				     "# %" PRIu64 " line%s missed (the journal "
 				     "keeps the last %zu)", missed,
 				     missed == 1 ? "" : "s", j->max_lines);
 
+	/* Where the first segment's newline is: the text stops before it
+	 * (cut, in a line too short for it all). */
+	uint64_t first_nl = (SEG < content ? SEG : content) - 1;
+
 	for (size_t k = 0; k < n; k++) {
 		uint64_t p = from - s + k;
-		out[k] = p == e - s - 1 ? '\n' : p < tl ? text[p] : ' ';
+		uint64_t seg_end = (p / SEG + 1) * SEG;
+
+		if (seg_end > content)
+			seg_end = content;
+		if (p >= content)
+			out[k] = ' ';        /* begins the next comment */
+		else if (p == seg_end - 1)
+			out[k] = '\n';
+		else if (p < first_nl && p < tl)
+			out[k] = text[p];
+		else
+			out[k] = ' ';
 	}
+}
+
+/* Bytes [off, off + size) of the dropped part (off < base) into buf: how
+ * many. Lock held. */
+static size_t read_dropped(const struct journal *j, uint64_t off, char *buf,
+			   size_t size)
+{
+	uint64_t s, e, missed;
+	size_t n;
+
+	if (off < j->ancient) {
+		/* One span for every line no longer remembered. */
+		s = 0;
+		e = j->ancient;
+		missed = j->dropped;
+	} else {
+		size_t i = dropped_at(j, off);
+		s = j->dstart[j->dhead + i];
+		e = i + 1 < j->nd ? j->dstart[j->dhead + i + 1] : j->base;
+		missed = j->nd - i;
+	}
+	n = (size_t)(e - off < size ? e - off : size);
+	comment(j, s, e, missed, e == j->base, off, buf, n);
+	return n;
 }
 
 size_t journal_read(struct journal *j, uint64_t off, char *buf,
@@ -203,18 +265,8 @@ size_t journal_read(struct journal *j, uint64_t off, char *buf,
 	while (got < size && off < j->end) {
 		size_t n;
 
-		if (off < j->ancient) {
-			n = (size_t)(j->ancient - off < size - got ?
-				     j->ancient - off : size - got);
-			memset(buf + got, '#', n);
-			if (off + n == j->ancient)
-				buf[got + n - 1] = '\n';
-		} else if (off < j->base) {
-			size_t i = dropped_at(j, off);
-			uint64_t e = i + 1 < j->nd ?
-				     j->dstart[j->dhead + i + 1] : j->base;
-			n = (size_t)(e - off < size - got ? e - off : size - got);
-			comment(j, i, off, buf + got, n);
+		if (off < j->base) {
+			n = read_dropped(j, off, buf + got, size - got);
 		} else {
 			n = (size_t)(j->end - off < size - got ?
 				     j->end - off : size - got);

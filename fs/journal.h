@@ -6,12 +6,13 @@
  * appended, so a line keeps its offset for the life of the mount, and a
  * reader that reads on from where it stopped (tail -f) gets exactly the
  * lines appended since. Only the last max_lines lines are kept: when older
- * ones are dropped, their bytes read as comment lines of the same length,
- * "# N lines missed ...", N counting from that line to the first one
- * kept; so a reader that fell behind finds, where it stopped, one line
- * saying how many it missed, and never half a line. Past a bound on what
- * is remembered of dropped lines (their offsets), the oldest read as one
- * comment line of '#'.
+ * ones are dropped, their bytes read as a comment of the same length, so
+ * that a reader that fell behind meets, where it stopped, one line
+ * "# N lines missed ...", N the lines it missed, then lines that begin
+ * with a space (the rest of that comment), then the lines kept; never
+ * half a line, and no line of it longer than 4 KiB. The offsets of eight
+ * times max_lines dropped lines are remembered (65,536 to 1,048,576); a
+ * reader further behind than that meets blank lines first.
  *
  * Thread-safe: one mutex, never held across anything but copies.
  */

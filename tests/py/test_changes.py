@@ -27,7 +27,9 @@ def lines(text):
 
 
 def data_lines(text):
-    return [l for l in lines(text) if not l[0].startswith(b"#")]
+    """The changes: not the comments, which begin with '#', or with a
+    space (the rest of a comment on lines dropped)."""
+    return [l for l in lines(text) if not l[0].startswith((b"#", b" "))]
 
 
 def first_link(sim, region="fr-par"):
@@ -162,19 +164,21 @@ def test_old_lines_are_dropped_and_a_late_reader_is_told():
         # Offsets count on: the size is every byte ever written.
         assert os.fstat(fd).st_size == len(text) > at
         # The late reader: where it stopped, one line says how many it
-        # missed (changes 1 .. 7), then comments, then the 5 kept.
+        # missed (changes 1 .. 7); the rest of that comment begins with a
+        # space; then the 5 kept.
         rest = read_on(fd, 100)
         ls = rest.split(b"\n")[:-1]
         assert ls[0].startswith(b"# 7 lines missed"), ls[0]
-        assert all(l.startswith(b"#") for l in ls[:7])
+        assert all(l.startswith(b" # ") for l in ls[1:7]), ls[1:7]
         got = [l.split(b"\t")[6] for l in ls[7:]]
         assert got == [b"%d" % (3000 + i) for i in range(8, 13)]
-        # A reader from the start: comments, then the same 5 lines; no
-        # line twice, none torn.
+        # A reader from the start: one count (all 8 missed), the rest of
+        # the comment, then the same 5 lines; no line twice, none torn.
         whole = data_lines(text)
         assert [l[6] for l in whole] == got
-        assert all(l.startswith(b"#") for l in
-                   text.split(b"\n")[:-1][:len(text.split(b"\n")) - 6])
+        ls = text.split(b"\n")[:-1]
+        assert ls[0].startswith(b"# 8 lines missed"), ls[0]
+        assert [l for l in ls if l.startswith(b"#")] == [ls[0]]
     finally:
         os.close(fd)
     assert m.unmount() == 0

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * journal: the bytes of .interlinkfs/changes: what is appended is read
- * back at the same offsets for the life of the journal; dropped lines read
- * as comment lines of their own length, the first a reader meets saying
- * how many it missed; no read ever starts a line that is not whole.
+ * back at the same offsets for the life of the journal; a reader that fell
+ * behind meets one comment line that says how many lines it missed, and
+ * no line longer than 4 KiB; no read ever starts a line that is not
+ * whole.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -89,12 +90,45 @@ static void test_appended_lines_read_back_at_their_offsets(void **st)
 	journal_free(j);
 }
 
-static void test_dropped_lines_read_as_comments_of_their_length(void **st)
+/* What a reader starting at offset `at` meets: how many lines begin with
+ * '#', the count the first says, how many lines in all, and that none is
+ * longer than 4 KiB. */
+struct met {
+	unsigned hashes, lines, kept;
+	unsigned long count;
+	size_t longest;
+};
+
+static struct met meet(struct journal *j, uint64_t at)
+{
+	uint64_t size = journal_size(j, NULL);
+	char *buf = malloc(size - at + 1);
+	struct met m = {0, 0, 0, 0, 0};
+	size_t got;
+
+	assert_non_null(buf);
+	got = journal_read(j, at, buf, size - at);
+	assert_int_equal(got, size - at);
+	buf[got] = '\0';
+	for (char *l = buf; *l; m.lines++) {
+		char *nl = strchr(l, '\n');
+		assert_non_null(nl);               /* never half a line */
+		if ((size_t)(nl + 1 - l) > m.longest)
+			m.longest = (size_t)(nl + 1 - l);
+		if (*l == '#' && m.hashes++ == 0)
+			m.count = strtoul(l + 2, NULL, 10);
+		m.kept += strncmp(l, "2026-", 5) == 0;
+		l = nl + 1;
+	}
+	free(buf);
+	return m;
+}
+
+static void test_dropped_lines_keep_their_offsets(void **st)
 {
 	struct journal *j;
-	char expect[8192], *text, *l, *nl;
-	size_t elen = 0, len, starts[20];
-	unsigned k = 0;
+	char expect[8192], buf[64];
+	size_t elen = 0, starts[20];
 
 	(void)st;
 	for (unsigned i = 0; i < 12; i++) {
@@ -105,31 +139,30 @@ static void test_dropped_lines_read_as_comments_of_their_length(void **st)
 	assert_int_equal(journal_new(5, &T0, &j), 0);
 	append(j, 0, 3);
 	append(j, 3, 12);
-	text = all(j, &len);
-	/* Offsets kept: the same size, the last 5 lines where they were. */
-	assert_int_equal(len, elen);
-	assert_memory_equal(text + starts[7], expect + starts[7],
-			    elen - starts[7]);
-	/* Lines 0 .. 6: comments, of their own length, counting down. */
-	for (l = text; k < 7; l = nl + 1, k++) {
+	/* The same size, the last 5 lines where they were. */
+	assert_int_equal(journal_size(j, NULL), elen);
+	for (unsigned k = 7; k < 12; k++) {
+		assert_int_equal(journal_read(j, starts[k], buf, 20), 20);
+		assert_memory_equal(buf, expect + starts[k], 20);
+	}
+	/* Where each dropped line began, its count begins: the lines from
+	 * it to the first kept. */
+	for (unsigned k = 0; k < 7; k++) {
 		char want[64];
-		nl = strchr(l, '\n');
-		assert_non_null(nl);
-		assert_int_equal((size_t)(nl + 1 - text), starts[k + 1]);
 		snprintf(want, sizeof want, "# %u line%s missed (the journal "
 			 "keeps the last 5)", 7 - k, 7 - k == 1 ? "" : "s");
-		assert_memory_equal(l, want, strlen(want));
+		assert_int_equal(journal_read(j, starts[k], buf, strlen(want)),
+				 strlen(want));
+		assert_memory_equal(buf, want, strlen(want));
 	}
-	free(text);
 	journal_free(j);
 }
 
-static void test_a_reader_that_fell_behind_learns_how_many_it_missed(
-	void **st)
+static void test_a_reader_that_fell_behind_meets_one_count(void **st)
 {
 	struct journal *j;
-	char buf[8192];
-	size_t at, got;
+	uint64_t at;
+	struct met m;
 
 	(void)st;
 	assert_int_equal(journal_new(4, &T0, &j), 0);
@@ -137,55 +170,96 @@ static void test_a_reader_that_fell_behind_learns_how_many_it_missed(
 	at = journal_size(j, NULL);          /* a tail -f stopped here */
 	append(j, 3, 4);
 	append(j, 4, 12);                    /* 11 ... 8 kept */
-	got = journal_read(j, at, buf, sizeof buf - 1);
-	buf[got] = '\0';
-	/* Lines 3 .. 7 were missed: the first line it reads says 5. */
-	assert_true(strncmp(buf, "# 5 lines missed", 16) == 0);
-	/* Then comments, then whole lines of the journal: 4 of them. */
-	{
-		unsigned comments = 0, lines = 0;
-		for (char *l = buf; *l; l = strchr(l, '\n') + 1) {
-			if (*l == '#') {
-				comments++;
-			} else {
-				assert_true(strncmp(l, "2026-", 5) == 0);
-				lines++;
-			}
-		}
-		assert_int_equal(comments, 5);
-		assert_int_equal(lines, 4);
-	}
+	/* Lines 3 .. 7 were missed: one line says so, the rest of the
+	 * comment begins with a space; then the 4 lines kept. */
+	m = meet(j, at);
+	assert_int_equal(m.hashes, 1);
+	assert_int_equal(m.count, 5);
+	assert_int_equal(m.kept, 4);
+	assert_int_equal(m.lines, 5 + 4);
+	/* From the start: the same, all 11 missed. */
+	m = meet(j, 0);
+	assert_int_equal(m.hashes, 1);
+	assert_int_equal(m.count, 8);
+	assert_int_equal(m.kept, 4);
 	journal_free(j);
 }
 
-static void test_past_what_is_remembered_old_lines_read_as_hashes(void **st)
+/* 6,000 changes, a journal keeping 1, 5 or 1,000 lines: whoever stopped
+ * anywhere learns the true count, once, in lines of at most 4 KiB. */
+static void test_6000_changes_any_reader_any_size(void **st)
 {
-	struct journal *j;
-	char *text;
-	size_t len;
-	unsigned n = 0, hashes = 0;
-	uint64_t lines, dropped;
+	static const size_t keeps[] = {1, 5, 1000};
+	char l[256];
 
 	(void)st;
-	/* 1 line kept; the offsets of 4096 dropped ones remembered. */
-	assert_int_equal(journal_new(1, &T0, &j), 0);
-	for (unsigned i = 0; i < 5000; i += 100)
-		append(j, i, i + 100);
-	text = all(j, &len);
-	journal_counts(j, &lines, &dropped);
-	assert_int_equal(lines, 5000);
-	assert_int_equal(dropped, 4999);
-	/* Every line whole: '#' lines, then the one kept. */
-	for (char *l = text; l < text + len; l = strchr(l, '\n') + 1, n++) {
-		assert_non_null(strchr(l, '\n'));
-		if (l[0] == '#' && l[1] == '#')
-			hashes++;
-		else if (l[0] != '#')
-			assert_true(strchr(l, '\n') + 1 == text + len);
+	for (size_t s = 0; s < 3; s++) {
+		struct journal *j;
+		uint64_t starts[6001], off = 0;
+
+		assert_int_equal(journal_new(keeps[s], &T0, &j), 0);
+		for (unsigned i = 0; i < 6000; i += 100) {
+			for (unsigned k = i; k < i + 100; k++) {
+				starts[k] = off;
+				off += line(k, l, sizeof l);
+			}
+			append(j, i, i + 100);
+		}
+		starts[6000] = off;
+		for (unsigned k = 0; k < 6000 - keeps[s]; k += 299) {
+			struct met m = meet(j, starts[k]);
+			assert_int_equal(m.hashes, 1);
+			assert_int_equal(m.count, 6000 - keeps[s] - k);
+			assert_int_equal(m.kept, keeps[s]);
+			assert_int_equal(m.lines, 6000 - k);
+			assert_true(m.longest <= 4096);
+		}
+		journal_free(j);
 	}
-	assert_int_equal(hashes, 1);
-	assert_int_equal(n, 1 + 4096 + 1);
-	free(text);
+}
+
+static void test_past_what_is_remembered_still_one_count(void **st)
+{
+	struct journal *j;
+	uint64_t lines, dropped;
+	struct met m;
+
+	(void)st;
+	/* 1 line kept; the offsets of 65,536 dropped ones remembered. */
+	assert_int_equal(journal_new(1, &T0, &j), 0);
+	for (unsigned i = 0; i < 70000; i += 1000)
+		append(j, i, i + 1000);
+	journal_counts(j, &lines, &dropped);
+	assert_int_equal(lines, 70000);
+	assert_int_equal(dropped, 69999);
+	m = meet(j, 0);
+	assert_int_equal(m.hashes, 1);
+	assert_int_equal(m.count, 69999);
+	assert_int_equal(m.kept, 1);
+	assert_true(m.longest <= 4096);
+	journal_free(j);
+}
+
+static void test_a_long_dropped_line_reads_as_short_ones(void **st)
+{
+	struct journal *j;
+	size_t n = 10000;
+	char *big = malloc(n + 1);
+	struct met m;
+
+	(void)st;
+	assert_non_null(big);
+	memset(big, 'x', n);
+	big[n - 1] = '\n';
+	assert_int_equal(journal_new(1, &T0, &j), 0);
+	assert_int_equal(journal_append(j, big, n, &T1), 0);
+	append(j, 0, 2);
+	m = meet(j, 0);
+	assert_int_equal(m.hashes, 1);
+	assert_int_equal(m.count, 2);
+	assert_int_equal(m.kept, 1);
+	assert_true(m.longest <= 4096);
+	free(big);
 	journal_free(j);
 }
 
@@ -208,12 +282,11 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_appended_lines_read_back_at_their_offsets),
-		cmocka_unit_test(
-			test_dropped_lines_read_as_comments_of_their_length),
-		cmocka_unit_test(
-			test_a_reader_that_fell_behind_learns_how_many_it_missed),
-		cmocka_unit_test(
-			test_past_what_is_remembered_old_lines_read_as_hashes),
+		cmocka_unit_test(test_dropped_lines_keep_their_offsets),
+		cmocka_unit_test(test_a_reader_that_fell_behind_meets_one_count),
+		cmocka_unit_test(test_6000_changes_any_reader_any_size),
+		cmocka_unit_test(test_past_what_is_remembered_still_one_count),
+		cmocka_unit_test(test_a_long_dropped_line_reads_as_short_ones),
 		cmocka_unit_test(test_a_batch_longer_than_the_journal),
 	};
 
