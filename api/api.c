@@ -31,6 +31,13 @@ static void log_failure(struct op *op, const struct xfer *x)
 	enum log_level lvl = x->result == -ENOENT || x->result == -EINTR ||
 			     x->fast ? LOGL_DEBUG : x->result == -EACCES ?
 			     LOGL_ERROR : LOGL_WARNING;
+
+	/* A list that does not add up is said once per change of what is
+	 * wrong with it, not at every refresh that finds it so again. */
+	if (x->result == -EIO && x->err.http_status == 200 &&
+	    transport_said_before(a, x->url, "why", e->message,
+				  strlen(e->message)))
+		lvl = LOGL_DEBUG;
 	char status[96] = "";
 	char rid[112] = "";
 	char tries[64] = "";
@@ -118,7 +125,7 @@ static void fill_err(struct api_error *out, const struct xfer *x, int rc)
 int api_get_object(struct api *a, const struct api_kind *k,
 		   const char *region, const char *id,
 		   const struct api_filters *f, struct api_call *call,
-		   json_t **obj, struct api_error *err)
+		   json_t **obj, struct api_info *info, struct api_error *err)
 {
 	struct api_call local;
 	struct op op;
@@ -163,6 +170,8 @@ int api_get_object(struct api *a, const struct api_kind *k,
 		*obj = x.json;
 	else
 		json_decref(x.json);
+	if (!rc && info)
+		*info = (struct api_info){clock_mono() - x.born, false};
 	free(x.url);
 	return rc;
 }
@@ -200,7 +209,11 @@ struct pass {
 	struct xfer *failed;
 	void **items;        /* taken from the pages' digests */
 	size_t n;
-	bool consistent;     /* every page agreed: nothing moved meanwhile */
+	bool consistent;     /* the pages add up: nothing moved meanwhile */
+	size_t raw;          /* entries on the pages, valid or not */
+	size_t twice;        /* ids seen on two pages */
+	size_t unreadable;   /* entries that cannot be read */
+	double born;         /* when its oldest page was made (clock_mono) */
 };
 
 static void xfer_clear(struct xfer *x, const struct api_sink *sink)
@@ -229,8 +242,10 @@ static void merge_page(struct digest *d, struct pass *p, json_t *seen)
 
 	json_array_foreach(d->ids, i, id) {
 		const char *s = json_string_value(id);
-		if (json_object_get(seen, s))
-			continue; /* the list moved between pages */
+		if (json_object_get(seen, s)) {
+			p->twice++; /* the list moved between pages */
+			continue;
+		}
 		json_object_set_new(seen, s, json_true());
 		p->items[p->n++] = d->items[i];
 		d->items[i] = NULL;
@@ -279,12 +294,12 @@ static int fetch_rest(struct op *op, const char *region, const char *path,
  * The pages' entries into p->items. A list read page by page moves under
  * our feet when the account changes meanwhile: an entry can show twice, or
  * not at all. Every page must report the same total, and together hold
- * exactly that many entries, valid or not.
+ * exactly that many entries, valid or not, each id once.
  */
-static int merge_pages(struct op *op, const char *region, struct pass *p)
+static int merge_pages(struct op *op, struct pass *p)
 {
 	json_int_t total = p->first.dg->total;
-	size_t raw = 0, dropped = 0, cap = 0, skipped = 0;
+	size_t cap = 0;
 	json_t *seen = json_object();
 
 	for (size_t i = 0; i < p->pages; i++) {
@@ -298,23 +313,20 @@ static int merge_pages(struct op *op, const char *region, struct pass *p)
 		return -ENOMEM;
 	}
 	p->consistent = true;
+	p->born = p->first.born;
 	for (size_t i = 0; i < p->pages; i++) {
-		struct digest *d = i ? p->rest[i - 1].dg : p->first.dg;
-		if ((i && p->rest[i - 1].page > op->last_page) || !d)
+		struct xfer *x = i ? &p->rest[i - 1] : &p->first;
+		struct digest *d = x->dg;
+		if ((i && x->page > op->last_page) || !d)
 			continue;
-		raw += d->raw;
-		dropped += d->skipped + d->unreadable + d->filtered;
-		skipped += d->skipped;
-		if (d->total != total)
-			p->consistent = false;
+		p->raw += d->raw;
+		p->unreadable += d->skipped + d->unreadable;
+		p->consistent &= d->total == total;
+		p->born = x->born < p->born ? x->born : p->born;
 		merge_page(d, p, seen);
 	}
-	if (raw != (size_t)total || p->n + dropped != raw)
-		p->consistent = false;
+	p->consistent &= p->raw == (size_t)total && !p->twice;
 	json_decref(seen);
-	if (skipped > 3)
-		log_warn("skipped %zu %s entries with an invalid id in %s",
-			 skipped, op->kind->key, region);
 	return 0;
 }
 
@@ -336,13 +348,66 @@ static int fetch_pass(struct op *op, const char *region, const char *path,
 		return rc;
 	}
 	rc = fetch_rest(op, region, path, f, p);
-	return rc ? rc : merge_pages(op, region, p);
+	return rc ? rc : merge_pages(op, p);
+}
+
+/* A list that does not add up is not a result: -EIO, said on page 1's
+ * transfer (which names the list in the log line). */
+static int incomplete(struct op *op, struct pass *p, const char *kind,
+		      int readings)
+{
+	struct xfer *x = &p->first;
+
+	if (p->unreadable && p->consistent)
+		transport_set_msg(x, "the %s list is incomplete: %zu entr%s of "
+				  "%zu cannot be read (not an object, or an id "
+				  "that is not a UUID)", kind, p->unreadable,
+				  p->unreadable == 1 ? "y" : "ies", p->raw);
+	else
+		transport_set_msg(x, "the %s list is incomplete: it did not add "
+				  "up in %d reading%s (total_count %" JSON_INTEGER_FORMAT
+				  ", %zu entries on the pages, %zu seen twice)",
+				  kind, readings, readings == 1 ? "" : "s",
+				  x->dg->total, p->raw, p->twice);
+	x->result = -EIO;
+	p->failed = x;
+	/* An answer that cannot be used, as one that is not JSON. */
+	atomic_fetch_add(&op->a->n.api_errors, 1);
+	return -EIO;
+}
+
+/* Reads the list until its pages add up, a few times at most: 0, a
+ * transfer's -errno, or -EIO when it never added up. */
+static int read_list(struct op *op, const char *region,
+		     const struct api_filters *f, struct pass *p)
+{
+	const struct api_kind *k = op->kind;
+	double until = op->started + (double)op->a->o.timeout_ms / 1000;
+	int rc;
+
+	for (int reading = 1;; reading++) {
+		rc = fetch_pass(op, region, k->path, f, p);
+		if (rc)
+			return rc;
+		if (!p->consistent &&
+		    (reading == 3 || clock_mono() >= until))
+			return incomplete(op, p, k->key, reading);
+		if (!p->consistent) {
+			log_debug("the %s list of %s changed while it was read; "
+				  "reading it again", k->key, region);
+			pass_free(p, op->sink);
+			continue;
+		}
+		/* An entry that cannot be read stays so: no new reading. */
+		return p->unreadable ? incomplete(op, p, k->key, reading) : 0;
+	}
 }
 
 int api_list_items(struct api *a, const struct api_kind *k,
 		   const char *region, const struct api_filters *f,
 		   const struct api_sink *sink, struct api_call *call,
-		   void ***items, size_t *n, struct api_error *err)
+		   void ***items, size_t *n, struct api_info *info,
+		   struct api_error *err)
 {
 	struct api_call local;
 	struct op op;
@@ -351,6 +416,8 @@ int api_list_items(struct api *a, const struct api_kind *k,
 
 	memset(&op, 0, sizeof op);
 	memset(&p, 0, sizeof p);
+	if (info)
+		memset(info, 0, sizeof *info);
 	if (!api_region_valid(region)) {
 		fill_err(err, NULL, -ENOENT);
 		return -ENOENT;
@@ -360,21 +427,9 @@ int api_list_items(struct api *a, const struct api_kind *k,
 		goto out;
 	op.sink = sink;
 	op.filters = f;
-	for (int attempt = 1;; attempt++) {
-		rc = fetch_pass(&op, region, k->path, f, &p);
-		if (rc || p.consistent)
-			break;
-		if (attempt == 3 || clock_mono() >= op.started +
-		    (double)a->o.timeout_ms / 1000) {
-			log_info("the %s list of %s kept changing while it was "
-				 "read; using the last reading (%zu entries)",
-				 k->key, region, p.n);
-			break;
-		}
-		log_debug("the %s list of %s changed while it was read; "
-			  "reading it again", k->key, region);
-		pass_free(&p, sink);
-	}
+	rc = read_list(&op, region, f, &p);
+	if (info && rc == -EIO && p.failed == &p.first && p.first.dg)
+		info->incomplete = true;
 out:
 	if (p.failed && p.failed->result == -ENOENT &&
 	    p.failed->err.http_status == 404)
@@ -387,6 +442,8 @@ out:
 	if (!rc) {
 		*items = p.items;
 		*n = p.n;
+		if (info)
+			info->age = clock_mono() - p.born;
 		p.items = NULL;
 		p.n = 0;
 	}

@@ -95,6 +95,17 @@ struct api_stats {
 				   * id, or unreadable */
 };
 
+/* What is known of an answer besides its data. */
+struct api_info {
+	/* Seconds the data was already old when the call returned (RFC 9111
+	 * §4.2.3, through any cache): for a list, its oldest page. */
+	double age;
+	/* A list whose pages did not add up (or held entries that cannot
+	 * be read): the call failed with -EIO, and says why in the
+	 * api_error's message. */
+	bool incomplete;
+};
+
 /* A kind of object the API serves under /regions/{region}/: the path of
  * its endpoints ("dedicated-connections") and the array member of its list
  * answers ("connections"). */
@@ -148,24 +159,31 @@ void api_free(struct api *a);
 /*
  * Every object of kind k in a region, in the API's order, following
  * total_count across pages fetched concurrently, each made by sink: *items
- * (malloc'ed, *n of them; free with api_items_free()). Entries without a
- * valid id, entries that cannot be read, and entries that fail f are not
- * among them (logged); no id twice. A region the API does not serve (404)
- * is -ENOENT, logged once per region. call and err may be NULL.
+ * (malloc'ed, *n of them; free with api_items_free()); entries that fail
+ * f are left out. Only a complete list is a result: pages that disagree
+ * with total_count or with each other (an id twice, fewer entries than
+ * promised) are read again from page 1, a few times; a list that still
+ * does not add up, or that holds an entry that cannot be read (an id that
+ * is not a UUID, a record that is not JSON), is -EIO with
+ * info->incomplete set and the reason in err's message (logged once per
+ * change). A region the API does not serve (404) is -ENOENT, logged once
+ * per region. call, info and err may be NULL; info->age is set on
+ * success.
  */
 int api_list_items(struct api *a, const struct api_kind *k,
 		   const char *region, const struct api_filters *f,
 		   const struct api_sink *sink, struct api_call *call,
-		   void ***items, size_t *n, struct api_error *err);
+		   void ***items, size_t *n, struct api_info *info,
+		   struct api_error *err);
 void api_items_free(void **items, size_t n, const struct api_sink *sink);
 
 /* One object of kind k. *obj: new reference. 404 is -ENOENT, and so is an
  * object that does not pass f (may be NULL). An id that is not a UUID is
- * -ENOENT without a request. */
+ * -ENOENT without a request. info (may be NULL): its age, on success. */
 int api_get_object(struct api *a, const struct api_kind *k,
 		   const char *region, const char *id,
 		   const struct api_filters *f, struct api_call *call,
-		   json_t **obj, struct api_error *err);
+		   json_t **obj, struct api_info *info, struct api_error *err);
 
 void api_get_stats(struct api *a, struct api_stats *out);
 
@@ -188,5 +206,17 @@ const char *api_user_agent(const struct api *a);
 
 /* Maps an HTTP status (0 = none) and curl result to -errno: the table. */
 int api_errno(long http_status, int curl_code);
+
+/*
+ * How old an answer was when it arrived (RFC 9111 §4.2.3's
+ * corrected_initial_age), in seconds: the larger of its Age header plus
+ * the request's own delay (received - sent, on one monotonic clock) and
+ * its apparent age, received_wall (the wall clock, seconds since the
+ * epoch) less its Date header, read as the end of its second. A Date in
+ * the future counts as 0; a missing or unreadable header as none. Pure,
+ * thread-safe.
+ */
+double api_age_initial(double sent, double received, double received_wall,
+		       const char *date, const char *age);
 
 #endif

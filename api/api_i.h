@@ -49,12 +49,17 @@ struct xfer {
 	bool too_big;
 	char request_id[80];
 	char retry_after[64];
+	char date[64];            /* the answer's Date and Age headers */
+	char age[32];
 	char errbuf[CURL_ERROR_SIZE];
 	int page;                 /* 0 for a single object */
 	int attempts;
 	int last_err;
 	double deadline;          /* set at the first attempt: + timeout */
 	double next_at;
+	double sent_at;           /* the attempt's start (clock_mono) */
+	double born;              /* on success: when the data was made, by
+				   * its age (age.c), on clock_mono */
 	enum xstate state;
 	int result;
 	bool skipped;             /* past an empty page: ignored */
@@ -180,11 +185,22 @@ void transport_worker_free(struct worker *w);
  * Pages beyond op->last_page are skipped. Takes a's lock for the shared
  * state only, never across waiting. */
 void transport_run(struct op *op, struct xfer *xs, size_t n);
+/* Whether url said exactly this text (what: "body" for an answer's body,
+ * or what else was found of it) the last time it was read, and remember
+ * it: what is odd in an answer is said once per change, not at every
+ * refresh that brings it again. A small direct-mapped table of digests.
+ * Thread-safe. */
+bool transport_said_before(struct api *a, const char *url, const char *what,
+			   const char *text, size_t len);
 /* The reason of x's failure, for the log line (x's owner only). */
 void transport_set_msg(struct xfer *x, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
 /* ---- page.c: answers, read without HTTP (thread-safe) ---------------------- */
+
+/* ---- age.c: how old an answer is (pure) ------------------------------------ */
+
+/* api_age_initial() is public (api.h). */
 
 /* What is odd in the data (repairs, entries skipped) is logged as a
  * warning, or at debug level when quiet (the same answer was read

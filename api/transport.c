@@ -83,6 +83,8 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 		     sizeof x->request_id);
 	header_value(line, len, "Retry-After", x->retry_after,
 		     sizeof x->retry_after);
+	header_value(line, len, "Date", x->date, sizeof x->date);
+	header_value(line, len, "Age", x->age, sizeof x->age);
 	return len;
 }
 
@@ -324,6 +326,8 @@ static void xfer_start(struct op *op, struct xfer *x, double now)
 	x->len = 0;
 	x->too_big = false;
 	x->request_id[0] = x->retry_after[0] = x->errbuf[0] = '\0';
+	x->date[0] = x->age[0] = '\0';
+	x->sent_at = now;
 	curl_easy_setopt(x->easy, CURLOPT_URL, x->url);
 	curl_easy_setopt(x->easy, CURLOPT_WRITEDATA, x);
 	curl_easy_setopt(x->easy, CURLOPT_HEADERDATA, x);
@@ -377,15 +381,15 @@ static uint64_t fnv(uint64_t h, const char *p, size_t n)
 	return h;
 }
 
-/* Whether this URL answered exactly this body the last time it was read
- * (and remember it). */
-static bool read_before(struct api *a, const struct xfer *x)
+bool transport_said_before(struct api *a, const char *url, const char *what,
+			   const char *text, size_t len)
 {
-	uint64_t h = fnv(1469598103934665603ULL, x->url, strlen(x->url));
+	uint64_t h = fnv(fnv(1469598103934665603ULL, url, strlen(url)), what,
+			 strlen(what));
 	size_t slot = (size_t)(h % (sizeof a->answers / sizeof *a->answers));
 	bool same;
 
-	h = fnv(h, x->body ? x->body : "", x->len);
+	h = fnv(h, text ? text : "", text ? len : 0);
 	pthread_mutex_lock(&a->lock);
 	same = a->answers[slot] == h;
 	a->answers[slot] = h;
@@ -397,7 +401,8 @@ static bool read_before(struct api *a, const struct xfer *x)
 static int read_body(struct op *op, struct xfer *x)
 {
 	char why[200] = "";
-	bool quiet = read_before(op->a, x);
+	bool quiet = transport_said_before(op->a, x->url, "body", x->body,
+					   x->len);
 	int rc;
 
 	if (op->kind) {
@@ -494,6 +499,13 @@ static void xfer_finish(struct op *op, struct xfer *x, CURLcode cc)
 	x->body = NULL;
 	x->len = x->cap = 0;
 	if (!o.err) {
+		struct timespec wall;
+
+		clock_gettime(CLOCK_REALTIME, &wall);
+		x->born = now - api_age_initial(x->sent_at, now,
+						(double)wall.tv_sec +
+						(double)wall.tv_nsec / 1e9,
+						x->date, x->age);
 		xfer_done(x, 0);
 		return;
 	}

@@ -86,7 +86,8 @@ static bool get_known(struct cache *c, const struct get_pass *g, int pending,
 		/* The outcome of the load we ran or waited for, even if
 		 * already expired (ttl 0). */
 		if (pending == 0 && g->v.val) {
-			store_fill(c, out, &g->v, false);
+			store_fill(c, out, &g->v,
+				   store_is_stale(c, g->v.s, g->now));
 			*rc = 0;
 		} else {
 			*rc = pending == 0 ? -ENOENT :
@@ -208,7 +209,8 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 		if (pending != NO_RESULT || r->s.retry_at > now) {
 			int err = pending != NO_RESULT ? pending : r->s.err;
 			if (err == 0 && r->val) {
-				store_fill_list(out, r, false);
+				store_fill_list(out, r,
+						store_is_stale(c, &r->s, now));
 				rc = 0;
 			} else {
 				rc = store_stale_or_err_list(c, r, err ? err : -ENOENT,
@@ -310,8 +312,8 @@ int cache_peek_gen(struct cache *c, const char *region, const char *id,
 	return rc;
 }
 
-size_t cache_due(struct cache *c, double lead, bool all, char **regions,
-		 size_t max)
+size_t cache_due(struct cache *c, double lead, bool all, double floor,
+		 char **regions, size_t max)
 {
 	size_t n = 0;
 	double now;
@@ -321,7 +323,8 @@ size_t cache_due(struct cache *c, double lead, bool all, char **regions,
 	for (struct rentry *r = c->regions; r && n < max; r = r->next) {
 		if (!r->val || r->s.loading || r->s.retry_at > now ||
 		    (!all && r->s.last_used <= r->s.loaded_at) ||
-		    r->s.fresh_until - now >= lead)
+		    r->s.fresh_until - now >= lead ||
+		    now - r->s.loaded_at < floor)
 			continue;
 		regions[n] = strdup(r->region);
 		if (regions[n])
@@ -383,27 +386,6 @@ void cache_drop(struct cache *c, const char *region, const char *id)
 	}
 	pthread_mutex_unlock(&c->lock);
 	store_after_run(c, &a);
-}
-
-int cache_listing_state(struct cache *c, const char *region,
-			struct cache_listing_state *out)
-{
-	struct rentry *r;
-	int rc = -ENOENT;
-
-	memset(out, 0, sizeof *out);
-	pthread_mutex_lock(&c->lock);
-	r = store_find_region(c, region);
-	if (r) {
-		out->held = r->val != NULL;
-		out->age = out->held ? cache_now(c) - r->s.loaded_at : 0;
-		out->loaded = r->s.load_seq > 0;
-		out->last_rc = r->s.last_rc;
-		out->loading = r->s.loading;
-		rc = 0;
-	}
-	pthread_mutex_unlock(&c->lock);
-	return rc;
 }
 
 void cache_wait_list(struct cache *c, const char *region, double seconds)

@@ -11,7 +11,11 @@
  * once in the cache, so readers share them without copying.
  *
  * Semantics, in short (details at each function):
- *  - fresh for ttl seconds; ttl 0 asks the API on every lookup;
+ *  - data is as old as its loader says it was when it came (the API's
+ *    own clock, through any HTTP cache), and fresh until ttl seconds after
+ *    it was made; ttl 0 asks the API on every lookup; a load that brings
+ *    data older than what is held does not replace it, and one that
+ *    brings data already past its ttl is retried after a back-off;
  *  - while a listing is fresh, an id not in it is -ENOENT with no request;
  *    an expired object that was in the listing is refreshed by reloading
  *    the listing (one request for all), an object never listed by a get
@@ -100,18 +104,28 @@ long cache_listing_find(const struct cache_listing *l, const char *id);
 void cache_listing_hold(struct cache_listing *l);
 void cache_listing_release(struct cache_listing *l); /* NULL is a no-op */
 
+/* What a loader says of a load besides its values (the cache zeroes it
+ * before the call). */
+struct cache_note {
+	double age;           /* seconds the data was already old when the
+			       * loader returned (0: made just now) */
+	bool incomplete;      /* a failure: the listing did not add up */
+	char why[160];        /* a failure's reason, for a person ("" if
+			       * none: the errno says it) */
+};
+
 struct cache_ops {
 	/*
 	 * Load every object of a region: 0 with *items (malloc'ed, *n values,
 	 * each a new reference, ids unique; the cache takes it all), or
 	 * -errno. ctx is the caller's, passed through (NULL on the cache's
-	 * own threads).
+	 * own threads). note: how old the data is, or why it failed.
 	 */
 	int (*load_list)(void *ud, const char *region, void *ctx,
-			 void ***items, size_t *n);
+			 void ***items, size_t *n, struct cache_note *note);
 	/* Load one object: 0 with a new reference, -ENOENT, or -errno. */
 	int (*load_one)(void *ud, const char *region, const char *id,
-			void *ctx, void **obj);
+			void *ctx, void **obj, struct cache_note *note);
 	/*
 	 * Optional. Called after a load replaced values, from the loading
 	 * thread, without the cache lock, before anyone waiting for that load
@@ -152,6 +166,11 @@ struct cache_conf {
 	 * could be served instead: 1 s; 0: serve it at once. Real seconds,
 	 * whatever the injected clock. */
 	double grace;
+	/* A listing that lacks objects the one before held is read again
+	 * before it is believed: an object is gone when two readings agree
+	 * on it (a listing read page by page while objects come and go can
+	 * miss one that never left). Costs one more listing per removal. */
+	bool confirm_removals;
 };
 
 /* What a lookup returns. Release with cache_item_release(). */
@@ -163,8 +182,10 @@ struct cache_item {
 	double changed_at;    /* clock time the cache saw it change; 0 if it
 			       * never changed since it was first loaded */
 	double loaded_at;     /* clock time of the load it came from */
-	bool stale;           /* served past its TTL because a refresh failed
-			       * or took longer than the grace */
+	double born;          /* clock time the data was made (by its age) */
+	bool stale;           /* served past its TTL because a refresh failed,
+			       * took longer than the grace, or brought old
+			       * data */
 };
 
 /* Counters, named as .interlinkfs/stats shows them. */
@@ -216,27 +237,68 @@ int cache_refresh_list(struct cache *c, const char *region);
 
 /*
  * Listings that were used since they were loaded (any listing held, when
- * all is true) and stop being fresh within lead seconds, not loading and
- * not in a back-off: up to max region names, each malloc'ed (caller
- * frees). Returns how many were written.
+ * all is true) and stop being fresh within lead seconds, were loaded at
+ * least floor seconds ago, not loading and not in a back-off: up to max
+ * region names, each malloc'ed (caller frees). Returns how many were
+ * written.
  */
-size_t cache_due(struct cache *c, double lead, bool all, char **regions,
-		 size_t max);
+size_t cache_due(struct cache *c, double lead, bool all, double floor,
+		 char **regions, size_t max);
 
-/* What the cache knows of a region's listing, for a monitor. */
-struct cache_listing_state {
-	bool held;            /* a listing is held (fresh or not) */
-	double age;           /* seconds since it was loaded (held only) */
-	bool loaded;          /* a load of it has completed, ever */
-	int last_rc;          /* that last completed load's result: 0 or
-			       * -errno (loaded only) */
-	bool loading;         /* a load is under way */
+/*
+ * How well the cache sees a region's listing: the one model every view
+ * (files, tables, the journal, Prometheus, .interlinkfs/health) reads.
+ *
+ *   fresh     the last load succeeded, its data was complete and not
+ *             already old, and it is younger than ttl, or expired less
+ *             than grace ago (its refresh is due: a reader waits that
+ *             long for it); and no load has been under way longer than
+ *             grace;
+ *   stale     not fresh, but data younger than stale is held: it is
+ *             served, said to be old;
+ *   unserved  the last load was a 404 (the API does not serve the
+ *             region) and nothing is held;
+ *   unloaded  never loaded, and no load under way longer than grace;
+ *   blind     anything else: nothing that may be served.
+ *
+ * With ttl 0, data counts as fresh for a second (fresh_floor).
+ */
+enum cache_sight_state {
+	CACHE_UNLOADED, CACHE_FRESH, CACHE_STALE, CACHE_BLIND, CACHE_UNSERVED,
 };
 
-/* 0 with *out, or -ENOENT when the region's listing was never asked
- * for. */
-int cache_listing_state(struct cache *c, const char *region,
-			struct cache_listing_state *out);
+struct cache_sight {
+	enum cache_sight_state state;
+	bool held;            /* a listing is held */
+	bool servable;        /* ... younger than stale */
+	double age;           /* seconds since its data was made (held) */
+	double born;          /* clock time its data was made (held) */
+	size_t objects;       /* in it (held) */
+	bool loaded;          /* a load of it has completed, ever */
+	int last_rc;          /* that last load's result: 0 or -errno */
+	bool last_old;        /* ... brought data already past ttl, or older
+			       * than what was held */
+	bool last_incomplete; /* ... failed: the listing did not add up */
+	double pending;       /* seconds a load has been under way (real
+			       * time), 0: none */
+	bool trouble;         /* not fresh because the cache tried and could
+			       * not see: the last load failed or brought old
+			       * data, or one has been under way past the
+			       * data's ttl and grace (not: nobody asked) */
+	char why[160];        /* the last failure or old data, for a person */
+};
+
+/* The name of a state: "fresh", "stale", "blind", "unserved",
+ * "unloaded". Pure. */
+const char *cache_sight_name(enum cache_sight_state s);
+
+/* Seconds data of a ttl-0 cache counts as fresh in cache_sight. */
+#define CACHE_FRESH_FLOOR 1.0
+
+/* *out for region's listing (never asked for: unloaded, all zero). Never
+ * loads, never waits. */
+void cache_sight(struct cache *c, const char *region,
+		 struct cache_sight *out);
 
 /* Waits while a load of region's listing is under way, at most seconds
  * (real time). Returns at once when none is. */

@@ -4,8 +4,8 @@
  * and the public functions; store.c the entries and what a load brings
  * to them; load.c the running of loads (here or on the cache's worker
  * threads) and the waiting for them; listing.c the listings (an immutable
- * array of values with an index by id). No other module includes this
- * header.
+ * array of values with an index by id); sight.c how well a listing is
+ * seen. No other module includes this header.
  *
  * Thread-safety: everything here runs under the cache's one lock (c->lock)
  * unless said otherwise: the store's and load's functions expect it held
@@ -26,16 +26,26 @@
 
 /* The state of one thing that is loaded: a listing or an object. */
 struct lstate {
-	double loaded_at, fresh_until, changed_at, last_used;
+	double loaded_at;             /* when the last load that replaced the
+				       * value ended */
+	double born;                  /* when its data was made: loaded_at
+				       * less the age the loader said */
+	double fresh_until, changed_at, last_used;
 	int err;                      /* last failure, until retry_at */
 	int fails;
 	double retry_at;
 	bool loading;
+	double started;               /* real clock: the load's start */
 	double grace_until;           /* real clock: how long readers with an
 				       * old value wait for this load */
 	int pins;                     /* lookups waiting on this entry */
 	uint64_t load_seq;            /* completed loads */
 	int last_rc;
+	bool old;                     /* the last load brought data past its
+				       * ttl, or older than what was held */
+	bool incomplete;              /* it failed: the listing did not add
+				       * up */
+	char why[160];                /* its failure or old data, said */
 };
 
 struct rentry {                       /* a region */
@@ -184,14 +194,21 @@ int store_stale_or_err(struct cache *c, const struct view *v, int err,
 		       double now, struct cache_item *out);
 int store_stale_or_err_list(struct cache *c, struct rentry *r, int err,
 			    double now, struct cache_item *out);
-/* What a listing load (rc; items taken) begun at started brings to r. */
-void store_apply_list(struct cache *c, struct rentry *r, int rc,
-		      void **items, size_t n, double started, double now,
-		      struct after *a);
+/* What a listing load (rc; items taken; note: the loader's) begun at
+ * started brings to r. Returns whether r's listing is what the load
+ * brought (false: it failed, or brought data older than r held). */
+bool store_apply_list(struct cache *c, struct rentry *r, int rc,
+		      void **items, size_t n, const struct cache_note *note,
+		      double started, double now, struct after *a);
 /* What a single load (rc; v taken) begun at started brings to o: the
  * outcome to report. */
 int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
-		    double started, double now, struct after *a);
+		    const struct cache_note *note, double started, double now,
+		    struct after *a);
+/* Whether what s loaded is past its freshness at now (never with ttl 0:
+ * each lookup loads then). Pure. */
+bool store_is_stale(const struct cache *c, const struct lstate *s,
+		    double now);
 
 /* ---- load.c: running loads, here or on the workers, and waiting ---------- */
 /* Lock held on entry and return, dropped while a loader runs or a waiter

@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -21,7 +22,8 @@
 static void load_begin(struct cache *c, struct lstate *s)
 {
 	s->loading = true;
-	s->grace_until = clock_mono() + c->conf.grace;
+	s->started = clock_mono();
+	s->grace_until = s->started + c->conf.grace;
 }
 
 /*
@@ -58,26 +60,106 @@ static int load_cancelled(struct cache *c, struct lstate *s)
 	return -EINTR;
 }
 
+/* What a listing lacks of prev (both borrowed): how many, and a digest
+ * of which, to tell whether two readings agree on what went. */
+static size_t lost(const struct cache *c, const struct cache_listing *prev,
+		   void **items, size_t n, uint64_t *digest)
+{
+	struct cache_listing *now = listing_new(&c->ops.values, n);
+	size_t count = 0;
+
+	*digest = 0;
+	if (!now)
+		return 0; /* out of memory: believed as it is */
+	for (size_t i = 0; i < n; i++)
+		listing_add(now, items[i], 0, 0);
+	for (size_t i = 0; i < prev->n; i++) {
+		const char *id = c->ops.values.id(prev->items[i].v);
+		uint64_t h = 1469598103934665603ULL;
+
+		if (cache_listing_find(now, id) >= 0)
+			continue;
+		for (const char *p = id; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ULL;
+		*digest ^= h;
+		count++;
+	}
+	now->n = 0; /* its values are the caller's */
+	cache_listing_release(now);
+	return count;
+}
+
+/* The loader, without the lock. With confirm_removals, a listing that
+ * lacks objects prev held is read again, up to three readings, until two
+ * in a row lack the same ones; if they never agree, the load fails as
+ * incomplete. */
+static int load_confirmed(struct cache *c, const char *region, void *ctx,
+			  const struct cache_listing *prev, void ***items,
+			  size_t *n, struct cache_note *note)
+{
+	uint64_t last = 0;
+	size_t lastn = 0;
+	int rc;
+
+	for (int reading = 1;; reading++) {
+		uint64_t digest;
+		size_t gone;
+
+		memset(note, 0, sizeof *note);
+		rc = c->ops.load_list(c->ops.ud, region, ctx, items, n, note);
+		if (rc || !prev || !c->conf.confirm_removals)
+			return rc;
+		gone = lost(c, prev, *items, *n, &digest);
+		if (!gone || (reading > 1 && gone == lastn && digest == last))
+			return 0;
+		if (reading == 3)
+			break;
+		last = digest;
+		lastn = gone;
+		for (size_t i = 0; i < *n; i++)
+			c->ops.values.release((*items)[i]);
+		free(*items);
+		*items = NULL;
+		*n = 0;
+	}
+	for (size_t i = 0; i < *n; i++)
+		c->ops.values.release((*items)[i]);
+	free(*items);
+	*items = NULL;
+	*n = 0;
+	note->incomplete = true;
+	snprintf(note->why, sizeof note->why, "the listing did not agree "
+		 "with itself in 3 readings on which objects went");
+	return -EIO;
+}
+
 /* Runs r's listing loader, r being marked loading. Lock held on entry and
  * return; dropped while the loader runs. The loader's result. */
 static int run_list(struct cache *c, struct rentry *r, void *ctx)
 {
 	struct after a = {0};
+	struct cache_note note;
+	struct cache_listing *prev = r->val;
 	void **items = NULL;
 	size_t n = 0;
 	double started = cache_now(c);
+	bool replaced;
 	int rc;
 
 	c->st.cache_loads++;
+	if (prev)
+		cache_listing_hold(prev);
 	pthread_mutex_unlock(&c->lock);
-	rc = c->ops.load_list(c->ops.ud, r->region, ctx, &items, &n);
+	rc = load_confirmed(c, r->region, ctx, prev, &items, &n, &note);
+	cache_listing_release(prev);
 	pthread_mutex_lock(&c->lock);
 	if (rc == -EINTR)
 		return load_cancelled(c, &r->s);
 	if (rc)
 		c->st.load_errors++;
-	store_apply_list(c, r, rc, items, n, started, cache_now(c), &a);
-	load_end(c, &r->s, rc, r->region, r->val, rc == 0, &a);
+	replaced = store_apply_list(c, r, rc, items, n, &note, started,
+				    cache_now(c), &a);
+	load_end(c, &r->s, rc, r->region, r->val, replaced, &a);
 	return rc;
 }
 
@@ -85,19 +167,21 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 static int run_one(struct cache *c, struct oentry *o, void *ctx)
 {
 	struct after a = {0};
+	struct cache_note note = {0};
 	void *v = NULL;
 	double started = cache_now(c);
 	int rc;
 
 	c->st.cache_loads++;
 	pthread_mutex_unlock(&c->lock);
-	rc = c->ops.load_one(c->ops.ud, o->r->region, o->id, ctx, &v);
+	rc = c->ops.load_one(c->ops.ud, o->r->region, o->id, ctx, &v, &note);
 	pthread_mutex_lock(&c->lock);
 	if (rc == -EINTR)
 		return load_cancelled(c, &o->s);
 	if (rc)
 		c->st.load_errors++;
-	rc = store_apply_one(c, o, rc, rc ? NULL : v, started, cache_now(c), &a);
+	rc = store_apply_one(c, o, rc, rc ? NULL : v, &note, started,
+			     cache_now(c), &a);
 	/* Count single loads: past a few, one listing is cheaper. */
 	o->r->gets++;
 	load_end(c, &o->s, rc, o->r->region, NULL, false, &a);
@@ -247,9 +331,9 @@ enum grace load_in_grace(struct cache *c, struct rentry *r,
 	}
 }
 
-/* Can a value loaded at loaded_at stand in while a refresh runs? */
+/* Can a value made at born stand in while a refresh runs? */
 bool load_can_stand_in(struct cache *c, const struct lstate *s, double now)
 {
-	return c->conf.stale > 0 && now - s->loaded_at < c->conf.stale;
+	return c->conf.stale > 0 && now - s->born < c->conf.stale;
 }
 

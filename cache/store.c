@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -25,6 +26,7 @@ void cache_conf_default(struct cache_conf *c)
 	c->budget = 256u << 20;
 	c->gets_before_list = 8;
 	c->grace = 1;
+	c->confirm_removals = false;
 }
 
 double cache_now(struct cache *c)
@@ -38,7 +40,7 @@ static void trash(struct after *a, void *v);
 
 /* A change to tell the owner, with the values before and after it (held
  * until the callback has run). */
-static void note(struct cache *c, struct after *a, const char *id,
+static void note_change(struct cache *c, struct after *a, const char *id,
 		 enum cache_change_kind k, void *before, void *after)
 {
 	char *copy;
@@ -352,6 +354,7 @@ void store_fill(struct cache *c, struct cache_item *out,
 	out->expires = v->s->fresh_until;
 	out->changed_at = v->changed_at;
 	out->loaded_at = v->s->loaded_at;
+	out->born = v->s->born;
 	out->stale = stale;
 }
 
@@ -363,7 +366,14 @@ void store_fill_list(struct cache_item *out, struct rentry *r, bool stale)
 	out->expires = r->s.fresh_until;
 	out->changed_at = r->s.changed_at;
 	out->loaded_at = r->s.loaded_at;
+	out->born = r->s.born;
 	out->stale = stale;
+}
+
+bool store_is_stale(const struct cache *c, const struct lstate *s,
+		    double now)
+{
+	return c->conf.ttl > 0 && now >= s->fresh_until;
 }
 
 /* May this value be served now that a refresh failed with err? */
@@ -371,7 +381,7 @@ static bool servable(struct cache *c, const struct lstate *s, int err,
 		     double now)
 {
 	return transient(err) && c->conf.stale > 0 &&
-	       now - s->loaded_at < c->conf.stale;
+	       now - s->born < c->conf.stale;
 }
 
 int store_stale_or_err(struct cache *c, const struct view *v, int err,
@@ -396,20 +406,69 @@ int store_stale_or_err_list(struct cache *c, struct rentry *r, int err,
 	return err;
 }
 
-static void set_failed(struct cache *c, struct lstate *s, int rc, double now)
+/* A failed load: retried after a back-off; what the loader said is
+ * kept, for a person. */
+static void set_failed(struct cache *c, struct lstate *s, int rc,
+		       const struct cache_note *note, double now)
 {
 	s->err = rc;
 	s->fails++;
 	s->retry_at = now + (rc == -ENOENT ? fmin(c->conf.ttl, c->conf.neg_ttl)
 			     : backoff(c, s->fails));
+	s->incomplete = note && note->incomplete;
+	s->old = false;
+	snprintf(s->why, sizeof s->why, "%s", note && note->why[0] ?
+		 note->why : strerror(-rc));
 }
 
-static void set_loaded(struct cache *c, struct lstate *s, double now)
+/* A load that brought data (made at born, cache clock) that is not fresh:
+ * older than what is held, or past its ttl already (a cache in front of
+ * the API serving what it kept). Asked again after a back-off, as after a
+ * failure, so that a cache that keeps answering old data is not asked at
+ * every read; meanwhile what is held is served as stale. */
+static void set_old(struct cache *c, struct lstate *s, double born,
+		    double now, int fails, const char *what)
 {
+	s->old = true;
+	s->fails = fails + 1;
+	s->err = -EIO;
+	s->retry_at = now + backoff(c, s->fails);
+	snprintf(s->why, sizeof s->why, "%s: it was made %.0f s ago (ttl "
+		 "%g s)", what, now - born, c->conf.ttl);
+}
+
+static void set_loaded(struct cache *c, struct lstate *s, double now,
+		       double born)
+{
+	int fails = s->fails;
+
 	s->loaded_at = now;
-	s->fresh_until = now + c->conf.ttl;
+	s->born = born;
+	s->fresh_until = born + c->conf.ttl;
 	s->err = s->fails = 0;
 	s->retry_at = 0;
+	s->old = s->incomplete = false;
+	s->why[0] = '\0';
+	if (c->conf.ttl > 0 && now >= s->fresh_until)
+		set_old(c, s, born, now, fails, "the answer came old");
+}
+
+/* When data that came at now with the loader's note was made. */
+static double born_of(const struct cache_note *note, double now)
+{
+	return note && note->age > 0 ? now - note->age : now;
+}
+
+/* Whether data made at born is older than what s holds: it does not
+ * replace it (the held stays, counted as an old load). */
+static bool older_than_held(struct cache *c, struct lstate *s, bool held,
+			    double born, double now)
+{
+	if (!held || born >= s->born)
+		return false;
+	set_old(c, s, born, now, s->fails,
+		"the answer was older than the data held");
+	return true;
 }
 
 /* ---- applying what a load brought ------------------------------------- */
@@ -419,7 +478,7 @@ static void set_loaded(struct cache *c, struct lstate *s, double now)
 static void forget_region(struct cache *c, struct rentry *r, struct after *a)
 {
 	for (size_t i = 0; r->val && i < r->val->n; i++)
-		note(c, a, c->ops.values.id(r->val->items[i].v), CACHE_REMOVED,
+		note_change(c, a, c->ops.values.id(r->val->items[i].v), CACHE_REMOVED,
 		     r->val->items[i].v, NULL);
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct oentry *o = c->buckets[b], *next;
@@ -428,7 +487,7 @@ static void forget_region(struct cache *c, struct rentry *r, struct after *a)
 			if (o->r != r)
 				continue;
 			if (o->val && store_pos(r, o->id) < 0)
-				note(c, a, o->id, CACHE_REMOVED, o->val, NULL);
+				note_change(c, a, o->id, CACHE_REMOVED, o->val, NULL);
 			store_obj_forget(c, o, a);
 		}
 	}
@@ -457,7 +516,7 @@ static bool list_one(struct cache *c, struct rentry *r,
 		listing_add(l, o->val, o->gen, o->s.changed_at);
 	} else if (!prev.val) {
 		if (r->val || (o && o->neg))
-			note(c, a, id, CACHE_ADDED, NULL, v);
+			note_change(c, a, id, CACHE_ADDED, NULL, v);
 		listing_add(l, v, ++c->gen_counter, r->val ? now : 0);
 		changed = true;
 	} else if (c->ops.values.equal(prev.val, v)) {
@@ -466,7 +525,7 @@ static bool list_one(struct cache *c, struct rentry *r,
 		trash(a, v);
 		listing_add(l, prev.val, prev.gen, prev.changed_at);
 	} else {
-		note(c, a, id, CACHE_CHANGED, prev.val, v);
+		note_change(c, a, id, CACHE_CHANGED, prev.val, v);
 		listing_add(l, v, ++c->gen_counter, now);
 		changed = true;
 	}
@@ -480,24 +539,28 @@ static bool list_one(struct cache *c, struct rentry *r,
  * Apply a listing loaded from `started` to now (items: taken). What the
  * new listing does not hold is gone.
  */
-void store_apply_list(struct cache *c, struct rentry *r, int rc,
-		       void **items, size_t n, double started, double now,
-		       struct after *a)
+bool store_apply_list(struct cache *c, struct rentry *r, int rc,
+		      void **items, size_t n, const struct cache_note *note,
+		      double started, double now, struct after *a)
 {
-	struct cache_listing *l;
+	struct cache_listing *l = NULL;
+	double born = born_of(note, now);
 	bool changed;
 
-	if (!rc && !(l = listing_new(&c->ops.values, n)))
+	if (!rc && !older_than_held(c, &r->s, r->val != NULL, born, now) &&
+	    !(l = listing_new(&c->ops.values, n)))
 		rc = -ENOMEM;
-	if (rc) {
+	if (rc || !l) {
 		for (size_t i = 0; i < n; i++)
 			trash(a, items[i]);
 		free(items);
-		set_failed(c, &r->s, rc, now);
+		if (!rc)
+			return false; /* older than what is held */
+		set_failed(c, &r->s, rc, note, now);
 		/* An answer such as 401: what we had must not be served. */
 		if (!transient(rc))
 			forget_region(c, r, a);
-		return;
+		return false;
 	}
 	changed = !r->val || r->val->n != n;
 	for (size_t i = 0; i < n; i++)
@@ -506,7 +569,7 @@ void store_apply_list(struct cache *c, struct rentry *r, int rc,
 	for (size_t i = 0; r->val && i < r->val->n; i++) {
 		const char *id = c->ops.values.id(r->val->items[i].v);
 		if (cache_listing_find(l, id) < 0) {
-			note(c, a, id, CACHE_REMOVED, r->val->items[i].v,
+			note_change(c, a, id, CACHE_REMOVED, r->val->items[i].v,
 			     NULL);
 			changed = true;
 		}
@@ -518,7 +581,7 @@ void store_apply_list(struct cache *c, struct rentry *r, int rc,
 			if (o->r != r || cache_listing_find(l, o->id) >= 0)
 				continue;
 			if (o->val && store_pos(r, o->id) < 0)
-				note(c, a, o->id, CACHE_REMOVED, o->val, NULL);
+				note_change(c, a, o->id, CACHE_REMOVED, o->val, NULL);
 			store_obj_forget(c, o, a);
 		}
 	}
@@ -534,21 +597,26 @@ void store_apply_list(struct cache *c, struct rentry *r, int rc,
 		trash_listing(a, l);
 	}
 	r->gets = 0;
-	set_loaded(c, &r->s, now);
+	set_loaded(c, &r->s, now, born);
+	return true;
 }
 
 /* Apply one object loaded from `started` to now (v: taken). Returns the
  * outcome to report: 0 when something newer came meanwhile (a listing, or
  * another get), which is kept. */
 int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
-		     double started, double now, struct after *a)
+		    const struct cache_note *note, double started, double now,
+		    struct after *a)
 {
 	struct rentry *r = o->r;
 	long pos = store_pos(r, o->id);
 	struct view prev = store_view(r, o, pos);
+	double born = born_of(note, now);
 
 	if ((o->val && o->s.loaded_at > started) ||
-	    (pos >= 0 && r->s.loaded_at > started)) {
+	    (pos >= 0 && r->s.loaded_at > started) ||
+	    (rc == 0 && prev.val && prev.s == &o->s &&
+	     older_than_held(c, &o->s, true, born, now))) {
 		trash(a, v);
 		return 0;
 	}
@@ -561,32 +629,31 @@ int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
 			o->s.changed_at = prev.changed_at;
 		} else {
 			if (prev.val || o->neg)
-				note(c, a, o->id, prev.val ? CACHE_CHANGED
+				note_change(c, a, o->id, prev.val ? CACHE_CHANGED
 				     : CACHE_ADDED, prev.val, v);
 			o->gen = ++c->gen_counter;
 			o->s.changed_at = prev.val ? now : 0;
 		}
 		obj_set(c, o, v, a);
 		o->neg = false;
-		set_loaded(c, &o->s, now);
+		set_loaded(c, &o->s, now, born);
 		return 0;
 	}
 	if (rc == -ENOENT) {
 		if (prev.val)
-			note(c, a, o->id, CACHE_REMOVED, prev.val, NULL);
+			note_change(c, a, o->id, CACHE_REMOVED, prev.val, NULL);
 		obj_set(c, o, NULL, a);
 		o->neg = true;
 		o->neg_until = now + fmin(c->conf.ttl, c->conf.neg_ttl);
-		o->s.loaded_at = now;
+		o->s.loaded_at = o->s.born = now;
 		o->s.err = 0;
 		return rc;
 	}
-	set_failed(c, &o->s, rc, now);
+	set_failed(c, &o->s, rc, note, now);
 	if (!transient(rc)) {
 		if (prev.val)
-			note(c, a, o->id, CACHE_REMOVED, prev.val, NULL);
+			note_change(c, a, o->id, CACHE_REMOVED, prev.val, NULL);
 		obj_set(c, o, NULL, a);
 	}
 	return rc;
 }
-

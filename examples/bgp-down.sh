@@ -8,16 +8,19 @@
 # connection is not in the mount (a filter such as -o status= hides it)
 # shows the connection's id, and its own PoP.
 #   usage: bgp-down.sh [MOUNTPOINT]
-# Exit 1 when a session is down, 0 when none is, 2 when something could
+# Exit 1 when a session is down, 0 when none is, 3 when something could
 # not be read (the API down with nothing cached, a revoked key, a region
 # refused or not served, a file that reads as an error, no interlinkfs
-# mount there): said on standard error, after the lines it could write,
-# where "?" stands for what it could not read. Never 0 when blind.
+# mount there) or came from data the mount cannot vouch for (older than
+# its ttl): said on standard error ("UNKNOWN: ...", with how old), after
+# the lines it could write, where "?" stands for what it could not read.
+# Never 0 when blind.
 set -u
 mnt=${1:-/mnt/interlink}
+. "$(dirname "$0")/sight.sh"
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "bgp-down: $mnt is not an interlinkfs mount" >&2
-  exit 2
+  exit 3
 fi
 unknown=0 down=0
 
@@ -105,6 +108,7 @@ for rdir in "$mnt"/regions/*/; do
     done
   done
 done
-[ "$unknown" = 0 ] || exit 2
+sight_check "$mnt" links connections pops >&2 || unknown=1
+[ "$unknown" = 0 ] || exit 3
 [ "$down" = 0 ] || exit 1
 exit 0

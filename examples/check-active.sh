@@ -1,17 +1,20 @@
 #!/bin/sh
 # SPDX-License-Identifier: Apache-2.0
-# Is every connection active? For cron or a monitoring check.
-#   usage: check-active.sh [MOUNTPOINT]
+# Is every connection active? For cron or a monitoring check (Nagios's
+# exit codes).   usage: check-active.sh [MOUNTPOINT]
 # Exit 0 and "OK: ..." when every connection is active (a region with none
 # is fine, and said); 1 with one line per culprit (region, id, status,
-# name) when one is not; 2 with "UNKNOWN: ..." when the connections could
+# name) when one is not; 3 with "UNKNOWN: ..." when the connections could
 # not be read (API down with nothing cached, a revoked key, a region refused
-# or not served, no interlinkfs mount there). Never OK when blind.
+# or not served, no interlinkfs mount there), or were read from data the
+# mount cannot vouch for (older than its ttl: the API failing, hanging or
+# answering old data), saying how old. Never OK when blind.
 set -u
 mnt=${1:-/mnt/interlink}
+. "$(dirname "$0")/sight.sh"
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "UNKNOWN: $mnt is not an interlinkfs mount"
-  exit 2
+  exit 3
 fi
 unknown=0 bad=0 total=0 empty=
 for rdir in "$mnt"/regions/*/; do
@@ -42,7 +45,8 @@ for rdir in "$mnt"/regions/*/; do
     printf '%s %s %s "%s"\n' "$region" "$id" "$status" "$name"
   done
 done
-[ "$unknown" = 0 ] || exit 2
+sight_check "$mnt" connections || unknown=1
+[ "$unknown" = 0 ] || exit 3
 [ "$bad" = 0 ] || exit 1
 echo "OK: every connection is active ($total connections${empty:+; none in$empty})"
 exit 0

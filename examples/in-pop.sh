@@ -2,15 +2,17 @@
 # SPDX-License-Identifier: Apache-2.0
 # Which connections land in a PoP, given its name (TH2) or display name.
 #   usage: in-pop.sh POP [MOUNTPOINT]
-# Exit 0 when some do, 1 when none does, 2 when the connections or the
-# PoPs could not all be read (said on standard error): "none" is never
-# said when blind.
+# Exit 0 when some do, 1 when none does, 3 when the connections or the
+# PoPs could not all be read, or came from data the mount cannot vouch
+# for (older than its ttl; said on standard error, with how old): "none"
+# is never said when blind.
 set -u
 pop=$1
 mnt=${2:-/mnt/interlink}
+. "$(dirname "$0")/sight.sh"
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "in-pop: $mnt is not an interlinkfs mount" >&2
-  exit 2
+  exit 3
 fi
 found=0 unknown=0
 
@@ -66,5 +68,6 @@ for rdir in "$mnt"/regions/*/; do
     found=1
   done
 done
-[ "$unknown" = 0 ] || exit 2
+sight_check "$mnt" connections pops >&2 || unknown=1
+[ "$unknown" = 0 ] || exit 3
 [ "$found" = 1 ] || { echo "no connection in PoP $pop" >&2; exit 1; }

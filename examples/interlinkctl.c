@@ -132,10 +132,10 @@ static int run(struct api *a, const struct args *args)
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if (strcmp(args->cmd[0], "ls") == 0)
 		rc = api_list_items(a, conns, args->cmd[1], &args->f, NULL,
-				    NULL, &items, &n, &e);
+				    NULL, &items, &n, NULL, &e);
 	else
 		rc = api_get_object(a, conns, args->cmd[1], args->cmd[2], NULL,
-				    NULL, &one, &e);
+				    NULL, &one, NULL, &e);
 	clock_gettime(CLOCK_MONOTONIC, &t1);
 	if (rc) {
 		fprintf(stderr, "interlinkctl: %s%s%s\n", strerror(-rc),

@@ -5,19 +5,21 @@
 # by column(1). The columns are picked by their names in the header, so
 # the script does not depend on their order.
 #   usage: links-table.sh [MOUNTPOINT]
-# Exit 0, or 2 when the table cannot be read (the API down with nothing
-# cached, a revoked key, no interlinkfs mount there): said on standard
-# error, never an empty table.
+# Exit 0, or 3 when the table cannot be read (the API down with nothing
+# cached, a revoked key, no interlinkfs mount there), or comes from data
+# the mount cannot vouch for (older than its ttl): said on standard error
+# (with how old), after the table; never an empty table.
 set -u
 mnt=${1:-/mnt/interlink}
+. "$(dirname "$0")/sight.sh"
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "links-table: $mnt is not an interlinkfs mount" >&2
-  exit 2
+  exit 3
 fi
 # Read whole first: a read that fails is an error, not a short table.
 if ! table=$(cat "$mnt/tables/links.tsv" 2>&1); then
   echo "links-table: cannot read tables/links.tsv: ${table##*: }" >&2
-  exit 2
+  exit 3
 fi
 printf '%s\n' "$table" |
   awk -F'\t' -v OFS='\t' '
@@ -34,3 +36,4 @@ printf '%s\n' "$table" |
       print line
     }' |
   column -t -s$'\t'
+sight_check "$mnt" links >&2 || exit 3

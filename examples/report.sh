@@ -2,13 +2,15 @@
 # SPDX-License-Identifier: Apache-2.0
 # Every connection with its status and bandwidth, per region, as an
 # aligned table.   usage: report.sh [MOUNTPOINT]
-# Exit 0; 2 (after the table of what could be read) when a region or a
-# connection could not be read, said on standard error.
+# Exit 0; 3 (after the table of what could be read) when a region or a
+# connection could not be read, or came from data the mount cannot vouch
+# for (older than its ttl), said on standard error.
 set -u
 mnt=${1:-/mnt/interlink}
+. "$(dirname "$0")/sight.sh"
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "report: $mnt is not an interlinkfs mount" >&2
-  exit 2
+  exit 3
 fi
 errs=$(mktemp)
 trap 'rm -f "$errs"' EXIT
@@ -37,7 +39,8 @@ trap 'rm -f "$errs"' EXIT
     done | sort -t "$(printf '\t')" -k1,1 -k2,2
   done
 } | column -t -s "$(printf '\t')"
+sight_check "$mnt" connections >>"$errs"
 if [ -s "$errs" ]; then
   cat "$errs" >&2
-  exit 2
+  exit 3
 fi

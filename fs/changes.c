@@ -13,19 +13,30 @@
 #include "robj.h"
 #include "tsv.h"
 
+/* What the journal said of a listing's sight. */
+struct mark {
+	bool lost;                         /* "not seen" was said */
+	double seen;                       /* wall time of the data last
+					    * seen fresh; 0: never */
+};
+
 struct changes {
-	pthread_mutex_t lock;              /* the held listings */
+	pthread_mutex_t lock;              /* the held listings, the marks */
 	struct journal *j;
 	uint32_t nregions;
 	struct cache_listing **held;       /* [kind * nregions + region] */
+	struct mark *marks;                /* the same */
 };
 
 int changes_new(uint32_t nregions, struct journal *j, struct changes **out)
 {
 	struct changes *c = calloc(1, sizeof *c);
+	size_t slots = (size_t)K_COUNT * (nregions ? nregions : 1);
 
-	if (!c || !(c->held = calloc((size_t)K_COUNT * (nregions ? nregions : 1),
-				     sizeof *c->held))) {
+	if (!c || !(c->held = calloc(slots, sizeof *c->held)) ||
+	    !(c->marks = calloc(slots, sizeof *c->marks))) {
+		if (c)
+			free(c->held);
 		free(c);
 		return -ENOMEM;
 	}
@@ -43,6 +54,7 @@ void changes_free(struct changes *c)
 	for (size_t i = 0; i < (size_t)K_COUNT * c->nregions; i++)
 		cache_listing_release(c->held[i]);
 	free(c->held);
+	free(c->marks);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
@@ -185,4 +197,61 @@ int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 	free(buf);
 	cache_listing_release(prev);
 	return rc;
+}
+
+/* The line that says what became of a listing's sight, into buf: its
+ * length, 0 when nothing is to be said. Lock held. */
+static int sight_line(struct mark *m, const struct kind *k,
+		      const char *region, const struct cache_sight *s,
+		      double born, char *buf, size_t len)
+{
+	char since[40] = "yet";
+
+	if (s->state == CACHE_FRESH) {
+		m->seen = born;
+		if (!m->lost)
+			return 0;
+		m->lost = false;
+		return snprintf(buf, len, "# %s %s: seen again\n", region,
+				k->dir);
+	}
+	if (m->lost || !s->trouble)
+		return 0;
+	m->lost = true;
+	if (m->seen > 0) {
+		struct timespec t = {(time_t)m->seen,
+				     (long)((m->seen - (double)(time_t)m->seen) *
+					    1e9)};
+		strcpy(since, "since ");
+		changes_time(&t, since + 6, sizeof since - 6);
+	}
+	return snprintf(buf, len, "# %s %s: not seen %s: %s\n", region,
+			k->dir, since, s->why[0] ? s->why : s->pending > 0 ?
+			"the refresh takes longer than grace" : "old data");
+}
+
+int changes_sight(struct changes *c, const struct kind *k, uint32_t r,
+		  const char *region, const struct cache_sight *s,
+		  double born, const struct timespec *t)
+{
+	char line[512];
+	int n;
+
+	if (r >= c->nregions)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = sight_line(&c->marks[(size_t)k->id * c->nregions + r], k, region,
+		       s, born, line, sizeof line);
+	pthread_mutex_unlock(&c->lock);
+	if (n <= 0)
+		return 0;
+	if ((size_t)n >= sizeof line) {
+		n = sizeof line - 1;
+		line[n - 1] = '\n';
+	}
+	/* A reason holds no line break: the line stays one line. */
+	for (int i = 0; i < n - 1; i++)
+		if (line[i] == '\n' || line[i] == '\t')
+			line[i] = ' ';
+	return journal_append(c->j, line, (size_t)n, t);
 }

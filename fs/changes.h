@@ -13,6 +13,14 @@
  * first listing of a kind and region is not a change: it is what later
  * ones are compared with.
  *
+ * Comment lines say when this mount loses sight of a listing and when it
+ * sees it again (cache.h's sight), so that a reader is never left with
+ * silence while interlinkfs cannot look:
+ *
+ *   # REGION KIND: not seen since TIME: WHY
+ *   # REGION KIND: not seen yet: WHY
+ *   # REGION KIND: seen again
+ *
  * Thread-safe: listings of different kinds and regions may come at the
  * same time; those of one come one after the other (the cache's listed
  * callback).
@@ -46,6 +54,14 @@ void changes_free(struct changes *c);
 int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 		   const char *region, const struct cache_listing *l,
 		   const struct timespec *t);
+
+/* The sight of kind k's listing of region r (named region) at wall time
+ * t; born: the wall time its data was made (when held). A line is
+ * appended when sight is lost (the cache tried and could not see) and
+ * when it comes back. -ENOMEM when a line could not be, else 0. */
+int changes_sight(struct changes *c, const struct kind *k, uint32_t r,
+		  const char *region, const struct cache_sight *s,
+		  double born, const struct timespec *t);
 
 /* Writes t as RFC 3339 UTC with milliseconds ("2026-12-02T18:41:07.123Z")
  * into buf (at least 32 bytes). Pure. */

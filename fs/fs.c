@@ -10,6 +10,7 @@
 
 #include <errno.h>
 #include <malloc.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -35,6 +36,23 @@ static int region_index(struct ifs *fs, const char *region)
 static struct api_call *call_of(void *ctx)
 {
 	return ctx ? &((struct rq *)ctx)->call : NULL;
+}
+
+/* What the API client said of a load, as the cache keeps it: how old the
+ * data is, or what failed (the errno's words, and the API's). */
+static void note_of(struct cache_note *note, int rc,
+		    const struct api_info *info, const struct api_error *err)
+{
+	if (!rc) {
+		note->age = info->age;
+		return;
+	}
+	note->incomplete = info->incomplete;
+	/* Cut to what the note holds, if it must: the start of the API's
+	 * words is what a person reads first. */
+	if (snprintf(note->why, sizeof note->why, "%s%s%s", strerror(-rc),
+		     err->message[0] ? ": " : "", err->message) < 0)
+		note->why[0] = '\0';
 }
 
 /* A listing's loader's sink: each entry, rendered; what is wrong with it
@@ -63,15 +81,18 @@ static void drop(void *item, void *ud)
 /* Each page becomes rendered objects as it arrives: a 10,000-object list
  * never exists as jansson objects all at once. */
 static int load_list(void *ud, const char *region, void *ctx, void ***items,
-		     size_t *n)
+		     size_t *n, struct cache_note *note)
 {
 	struct kstate *ks = ud;
 	struct maker m = {ks, region};
 	struct api_sink sink = {make, drop, &m};
+	struct api_info info = {0};
+	struct api_error err = {0};
 	int rc = api_list_items(ks->fs->api, &ks->k->api, region,
 				&ks->filters, &sink, call_of(ctx), items, n,
-				NULL);
+				&info, &err);
 
+	note_of(note, rc, &info, &err);
 	/* The pages were parsed on the transfer threads, each in a malloc
 	 * arena of its own; what they freed is given back now, not on the
 	 * keeper's next trim, so a mount's size right after a walk is what
@@ -82,13 +103,16 @@ static int load_list(void *ud, const char *region, void *ctx, void ***items,
 }
 
 static int load_one(void *ud, const char *region, const char *id, void *ctx,
-		    void **out)
+		    void **out, struct cache_note *note)
 {
 	struct kstate *ks = ud;
+	struct api_info info = {0};
+	struct api_error err = {0};
 	json_t *obj = NULL;
 	int rc = api_get_object(ks->fs->api, &ks->k->api, region, id,
-				&ks->filters, call_of(ctx), &obj, NULL);
+				&ks->filters, call_of(ctx), &obj, &info, &err);
 
+	note_of(note, rc, &info, &err);
 	if (rc == 0 && !(*out = robj_new(ks->k, obj)))
 		rc = -ENOMEM;
 	if (rc == 0)
@@ -290,6 +314,8 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	cc.ttl = ks->ttl;
 	cc.stale = fs->conf.stale;
 	cc.grace = fs->conf.grace;
+	/* The journal says "-" only of what a listing really lost. */
+	cc.confirm_removals = true;
 	if (fs->conf.budget)
 		cc.budget = fs->conf.budget;
 	return cache_new(&cc, &co, &ks->cache);

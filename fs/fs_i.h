@@ -227,15 +227,17 @@ int metadir_new(struct metadir **out);
 /* NULL is a no-op. Not thread-safe. */
 void metadir_free(struct metadir *m);
 /* The attributes of a file of .interlinkfs or .interlinkfs/prometheus,
- * for a lookup (walked: a path was walked to it) or a getattr: the
- * counters' files rendered now on a lookup; on a getattr, and for the
- * Prometheus files always, only when their last rendering is over half a
- * second old and no read of it is under way. The rendering is kept for
- * the reads that follow (size and content agree). The journal as it is.
- * Looking at the journal or a Prometheus file marks the mount as
- * watched. 0 or -errno. */
+ * for a lookup (walked: a path was walked to it) or a getattr (open:
+ * through an open file, as the kernel asks before each read()): the
+ * counters' and health's files rendered now on a lookup; on a getattr,
+ * and for the Prometheus files always, only when their last rendering is
+ * over half a second old and no read of it is under way. The rendering is
+ * kept for the reads that follow (size and content agree). The journal
+ * as it is. A read() of the journal, a Prometheus file or health, or a
+ * poll of it through an open file, marks the mount as watched; stat and
+ * ls do not. 0 or -errno. */
 int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
-		 struct answer *a);
+		 bool open, struct answer *a);
 /* Bytes [off, off + size) of such a file, as its last attributes said
  * (rendered now when never rendered): 0 with *buf (malloc'ed, the caller
  * frees) and *len, or -errno. */

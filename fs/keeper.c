@@ -267,30 +267,51 @@ static void refresh(struct kstate *ks, char **due, size_t n)
 /*
  * Listings used since they were loaded are reloaded shortly before they
  * expire (lead seconds), so readers never wait. While the mount is
- * watched (the journal or a Prometheus file is read), every listing is
- * reloaded when it expires, once per ttl: those never loaded too, so that
- * changes show with nobody reading the tree (but a region the API does
- * not serve is not asked again and again).
+ * watched (the journal, a Prometheus file or health is read), every
+ * listing is reloaded when it expires, once per ttl (with ttl 0, once per
+ * CACHE_FRESH_FLOOR): those never loaded too, so that changes show with
+ * nobody reading the tree (but a region the API does not serve is not
+ * asked again and again).
  */
 static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead,
 			  bool watched)
 {
 	char *due[NODE_MAX_REGIONS];
+	double floor = ks->ttl > 0 ? 0 : CACHE_FRESH_FLOOR;
 
-	refresh(ks, due, cache_due(ks->cache, lead, false, due,
-				   fs->conf.nregions));
+	if (ks->ttl > 0)
+		refresh(ks, due, cache_due(ks->cache, lead, false, 0, due,
+					   fs->conf.nregions));
 	if (!watched)
 		return;
-	refresh(ks, due, cache_due(ks->cache, 0, true, due,
+	refresh(ks, due, cache_due(ks->cache, 0, true, floor, due,
 				   fs->conf.nregions));
 	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
-		struct cache_listing_state st;
-		int rc = cache_listing_state(ks->cache, fs->conf.regions[r],
-					     &st);
-		if (rc == -ENOENT ||
-		    (!rc && !st.held && !st.loading &&
-		     !(st.loaded && st.last_rc == -ENOENT)))
+		struct cache_sight st;
+
+		cache_sight(ks->cache, fs->conf.regions[r], &st);
+		if (!st.held && !st.pending &&
+		    !(st.loaded && st.last_rc == -ENOENT))
 			cache_refresh_list(ks->cache, fs->conf.regions[r]);
+	}
+}
+
+/* The journal says when sight of a listing is lost, and when it comes
+ * back (changes.h). */
+static void say_sight(struct ifs *fs, struct kstate *ks)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
+		struct cache_sight st;
+
+		cache_sight(ks->cache, fs->conf.regions[r], &st);
+		if (changes_sight(fs->changes, ks->k, r, fs->conf.regions[r],
+				  &st, st.born + fs->wall_minus_mono, &now))
+			log_warn("out of memory: the journal could not say "
+				 "what became of %s in %s", ks->k->dir,
+				 fs->conf.regions[r]);
 	}
 }
 
@@ -328,15 +349,17 @@ static void *keeper(void *arg)
 		/* Woken for each batch of work, but the refresh check (a walk
 		 * over the cache) runs five times a second at most. */
 		if (clock_mono() - refreshed >= 0.2) {
-			/* Watched: looked at within a ttl, and a half. */
-			bool watched = fs->conf.ttl > 0 &&
-				metadir_watched(fs, fs->conf.ttl * 1.5 + 1);
+			/* Watched: looked at within a ttl (at least
+			 * CACHE_FRESH_FLOOR), and a half. */
+			double ttl = fs->conf.ttl > CACHE_FRESH_FLOOR ?
+				     fs->conf.ttl : CACHE_FRESH_FLOOR;
+			bool watched = metadir_watched(fs, ttl * 1.5 + 1);
 			for (int k = 0; k < K_COUNT; k++) {
 				struct kstate *ks = &fs->kinds[k];
 				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;
-				if (ks->ttl > 0)
-					refresh_ahead(fs, ks, lead, watched);
+				refresh_ahead(fs, ks, lead, watched);
 				invalidate_expired(fs, ks);
+				say_sight(fs, ks);
 			}
 			refreshed = clock_mono();
 		}

@@ -12,7 +12,7 @@
 #include <string.h>
 
 static const char *const names[MF_COUNT + 1] = {
-	NULL, "stats", "version", "metrics", "changes",
+	NULL, "stats", "version", "metrics", "changes", "health",
 };
 
 const char *meta_name(unsigned slot)

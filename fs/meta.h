@@ -17,10 +17,11 @@
 #include "api.h"
 #include "cache.h"
 
-/* The files of .interlinkfs/ (changes: the journal, journal.h). */
+/* The files of .interlinkfs/ (changes: the journal, journal.h; health:
+ * health.h). */
 enum meta_file {
-	MF_STATS = 1, MF_VERSION, MF_METRICS, MF_CHANGES,
-	MF_COUNT = MF_CHANGES,
+	MF_STATS = 1, MF_VERSION, MF_METRICS, MF_CHANGES, MF_HEALTH,
+	MF_COUNT = MF_HEALTH,
 };
 
 /* The name of a file slot (1..MF_COUNT), or NULL. */

@@ -5,6 +5,7 @@
  *   stats, metrics, version   the counters (meta.h), rendered when a path
  *                             is walked to them
  *   changes                   the journal (journal.h), as it is
+ *   health                    the sight of every listing (health.h)
  *   prometheus/interlink.prom InterLink's state (prom.h)
  *   prometheus/interlinkfs.prom  the counters, as metrics has them
  *
@@ -21,8 +22,16 @@
  * A Prometheus file's lookup follows the getattr rule too: node_exporter
  * reads 4 KiB at a time, and one scrape must see one rendering.
  *
- * Looking at the journal or a Prometheus file marks the mount as watched:
- * the keeper then keeps every listing fresh (keeper.c).
+ * Reading the journal, a Prometheus file or health marks the mount as
+ * watched: the keeper then keeps every listing fresh (keeper.c). The
+ * kernel does not always send a read (a file it holds the pages of, one
+ * it knows is empty), but every read() makes it ask for the attributes
+ * through the open file first (FUSE_CAP_AUTO_INVAL_DATA): such a getattr
+ * counts. So does one without a file that no lookup of the same file
+ * came just before: tail -f polls an open file with fstat, and reads only
+ * when its size or time moved, while stat, ls -l and every open walk the
+ * path first (their entries never stay cached). A look at .interlinkfs/
+ * costs no request.
  */
 #include "fs_i.h"
 
@@ -32,6 +41,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "health.h"
 #include "prom.h"
 #include "render.h"
 
@@ -46,9 +56,14 @@ struct rendering {
 	struct timespec mtime;
 };
 
+/* A getattr this long after a lookup of the same file is a look through
+ * an open file (see above), in seconds. */
+#define LOOKUP_SHADOW 1.0
+
 struct metadir {
-	pthread_mutex_t lock;         /* the renderings */
+	pthread_mutex_t lock;         /* the renderings, looked_up */
 	struct rendering r[SLOTS];
+	double looked_up[SLOTS];      /* clock_mono of the last lookup */
 };
 
 int metadir_new(struct metadir **out)
@@ -82,6 +97,32 @@ static void watch(struct ifs *fs)
 	atomic_store(&fs->watched_ms, (uint64_t)(clock_mono() * 1000));
 }
 
+/* The files whose readers watch: the journal, the Prometheus files,
+ * health (not the counters, which are only numbers of this daemon). */
+static bool watching(const struct node *n)
+{
+	return n->type == NT_PROM_FILE ||
+	       (n->type == NT_META_FILE &&
+		(n->slot == MF_CHANGES || n->slot == MF_HEALTH));
+}
+
+/* A lookup (walked) or a getattr (through an open file: open) of such a
+ * file: whether it watches (see above). */
+static bool looks_through_open_file(struct metadir *m, const struct node *n,
+				    bool walked, bool open)
+{
+	unsigned s = slot_of(n);
+	double now = clock_mono();
+	bool through;
+
+	pthread_mutex_lock(&m->lock);
+	through = open || (!walked && now - m->looked_up[s] > LOOKUP_SHADOW);
+	if (walked)
+		m->looked_up[s] = now;
+	pthread_mutex_unlock(&m->lock);
+	return through;
+}
+
 bool metadir_watched(struct ifs *fs, double window)
 {
 	uint64_t at = atomic_load(&fs->watched_ms);
@@ -90,6 +131,25 @@ bool metadir_watched(struct ifs *fs, double window)
 }
 
 /* ---- the counters ---------------------------------------------------------- */
+
+/* The sight of every listing: nregions * K_COUNT rows, region after
+ * region, each in the kinds' order. NULL when out of memory. */
+static struct health_row *gather_sight(struct ifs *fs, size_t *n)
+{
+	uint32_t nr = fs->conf.nregions;
+	struct health_row *rows = calloc((size_t)K_COUNT * (nr ? nr : 1),
+					 sizeof *rows);
+
+	*n = 0;
+	for (uint32_t r = 0; rows && r < nr; r++)
+		for (int k = 0; k < K_COUNT; k++) {
+			struct health_row *h = &rows[(*n)++];
+			h->region = fs->conf.regions[r];
+			h->kind = fs->kinds[k].k;
+			cache_sight(fs->kinds[k].cache, h->region, &h->sight);
+		}
+	return rows;
+}
 
 /* The numbers of every kind's cache, into s (ages: K_COUNT rows of
  * nregions, the caller's). */
@@ -108,11 +168,10 @@ static void gather_kinds(struct ifs *fs, struct meta_snapshot *s,
 		s->kinds[k].name = ks->k->api.key; /* names counters can hold */
 		s->kinds[k].objects = cs.objects;
 		for (uint32_t r = 0; r < nr; r++) {
-			struct cache_listing_state ls;
+			struct cache_sight sg;
 
-			a[r] = cache_listing_state(ks->cache,
-						   fs->conf.regions[r], &ls) ||
-			       !ls.held ? -1 : ls.age;
+			cache_sight(ks->cache, fs->conf.regions[r], &sg);
+			a[r] = sg.held ? sg.age : -1;
 		}
 		s->kinds[k].listing_age = a;
 	}
@@ -147,74 +206,89 @@ static int render_counters(struct ifs *fs, unsigned slot, char **out,
 	return rc;
 }
 
-/* ---- InterLink's state -------------------------------------------------------- */
+/* ---- InterLink's state ------------------------------------------------------ */
 
 /* The listings the file shows are loaded when missing or expired, on the
- * cache's threads, and waited for at most the grace: a scrape never waits
- * on a slow API, it says the API is slow (interlink_up 0). */
+ * cache's threads, and waited for at most the grace in all: a scrape never
+ * waits on a slow API, it says the API is slow (interlink_up 0). A load
+ * already under way longer than the grace is not waited for again. */
 static void load_shown(struct ifs *fs)
 {
 	uint32_t nr = fs->conf.nregions;
 	double until = clock_mono() + fs->conf.grace;
-	bool *started = calloc((size_t)K_COUNT * (nr ? nr : 1), sizeof *started);
+	bool *wait = calloc((size_t)K_COUNT * (nr ? nr : 1), sizeof *wait);
 
-	if (!started)
+	if (!wait)
 		return;
 	for (int k = 0; k < K_COUNT; k++) {
 		struct cache *c = fs->kinds[k].cache;
 		for (uint32_t r = 0; prom_kind_has_series((enum kind_id)k) &&
 		     r < nr; r++) {
 			struct cache_item it;
+			struct cache_sight sg;
 			bool fresh = cache_peek_list(c, fs->conf.regions[r],
 						     &it) == 0 &&
 				     it.expires > cache_now(c);
 			cache_item_release(c, &it);
-			started[(size_t)k * nr + r] = !fresh &&
-				cache_refresh_list(c, fs->conf.regions[r]) == 0;
+			if (fresh ||
+			    cache_refresh_list(c, fs->conf.regions[r]))
+				continue;
+			cache_sight(c, fs->conf.regions[r], &sg);
+			wait[(size_t)k * nr + r] = sg.pending <= fs->conf.grace;
 		}
 	}
 	for (size_t i = 0; i < (size_t)K_COUNT * nr; i++)
-		if (started[i] && clock_mono() < until)
+		if (wait[i] && clock_mono() < until)
 			cache_wait_list(fs->kinds[i / nr].cache,
 					fs->conf.regions[i % nr],
 					until - clock_mono());
-	free(started);
+	free(wait);
 }
 
 static int render_state(struct ifs *fs, char **out, size_t *len)
 {
-	uint32_t nr = fs->conf.nregions;
-	struct prom_listing *ls = calloc((size_t)K_COUNT * (nr ? nr : 1),
-					 sizeof *ls);
-	struct cache_item *its = calloc((size_t)K_COUNT * (nr ? nr : 1),
-					sizeof *its);
 	size_t n = 0;
-	int rc;
+	struct health_row *rows;
+	struct prom_listing *ls;
+	struct cache_item *its;
+	int rc = -ENOMEM;
 
-	if (!ls || !its) {
-		free(ls);
-		free(its);
-		return -ENOMEM;
-	}
 	load_shown(fs);
-	for (int k = 0; k < K_COUNT; k++) {
-		struct cache *c = fs->kinds[k].cache;
-		for (uint32_t r = 0; r < nr; r++) {
-			const char *region = fs->conf.regions[r];
-			if (cache_listing_state(c, region, &ls[n].state))
-				continue;
-			ls[n].kind = (enum kind_id)k;
-			ls[n].region = r;
-			if (cache_peek_list(c, region, &its[n]) == 0)
-				ls[n].list = its[n].list;
-			n++;
-		}
+	rows = gather_sight(fs, &n);
+	ls = calloc(n + 1, sizeof *ls);
+	its = calloc(n + 1, sizeof *its);
+	if (!rows || !ls || !its)
+		goto out;
+	for (size_t i = 0; i < n; i++) {
+		struct cache *c = fs->kinds[rows[i].kind->id].cache;
+
+		ls[i].kind = rows[i].kind->id;
+		ls[i].region = (uint32_t)(i / K_COUNT);
+		ls[i].sight = rows[i].sight;
+		/* Objects older than stale are not shown: their listing's
+		 * series say why. */
+		if (rows[i].sight.servable &&
+		    cache_peek_list(c, rows[i].region, &its[i]) == 0)
+			ls[i].list = its[i].list;
 	}
 	rc = prom_render(fs->conf.regions, ls, n, out, len);
 	for (size_t i = 0; i < n; i++)
 		cache_item_release(fs->kinds[ls[i].kind].cache, &its[i]);
+out:
+	free(rows);
 	free(ls);
 	free(its);
+	return rc;
+}
+
+/* .interlinkfs/health: never loads, never waits. */
+static int render_health(struct ifs *fs, char **out, size_t *len)
+{
+	size_t n = 0;
+	struct health_row *rows = gather_sight(fs, &n);
+	int rc = rows ? health_render(rows, n, out, len) : -ENOMEM;
+
+	free(rows);
 	return rc;
 }
 
@@ -223,6 +297,8 @@ static int render_state(struct ifs *fs, char **out, size_t *len)
 static int render(struct ifs *fs, const struct node *n, char **out,
 		  size_t *len)
 {
+	if (n->type == NT_META_FILE && n->slot == MF_HEALTH)
+		return render_health(fs, out, len);
 	if (n->type == NT_META_FILE)
 		return render_counters(fs, n->slot, out, len);
 	if (n->slot == NODE_PROM_STATE)
@@ -265,13 +341,15 @@ static int refresh(struct ifs *fs, const struct node *n, bool walked,
 	clock_gettime(CLOCK_REALTIME, mtime);
 	pthread_mutex_lock(&m->lock);
 	free(m->r[s].bytes);
-	m->r[s] = (struct rendering){buf, *len, now, 0, *mtime};
+	/* Its age counts from when it was done: a rendering that waited a
+	 * grace for the API is not already old for the getattr after it. */
+	m->r[s] = (struct rendering){buf, *len, clock_mono(), 0, *mtime};
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
 
 int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
-		 struct answer *a)
+		 bool open, struct answer *a)
 {
 	bool journal = n->type == NT_META_FILE && n->slot == MF_CHANGES;
 	bool version = n->type == NT_META_FILE && n->slot == MF_VERSION;
@@ -279,7 +357,7 @@ int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
 	size_t len = 0;
 	int rc;
 
-	if (journal || n->type == NT_PROM_FILE)
+	if (watching(n) && looks_through_open_file(fs->meta, n, walked, open))
 		watch(fs);
 	if (journal)
 		len = (size_t)journal_size(fs->journal, &mtime);
@@ -303,8 +381,9 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 
 	if (off < 0)
 		off = 0;
-	if (n->type == NT_META_FILE && n->slot == MF_CHANGES) {
+	if (watching(n))
 		watch(fs);
+	if (n->type == NT_META_FILE && n->slot == MF_CHANGES) {
 		if (!(*buf = malloc(size ? size : 1)))
 			return -ENOMEM;
 		*len = journal_read(fs->journal, (uint64_t)off, *buf, size);

@@ -41,12 +41,12 @@ static bool own(const struct node *n)
  * rendered by metadir, the tables by tabledir, every other node described
  * by attr. */
 static int describe(struct ifs *fs, struct rq *rq, const struct node *n,
-		    const char *id, bool walked, struct answer *a)
+		    const char *id, bool walked, bool open, struct answer *a)
 {
 	switch (n->type) {
 	case NT_META_FILE:
 	case NT_PROM_FILE:
-		return metadir_attr(fs, n, walked, a);
+		return metadir_attr(fs, n, walked, open, a);
 	case NT_TABLE:
 		return tabledir_attr(fs, rq, n, a);
 	default:
@@ -72,7 +72,7 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	if (!rc)
 		rc = lookup_child(rq.fs, &rq, &p, pid, name, &n, id);
 	if (!rc)
-		rc = describe(rq.fs, &rq, &n, id, true, &a);
+		rc = describe(rq.fs, &rq, &n, id, true, false, &a);
 	rq_end(&rq);
 	if (rc) {
 		fuse_reply_err(req, -rc);
@@ -107,13 +107,13 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	char id[FIELD_ID_MAX + 1];
 	int rc;
 
-	(void)fi;
 	rq_begin(&rq, req);
 	rc = fs_node(rq.fs, ino, &n, id);
 	if (!rc && !own(&n))
 		atomic_fetch_add(&rq.fs->n.kernel_getattrs, 1);
+	/* fi: through an open file, as before each read() (see metadir). */
 	if (!rc)
-		rc = describe(rq.fs, &rq, &n, id, false, &a);
+		rc = describe(rq.fs, &rq, &n, id, false, fi != NULL, &a);
 	rq_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);

@@ -46,20 +46,38 @@ static const struct gauge_def gauges[] = {
 	 "A link's bandwidth, in Mbps"},
 };
 
-/* The labels of a kind's series, after region, id and name: files. */
+/* The descriptive labels of a kind's *_info series, after region, id and
+ * name: files of the object. A rename changes these, never a state
+ * series. */
+struct info_def {
+	enum kind_id kind;
+	const char *name;
+	const char *const *labels;
+	const char *help;
+};
+
 static const char *const conn_labels[] = {"pop_id", NULL};
 static const char *const link_labels[] = {
 	"connection_id", "partner_id", "pop_id", NULL,
 };
 
-static const char *const *labels_of(enum kind_id k)
-{
-	return k == K_CONN ? conn_labels : k == K_LINK ? link_labels : NULL;
-}
+static const struct info_def infos[] = {
+	{K_CONN, "interlink_connection_info", conn_labels,
+	 "A dedicated connection's name and what it hangs on (always 1; join "
+	 "on region and id)"},
+	{K_LINK, "interlink_link_info", link_labels,
+	 "A link's name and what it hangs on (always 1; join on region and "
+	 "id)"},
+};
+
+#define NINFOS (sizeof infos / sizeof *infos)
 
 bool prom_kind_has_series(enum kind_id k)
 {
-	return labels_of(k) != NULL;
+	for (size_t i = 0; i < NINFOS; i++)
+		if (infos[i].kind == k)
+			return true;
+	return false;
 }
 
 void prom_label_value(FILE *f, const char *s, size_t len)
@@ -74,16 +92,22 @@ void prom_label_value(FILE *f, const char *s, size_t len)
 	}
 }
 
-/* A file's value less its final newline (NULL when it cannot be read). */
+/* A file's value less its final newline: NULL when the kind has no such
+ * file, or when it cannot be read (then *unreadable). */
 static const char *value(const struct robj *o, const char *file,
-			 size_t *len)
+			 size_t *len, bool *unreadable)
 {
 	const struct kind *k = robj_kind(o);
 	int i = kind_file(k, file);
 	struct robj_bytes b;
 
-	if (i < 0 || robj_file(o, (unsigned)i, &b))
+	*unreadable = false;
+	if (i < 0)
 		return NULL;
+	if (robj_file(o, (unsigned)i, &b)) {
+		*unreadable = true;
+		return NULL;
+	}
 	*len = b.len;
 	if (!b.nl && *len > 0 && b.p[*len - 1] == '\n')
 		(*len)--;
@@ -98,33 +122,28 @@ static void label(FILE *f, const char *name, const char *v, size_t len,
 	fputc('"', f);
 }
 
-/* "region=...,id=...,name=...,..." of object o. */
-static void object_labels(FILE *f, const char *region, const struct robj *o)
+/* "region=...,id=..." of object o: what identifies it, and never moves. */
+static void identity(FILE *f, const char *region, const struct robj *o)
 {
-	const char *const *ls = labels_of(robj_kind(o)->id);
-	const char *v;
-	size_t len = 0;
-
 	label(f, "region", region, strlen(region), true);
 	label(f, "id", robj_id(o), strlen(robj_id(o)), false);
-	if (robj_name(o, &v, &len)) {
-		v = "";
-		len = 0;
-	}
-	label(f, "name", v, len, false);
-	for (; ls && *ls; ls++) {
-		len = 0;
-		if (!(v = value(o, *ls, &len))) {
-			v = "";
-			len = 0;
-		}
-		label(f, *ls, v, len, false);
-	}
 }
 
 static void header(FILE *f, const char *name, const char *help)
 {
 	fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, help, name);
+}
+
+/* One series of a state set: status v at on. */
+static void state_one(FILE *f, const struct state_def *d, const char *region,
+		      const struct robj *o, const char *v, size_t len, bool on)
+{
+	fprintf(f, "%s{", d->name);
+	identity(f, region, o);
+	if (d->family)
+		label(f, "family", d->family, strlen(d->family), false);
+	label(f, "status", v, len, false);
+	fprintf(f, "} %d\n", on);
 }
 
 static void state_series(FILE *f, const struct state_def *d,
@@ -133,70 +152,116 @@ static void state_series(FILE *f, const struct state_def *d,
 	const struct kind *k = robj_kind(o);
 	const char *const *values = k->files[kind_file(k, d->file)].values;
 	size_t len = 0;
-	const char *cur = value(o, d->file, &len);
-	bool known = false;
+	bool unreadable, known = false;
+	const char *cur = value(o, d->file, &len, &unreadable);
 
 	for (const char *const *v = values; v && *v; v++) {
 		bool on = cur && strlen(*v) == len && !memcmp(*v, cur, len);
 		known |= on;
-		fprintf(f, "%s{", d->name);
-		object_labels(f, region, o);
-		if (d->family)
-			label(f, "family", d->family, strlen(d->family), false);
-		label(f, "status", *v, strlen(*v), false);
-		fprintf(f, "} %d\n", on);
+		state_one(f, d, region, o, *v, strlen(*v), on);
 	}
-	if (cur && len && !known) {
-		fprintf(f, "%s{", d->name);
-		object_labels(f, region, o);
-		if (d->family)
-			label(f, "family", d->family, strlen(d->family), false);
-		label(f, "status", cur, len, false);
-		fputs("} 1\n", f);
-	}
+	/* Never all zeros: what the object has is always at 1. */
+	if (unreadable)
+		state_one(f, d, region, o, "unreadable", 10, true);
+	else if (cur && !len)
+		state_one(f, d, region, o, "none", 4, true);
+	else if (cur && !known)
+		state_one(f, d, region, o, cur, len, true);
 }
 
 static void gauge_series(FILE *f, const struct gauge_def *d,
 			 const char *region, const struct robj *o)
 {
 	size_t len = 0;
-	const char *v = value(o, d->file, &len);
+	bool unreadable;
+	const char *v = value(o, d->file, &len, &unreadable);
 
-	if (!v || !len)
+	if (!unreadable && (!v || !len))
 		return;
 	fprintf(f, "%s{", d->name);
-	object_labels(f, region, o);
-	fprintf(f, "} %.*s\n", (int)len, v);
+	identity(f, region, o);
+	if (unreadable)
+		fputs("} NaN\n", f);
+	else
+		fprintf(f, "} %.*s\n", (int)len, v);
 }
 
-/* The listings' states: interlink_up and the ages. */
+static void info_series(FILE *f, const struct info_def *d,
+			const char *region, const struct robj *o)
+{
+	const char *v;
+	size_t len = 0;
+	bool unreadable;
+
+	fprintf(f, "%s{", d->name);
+	identity(f, region, o);
+	if (robj_name(o, &v, &len)) {
+		v = "";
+		len = 0;
+	}
+	label(f, "name", v, len, false);
+	for (const char *const *l = d->labels; *l; l++) {
+		len = 0;
+		if (!(v = value(o, *l, &len, &unreadable)))
+			len = 0;
+		label(f, *l, v ? v : "", len, false);
+	}
+	fputs("} 1\n", f);
+}
+
+/* The series of one listing's sight: up, state, age, objects. */
+static void listing_head(FILE *f, const char *name, const char *region,
+			 const struct prom_listing *l)
+{
+	const char *kind = kind_get(l->kind)->dir;
+
+	fprintf(f, "%s{", name);
+	label(f, "region", region, strlen(region), true);
+	label(f, "kind", kind, strlen(kind), false);
+}
+
 static void listing_series(FILE *f, const char *const *regions,
 			   const struct prom_listing *ls, size_t n)
 {
-	header(f, "interlink_up", "Whether the last load of a region's "
-	       "listing of a kind succeeded (0: it failed or none ended yet; "
-	       "what is shown of it is then old or missing)");
-	for (size_t i = 0; i < n; i++) {
-		const char *r = regions[ls[i].region];
-		fputs("interlink_up{", f);
-		label(f, "region", r, strlen(r), true);
-		label(f, "kind", kind_get(ls[i].kind)->dir,
-		      strlen(kind_get(ls[i].kind)->dir), false);
-		fprintf(f, "} %d\n", ls[i].state.loaded &&
-			ls[i].state.last_rc == 0);
-	}
-	header(f, "interlink_listing_age_seconds", "Seconds since a region's "
-	       "listing of a kind was last loaded");
-	for (size_t i = 0; i < n; i++) {
-		const char *r = regions[ls[i].region];
-		if (!ls[i].state.held)
-			continue;
-		fputs("interlink_listing_age_seconds{", f);
-		label(f, "region", r, strlen(r), true);
-		label(f, "kind", kind_get(ls[i].kind)->dir,
-		      strlen(kind_get(ls[i].kind)->dir), false);
-		fprintf(f, "} %.3f\n", ls[i].state.age);
-	}
+	header(f, "interlink_up", "Whether a region's listing of a kind is "
+	       "fresh: its last refresh succeeded, complete, and its data is "
+	       "younger than ttl (0: what is shown of it is old or missing)");
+	for (size_t i = 0; i < n; i++)
+		if (ls[i].sight.state != CACHE_UNLOADED) {
+			listing_head(f, "interlink_up", regions[ls[i].region],
+				     &ls[i]);
+			fprintf(f, "} %d\n",
+				ls[i].sight.state == CACHE_FRESH);
+		}
+	header(f, "interlink_listing_state", "How well a region's listing of "
+	       "a kind is seen: 1 for its state (fresh, stale, blind, unserved, "
+	       "unloaded)");
+	for (size_t i = 0; i < n; i++)
+		for (int st = CACHE_UNLOADED; st <= CACHE_UNSERVED; st++) {
+			listing_head(f, "interlink_listing_state",
+				     regions[ls[i].region], &ls[i]);
+			label(f, "state", cache_sight_name(st),
+			      strlen(cache_sight_name(st)), false);
+			fprintf(f, "} %d\n", ls[i].sight.state ==
+				(enum cache_sight_state)st);
+		}
+	header(f, "interlink_listing_age_seconds", "Seconds since the API made "
+	       "the data of a region's listing of a kind (its own clock, "
+	       "through any cache)");
+	for (size_t i = 0; i < n; i++)
+		if (ls[i].sight.held) {
+			listing_head(f, "interlink_listing_age_seconds",
+				     regions[ls[i].region], &ls[i]);
+			fprintf(f, "} %.3f\n", ls[i].sight.age);
+		}
+	header(f, "interlink_listing_objects", "Objects in a region's listing "
+	       "of a kind");
+	for (size_t i = 0; i < n; i++)
+		if (ls[i].sight.held) {
+			listing_head(f, "interlink_listing_objects",
+				     regions[ls[i].region], &ls[i]);
+			fprintf(f, "} %zu\n", ls[i].sight.objects);
+		}
 }
 
 /* A walk over the objects of one kind across the listings. */
@@ -230,6 +295,14 @@ int prom_render(const char *const *regions, const struct prom_listing *ls,
 	if (!f)
 		return -ENOMEM;
 	listing_series(f, regions, ls, n);
+	for (size_t d = 0; d < NINFOS; d++) {
+		struct walk w = {0};
+		const struct robj *o;
+
+		header(f, infos[d].name, infos[d].help);
+		while ((o = next_object(ls, n, infos[d].kind, &w)))
+			info_series(f, &infos[d], regions[w.region], o);
+	}
 	for (size_t d = 0; d < ns; d++) {
 		size_t e = d;
 		/* The definitions of one name: d .. e. */

@@ -2,24 +2,33 @@
 /*
  * prom: the bytes of .interlinkfs/prometheus/interlink.prom, InterLink's
  * state in the Prometheus text exposition format, for node_exporter's
- * textfile collector (kube-state-metrics is the model):
+ * textfile collector (kube-state-metrics is the model: identity labels on
+ * state series, descriptive ones on *_info series joined by id):
  *
- *   interlink_up{region,kind}                  1: the last load of that
- *                                              listing succeeded; 0: it
- *                                              failed, or none ended yet
- *   interlink_listing_age_seconds{region,kind} since it was loaded
- *   interlink_connection_status{...,status}    1 for the status the
- *   interlink_link_status{...,status}          object has, 0 for every
- *   interlink_link_bgp_status{...,family,status} other the API documents
- *   interlink_connection_bandwidth_mbps{...}   gauges
- *   interlink_link_bandwidth_mbps{...}
+ *   interlink_up{region,kind}                  1: that listing is fresh
+ *                                              (cache.h's sight); 0: not
+ *   interlink_listing_state{region,kind,state} 1 for its sight (fresh,
+ *                                              stale, blind, unserved,
+ *                                              unloaded), 0 for others
+ *   interlink_listing_age_seconds{region,kind} since the API made it
+ *   interlink_listing_objects{region,kind}     objects in it
+ *   interlink_connection_info{region,id,name,pop_id}             1
+ *   interlink_link_info{region,id,name,connection_id,partner_id,pop_id} 1
+ *   interlink_connection_status{region,id,status}  1 for the status the
+ *   interlink_link_status{region,id,status}        object has, 0 for
+ *   interlink_link_bgp_status{region,id,family,status}  every other the
+ *                                              API documents
+ *   interlink_connection_bandwidth_mbps{region,id}  gauges
+ *   interlink_link_bandwidth_mbps{region,id}
  *
- * Per-object series carry region, id and name, and the ids of what the
- * object hangs on (pop_id; a link's connection_id, partner_id). A status
- * the API does not document is a series of its own, set to 1, so a state
- * never goes unseen.
+ * A status the API does not document is a series of its own, set to 1; a
+ * status that cannot be read (a field of the wrong type) is
+ * status="unreadable" at 1, a null one status="none" at 1: a state never
+ * goes unseen, and a state set is never all zeros. A bandwidth that cannot
+ * be read is NaN. The objects of a listing older than stale are not
+ * exported (their listing's series say why).
  *
- * Pure: the caller gathers the listings and their states. Thread-safe.
+ * Pure: the caller gathers the listings and their sight. Thread-safe.
  */
 #ifndef INTERLINKFS_PROM_H
 #define INTERLINKFS_PROM_H
@@ -35,18 +44,18 @@
  * the age only). */
 bool prom_kind_has_series(enum kind_id k);
 
-/* One region's listing of one kind, as the cache knows it. */
+/* One region's listing of one kind, as the cache sees it. */
 struct prom_listing {
 	enum kind_id kind;
 	uint32_t region;
-	struct cache_listing_state state;
-	const struct cache_listing *list;   /* borrowed; NULL: none held */
+	struct cache_sight sight;
+	const struct cache_listing *list;   /* borrowed; NULL: none held, or
+					     * too old to export */
 };
 
 /*
- * The file's bytes from n listings (each kind and region once, those the
- * cache never heard of left out): 0 with *out (malloc'ed, the caller
- * frees) and *len, or -ENOMEM.
+ * The file's bytes from n listings (each kind and region once): 0 with
+ * *out (malloc'ed, the caller frees) and *len, or -ENOMEM.
  */
 int prom_render(const char *const *regions, const struct prom_listing *ls,
 		size_t n, char **out, size_t *len);

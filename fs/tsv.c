@@ -4,6 +4,8 @@
  */
 #include "tsv.h"
 
+#include <string.h>
+
 void tsv_put(FILE *f, const char *p, size_t len)
 {
 	size_t run = 0;
@@ -44,5 +46,9 @@ void tsv_file(FILE *f, const struct robj *o, unsigned i)
 
 bool tsv_is_column(const struct kind *k, unsigned i)
 {
-	return i < k->nfiles && k->files[i].how != RH_JSON;
+	/* A table's first column is the region the object is under: the
+	 * object's own region file would be a second column of that name,
+	 * which loaders (pandas, mlr, SQL) each take their own way. */
+	return i < k->nfiles && k->files[i].how != RH_JSON &&
+	       strcmp(k->files[i].name, "region") != 0;
 }

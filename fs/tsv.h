@@ -33,7 +33,8 @@ void tsv_put(FILE *f, const char *p, size_t len);
 void tsv_file(FILE *f, const struct robj *o, unsigned i);
 
 /* Whether file i of kind k is a column of its table and a field of its
- * journal lines: every file but the object's JSON. */
+ * journal lines: every file but the object's JSON and its region (the
+ * table's first column is the region it is under). */
 bool tsv_is_column(const struct kind *k, unsigned i);
 
 #endif

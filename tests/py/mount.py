@@ -108,6 +108,20 @@ class Mount:
                 out[k] = float(v)
         return out
 
+    def health(self):
+        """.interlinkfs/health as {(region, kind): (state, age, objects,
+        detail)}, its header checked."""
+        lines = read(self.path(".interlinkfs", "health")).decode() \
+            .splitlines()
+        assert lines[0] == "region\tkind\tstate\tage\tobjects\tdetail", \
+            lines
+        out = {}
+        for line in lines[1:]:
+            f = line.split("\t")
+            assert len(f) == 6, line
+            out[(f[0], f[1])] = tuple(f[2:])
+        return out
+
     def listing_age(self, region, kind=None):
         """Age of a region's listing of connections (or of kind, by its
         list key: "links", ...)."""

@@ -2,7 +2,7 @@
 """Every example against each kind of failure, on real mounts: the API's
 listings down, only the PoP listing down, one object's field unreadable,
 a mount filter that hides related objects. An example either gives the
-right answer or exits 2 saying what it could not read: never a confident
+right answer or exits 3 (UNKNOWN) saying what it could not read: never a confident
 wrong one."""
 import os
 import subprocess
@@ -64,15 +64,15 @@ class World:
 
 
 def right_or_blind(world, got, blind):
-    """Every example in blind exits 2 and says why; every other one gives
-    exactly the healthy mount's answer, or exits 2 saying why."""
+    """Every example in blind exits 3 (UNKNOWN) and says why; every other
+    one gives exactly the healthy mount's answer, or exits 3 saying why."""
     for name, (rc, out, err) in got.items():
         if name in blind:
-            assert rc == 2, (name, rc, out, err)
-        if rc == 2:
+            assert rc == 3, (name, rc, out, err)
+        if rc == 3:
             # check-active speaks on stdout, as monitoring checks do.
             said = out if name == "check-active.sh" else err
-            assert said.strip(), (name, "exit 2 without a word")
+            assert said.strip(), (name, "exit 3 without a word")
             if name == "check-active.sh":
                 assert out.startswith(b"UNKNOWN: ") or \
                     b"\nUNKNOWN: " in out, out
@@ -185,11 +185,11 @@ def test_links_table_shows_every_link_or_says_it_cannot():
     for line, (r, l) in zip(lines[1:], links):
         assert line.startswith(r) and " %s " % l["status"] in line, line
     m.unmount()
-    # Nothing cached and the listing failing: exit 2, said, no table.
+    # Nothing cached and the listing failing: exit 3, said, no table.
     sim.fault("status", count=0, match="links_list")
     m = Mount(sim, "regions=fr-par:nl-ams")
     p = bash_example("links-table.sh", m.dir)
-    assert p.returncode == 2 and p.stdout == b"", p
+    assert p.returncode == 3 and p.stdout == b"", p
     assert b"cannot read tables/links.tsv" in p.stderr
     sim.clear_faults()
     m.unmount()

@@ -39,7 +39,7 @@ FAULTS = [
     ("total_count a string", {"kind": "shape", "shape": "total_count_string"},
      errno.EIO, "'total_count' is not a count"),
     ("an id that is not a string", {"kind": "shape", "shape": "id_not_string"},
-     None, "id is not a UUID"),
+     errno.EIO, "id is not a UUID"),
     ("connection refused (API down)", "stop",
      errno.ECONNREFUSED, "Connection refused"),
     ("connection reset mid-body", {"kind": "reset"},

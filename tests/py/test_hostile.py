@@ -57,17 +57,15 @@ def test_names_and_ids_that_try_to_escape():
     path = os.path.join(os.environ.get("TMPDIR", "/tmp"),
                         "interlinkfs-hostile-%d.json" % os.getpid())
     with open(path, "w") as f:
-        json.dump({"fr-par": good + bad}, f)
+        json.dump({"fr-par": good}, f)
     try:
         sim = Sim("--data", path)
     finally:
         os.unlink(path)
-    m = Mount(sim, "regions=fr-par")
+    m = Mount(sim, "regions=fr-par", "ttl=1")
     conns = m.path("regions", "fr-par", "connections")
     ids = sorted(listdir(conns))
     assert ids == sorted(c["id"] for c in good), ids
-    log = m.log()
-    assert log.count("id is not a UUID") >= 3, log
     # Nothing under connections/ or by-name/ leaves the directory.
     for d in (conns, m.path("regions", "fr-par", "by-name")):
         for n in listdir(d):
@@ -86,7 +84,6 @@ def test_names_and_ids_that_try_to_escape():
     assert read(os.path.join(conns, UUIDS[5], "name")) == b"line1\nline2\n"
     assert read(os.path.join(conns, UUIDS[6], "name")) == b"x" * 4096 + b"\n"
     assert lstat(os.path.join(conns, UUIDS[6], "name")).st_size == 4097
-    # The duplicate id: listed once, first value kept.
     assert read(os.path.join(conns, UUIDS[11], "name")) == b"ok name\n"
     # bandwidth_mbps negative or a float: that file says EIO; the others
     # and connection.json are fine.
@@ -111,6 +108,23 @@ def test_names_and_ids_that_try_to_escape():
                  "dup~" + UUIDS[7][:8], "dup~" + UUIDS[8],
                  ".._.._etc_passwd"):
         assert want in names, (want, names)
+    # Ids that are no UUID, none at all, one twice: such a listing is not
+    # complete. It is not served as the account (what was listed stays,
+    # said stale), and the log names the entries.
+    body = json.dumps({"connections": good + bad,
+                       "total_count": len(good + bad)})
+    f = os.path.join(m.home, "page.json")
+    with open(f, "w") as fh:
+        fh.write(body)
+    sim.fault("body", body_file=f, match="list")
+    wait_for(lambda: m.health()[("fr-par", "connections")][0] == "stale",
+             6, "the listing refused")
+    assert sorted(listdir(conns)) == sorted(c["id"] for c in good)
+    assert "incomplete" in m.health()[("fr-par", "connections")][3]
+    log = m.log()
+    assert log.count("id is not a UUID") >= 3, log
+    assert "list is incomplete" in log, log
+    sim.clear_faults()
     assert m.proc.poll() is None
 
 
@@ -159,14 +173,15 @@ def test_bodies_huge_deep_and_out_of_range():
               match="list")
     wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 20, "EIO")
     sim.clear_faults()
-    # Deeply nested JSON in a record: that record is skipped (logged), not
-    # a crash, and not the whole page.
+    # Deeply nested JSON in a record: that record cannot be read (logged),
+    # not a crash; the listing that holds it is not complete (refused).
     refresh(m)
     sim.fault("body", body='{"connections": [' + "[" * 50000 + "]" * 50000 +
               '], "total_count": 1}', count=1, match="list")
-    wait_for(lambda: errno_of(listdir, conns) == 0 and
-             listdir(conns) == [], 5, "the record skipped")
+    wait_for(lambda: errno_of(listdir, conns) == errno.EIO, 5,
+             "the listing refused")
     assert "cannot be read" in m.log()
+    assert "list is incomplete" in m.log()
     sim.clear_faults()
     # A number out of every range is kept as the API sent it: that file is
     # EIO (not an unsigned integer), connection.json shows it.
@@ -276,8 +291,9 @@ def test_what_is_odd_in_a_page_is_said_once_per_change():
     f = os.path.join(m.home, "page.json")
     with open(f, "w") as fh:
         fh.write(text)
-    sim.fault("body", body_file=f, match="links_list")
     links = m.path("regions", "fr-par", "links")
+    listdir(links)
+    sim.fault("body", body_file=f, match="links_list")
     t_end = time.monotonic() + 5
     while time.monotonic() < t_end:       # about five refreshes
         assert first in listdir(links)
@@ -285,8 +301,17 @@ def test_what_is_odd_in_a_page_is_said_once_per_change():
     log = m.log()
     assert log.count("lone surrogate") == 1, log
     assert log.count("id is not a UUID") == 1, log
-    got = read(os.path.join(links, first, "name"))
-    assert got == "\ufffd x\n".encode(), got
+    # The entry with no id made the page incomplete: said once too.
+    assert log.count("list is incomplete") == 1, log
+    # Without it, the page is whole: the name repaired.
+    sim.clear_faults()
+    with open(f, "w") as fh:
+        fh.write(text.replace('{"name": "no id"}, ', '', 1).replace(
+            '"total_count": %d' % (body["total_count"] + 1),
+            '"total_count": %d' % body["total_count"]))
+    sim.fault("body", body_file=f, match="links_list")
+    wait_for(lambda: read(os.path.join(links, first, "name")) ==
+             "\ufffd x\n".encode(), 5, "the name repaired")
     sim.clear_faults()
     assert m.unmount() == 0
 

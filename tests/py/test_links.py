@@ -380,7 +380,7 @@ def test_bgp_down_example():
     m = Mount(sim, "regions=" + R, "timeout=2")
     p = subprocess.run(["sh", script, m.dir], capture_output=True,
                        timeout=60)
-    assert p.returncode == 2, p
+    assert p.returncode == 3, p
     assert b"bgp-down" in p.stderr
 
 

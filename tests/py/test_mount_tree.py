@@ -88,7 +88,7 @@ def test_static_tree_and_attributes():
         "by-name", "connections", "links", "partners", "pops",
         "routing-policies"]
     assert sorted(listdir(m.path(".interlinkfs"))) == [
-        "changes", "metrics", "prometheus", "stats", "version"]
+        "changes", "health", "metrics", "prometheus", "stats", "version"]
     assert sorted(listdir(m.path(".interlinkfs", "prometheus"))) == [
         "interlink.prom", "interlinkfs.prom"]
     assert sorted(listdir(m.path("tables"))) == sorted(

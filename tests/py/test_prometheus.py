@@ -89,14 +89,17 @@ def test_the_series_say_what_the_api_holds():
             assert s[("interlink_up", frozenset(
                 {("region", r), ("kind", kind)}))] == 1
         for l in data[r]["links"]:
-            base = {("region", r), ("id", l["id"]),
-                    ("name", (l.get("name") or "").replace("\\", "\\\\")
-                     .replace('"', '\\"').replace("\n", "\\n")),
-                    ("connection_id", (l.get("self") or {})
-                     .get("connection_id") or ""),
-                    ("partner_id", (l.get("partner") or {})
-                     .get("partner_id") or ""),
-                    ("pop_id", l.get("pop_id") or "")}
+            # Identity labels on state series; what describes the link,
+            # on its info series, joined by id.
+            base = {("region", r), ("id", l["id"])}
+            assert s[("interlink_link_info", frozenset(base | {
+                ("name", (l.get("name") or "").replace("\\", "\\\\")
+                 .replace('"', '\\"').replace("\n", "\\n")),
+                ("connection_id", (l.get("self") or {})
+                 .get("connection_id") or ""),
+                ("partner_id", (l.get("partner") or {})
+                 .get("partner_id") or ""),
+                ("pop_id", l.get("pop_id") or "")}))] == 1
             for st in STATUSES:
                 assert s[("interlink_link_status", frozenset(
                     base | {("status", st)}))] == (l["status"] == st)
@@ -243,6 +246,26 @@ def test_end_to_end_with_node_exporter_and_prometheus():
     print("BGP alert fired %.2f s after the change (ttl %d s, scrape %d s)"
           % (took, ttl, scrape))
     assert took <= ttl + 2 * scrape + 0.5, took
+    # The summary reads by name, joined from the info series.
+    assert link["name"] in fired()[0]["annotations"]["summary"], fired()
+    # A rename: every state series stays (they carry no name), the alert
+    # stays the same alert (its labels are who it is about: same id,
+    # same start), and no other alert fires.
+    def link_series():
+        return sorted(json.dumps(r["metric"], sort_keys=True) for r in query(
+            'interlink_link_bgp_status{id="%s"}' % link["id"]))
+    before, active = link_series(), fired()[0]["activeAt"]
+    others = sorted(a["labels"]["alertname"] + a["labels"].get("id", "")
+                    for a in get_json(prom + "/api/v1/alerts")["data"]
+                    ["alerts"])
+    sim.patch("nl-ams", link["id"], {"name": "renamed-link"}, kind="links")
+    wait_for(lambda: "renamed-link" in fired()[0]["annotations"]["summary"],
+             30, "the summary's new name")
+    assert link_series() == before
+    assert [a["activeAt"] for a in fired()] == [active]
+    assert sorted(a["labels"]["alertname"] + a["labels"].get("id", "")
+                  for a in get_json(prom + "/api/v1/alerts")["data"]
+                  ["alerts"]) == others
     # It comes back: the alert resolves.
     sim.patch("nl-ams", link["id"], {"bgp_v4_status": "up"}, kind="links")
     t0 = time.monotonic()
@@ -254,6 +277,14 @@ def test_end_to_end_with_node_exporter_and_prometheus():
     wait_for(lambda: alerts(prom, "InterLinkBlind"), 60, "the blind alert")
     print("blind alert fired %.2f s after the API failed"
           % (time.monotonic() - t0))
+    sim.clear_faults()
+    wait_for(lambda: not alerts(prom, "InterLinkBlind"), 60,
+             "the blind alert resolved")
+    # Answers that come old, as from a cache in front of the API that
+    # serves what it kept while the API fails: blind too.
+    sim.fault("age", count=0, date_ago=10 * ttl)
+    wait_for(lambda: alerts(prom, "InterLinkBlind"), 60,
+             "the blind alert on old answers")
     sim.clear_faults()
     stop_process(pr)
     stop_process(ne)

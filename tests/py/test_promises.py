@@ -206,32 +206,32 @@ def test_check_active_says_unknown_when_it_cannot_read():
     # A 403 region.
     m = Mount(sim, "regions=fr-par:nl-ams")
     p = check_active(m.dir)
-    assert p.returncode == 2, p
+    assert p.returncode == 3, p
     assert b"UNKNOWN: cannot read the connections of nl-ams: Permission " \
         b"denied" in p.stdout, p.stdout
     m.unmount()
     # A region the API does not serve.
     m = Mount(sim, "regions=fr-par:it-mil")
     p = check_active(m.dir)
-    assert p.returncode == 2 and b"it-mil: No such file" in p.stdout, p
+    assert p.returncode == 3 and b"it-mil: No such file" in p.stdout, p
     m.unmount()
     # A revoked key.
     m = Mount(sim, "regions=fr-par",
               token="0badc0de-0000-4000-8000-000000000000")
     p = check_active(m.dir)
-    assert p.returncode == 2 and b"Permission denied" in p.stdout, p
+    assert p.returncode == 3 and b"Permission denied" in p.stdout, p
     m.unmount()
     # The API down, nothing cached.
     sim.stop()
     m = Mount(sim, "regions=fr-par", "timeout=2")
     p = check_active(m.dir)
-    assert p.returncode == 2 and b"Connection refused" in p.stdout, p
+    assert p.returncode == 3 and b"Connection refused" in p.stdout, p
     m.unmount()
     # No mount at that path.
     d = tempfile.mkdtemp()
     try:
         p = check_active(d)
-        assert p.returncode == 2 and b"not an interlinkfs mount" in \
+        assert p.returncode == 3 and b"not an interlinkfs mount" in \
             p.stdout, p
     finally:
         os.rmdir(d)
@@ -245,7 +245,7 @@ def test_every_example_that_reports_says_when_it_could_not_read():
                  ["in-pop.sh", "NOWHERE", m.dir], ["vlans.sh", m.dir]):
         p = subprocess.run([os.path.join(ROOT, "examples", args[0])] +
                            args[1:], capture_output=True, timeout=120)
-        assert p.returncode == 2, (args, p)
+        assert p.returncode == 3, (args, p)
         assert b"cannot read the connections of nl-ams: Permission " \
             b"denied" in p.stderr, (args, p.stderr)
 
@@ -311,12 +311,17 @@ def test_odd_values_are_shown_and_the_region_keeps_answering():
     assert int(m.stats()["stale_served"]) == 0
 
 
-def test_an_unreadable_record_is_skipped_alone():
+def test_an_unreadable_record_makes_the_listing_incomplete():
+    # One record jansson cannot read does not make its object disappear:
+    # the listing that holds it is not complete, so the one before stays
+    # (stale, and said to be), the journal says no "-", and Prometheus
+    # keeps the object's series with interlink_up 0.
     sim = Sim("--regions", "fr-par", connections=5, seed=42)
-    m = Mount(sim, "regions=fr-par", "ttl=1", "stale=2")
+    m = Mount(sim, "regions=fr-par", "ttl=1", "stale=30")
     every = sim.list_all("fr-par", "&order_by=created_at_asc")
     d = m.path("regions", "fr-par", "connections")
     assert len(listdir(d)) == 5
+    read(m.path(".interlinkfs", "changes"))          # watched
     victim = every[3]
     # A record jansson cannot read at all: an invalid escape.
     page = [dict(c) for c in every]
@@ -329,14 +334,36 @@ def test_an_unreadable_record_is_skipped_alone():
     with open(f, "w") as fh:
         fh.write(body)
     sim.fault("body", body_file=f, match="list")
-    wait_for(lambda: victim["id"] not in listdir(d), 4, "the skip")
+    wait_for(lambda: "incomplete" in m.health()[("fr-par", "connections")][3],
+             6, "the listing said incomplete")
     t_end = time.monotonic() + 3
     while time.monotonic() < t_end:
-        assert sorted(listdir(d)) == sorted(c["id"] for c in every
-                                            if c is not victim)
+        assert sorted(listdir(d)) == sorted(c["id"] for c in every)
+        h = m.health()[("fr-par", "connections")]
+        assert h[0] == "stale" and h[2] == "5", h
         time.sleep(0.2)
+    prom = read(m.path(".interlinkfs", "prometheus",
+                       "interlink.prom")).decode()
+    assert 'interlink_up{region="fr-par",kind="connections"} 0' in prom
+    assert 'interlink_connection_info{region="fr-par",id="%s"' % \
+        victim["id"] in prom
     assert "cannot be read (id %s)" % victim["id"] in m.log(), m.log()
+    assert "incomplete" in m.log()
     assert int(m.stats()["api_records_skipped"]) >= 1
+    sim.clear_faults()
+    wait_for(lambda: m.health()[("fr-par", "connections")][0] == "fresh", 6,
+             "fresh again")
+    # Nothing came or went: the journal says so, with a "-" for no one.
+    wait_for(lambda: b"# fr-par connections: seen again" in
+             read(m.path(".interlinkfs", "changes")), 3, "seen again")
+    journal = read(m.path(".interlinkfs", "changes")).decode()
+    assert "\t-\t" not in journal and "\t+\t" not in journal, journal
+    assert "# fr-par connections: not seen since" in journal, journal
+    # A mount with nothing cached: the read fails, it is not a short list.
+    sim.fault("body", body_file=f, match="list")
+    m2 = Mount(sim, "regions=fr-par", "ttl=1")
+    assert errno_of(listdir, m2.path("regions", "fr-par",
+                                     "connections")) == errno.EIO
     sim.clear_faults()
 
 

@@ -32,7 +32,7 @@
 
 enum fault_kind {
 	F_STATUS, F_HTML, F_RATE_LIMIT, F_TRUNCATE, F_INVALID_JSON, F_SHAPE,
-	F_RESET, F_HANG, F_LATENCY, F_BODY, F_HUGE, F_COUNT,
+	F_RESET, F_HANG, F_LATENCY, F_BODY, F_HUGE, F_AGE, F_COUNT,
 };
 
 struct fault {
@@ -48,6 +48,9 @@ struct fault {
 	char *content_type;
 	char *shape;
 	long latency_ms;
+	double date_ago;         /* age: the Date this many seconds ago */
+	bool has_date;
+	char *age;               /* age: an Age header, as given */
 	size_t size;
 	bool chunked, json;
 	struct fault *next;
@@ -106,6 +109,10 @@ enum MHD_Result sim_send_buf(struct MHD_Connection *conn, int status,
 			     uint64_t seq, const char *retry_after);
 enum MHD_Result sim_send_json(struct MHD_Connection *conn, int status,
 			      json_t *body /* stolen */, uint64_t seq);
+/* The data's answer with the age fault's Date and Age headers. */
+enum MHD_Result sim_send_aged(struct MHD_Connection *conn, int status,
+			      const char *body, size_t len, uint64_t seq,
+			      const struct fault *f);
 
 /* simfault.c */
 void sim_fault_free(struct fault *f);

@@ -229,7 +229,7 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 					  "X-Auth-Token");
 	auth = !tok ? "none" : "bad";
 	if (f && f->kind != F_LATENCY && f->kind != F_TRUNCATE &&
-	    f->kind != F_SHAPE && f->kind != F_RESET) {
+	    f->kind != F_SHAPE && f->kind != F_RESET && f->kind != F_AGE) {
 		ret = sim_fault_reply(s, conn, f, seq, &status);
 	} else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		status = 405;
@@ -240,6 +240,9 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 		ret = MHD_NO;
 	} else if (f && f->kind == F_RESET) {
 		ret = sim_fault_reset(conn, status, txt);
+	} else if (f && f->kind == F_AGE) {
+		ret = sim_send_aged(conn, status, txt, strlen(txt), seq, f);
+		free(txt);
 	} else {
 		/* A truncated answer is the first half of the good one. */
 		size_t len = strlen(txt);

@@ -14,7 +14,7 @@
 
 static const char *const fault_names[F_COUNT] = {
 	"status", "html", "rate_limit", "truncate", "invalid_json", "shape",
-	"reset", "hang", "latency", "body", "huge",
+	"reset", "hang", "latency", "body", "huge", "age",
 };
 
 const char *sim_fault_name(enum fault_kind k)
@@ -32,6 +32,7 @@ void sim_fault_free(struct fault *f)
 	free(f->body_file);
 	free(f->content_type);
 	free(f->shape);
+	free(f->age);
 	free(f);
 }
 
@@ -53,6 +54,7 @@ static struct fault *fault_copy(const struct fault *f)
 	c->body_file = dup_or_null(f->body_file);
 	c->content_type = dup_or_null(f->content_type);
 	c->shape = dup_or_null(f->shape);
+	c->age = dup_or_null(f->age);
 	c->next = NULL;
 	return c;
 }
@@ -382,6 +384,9 @@ int sim_fault_add(struct sim *s, json_t *spec, char *err, size_t errlen)
 	f.body_file = (char *)str_or_null(spec, "body_file");
 	f.content_type = (char *)str_or_null(spec, "content_type");
 	f.shape = (char *)str_or_null(spec, "shape");
+	f.has_date = json_is_number(json_object_get(spec, "date_ago"));
+	f.date_ago = json_number_value(json_object_get(spec, "date_ago"));
+	f.age = (char *)str_or_null(spec, "age");
 	f.retry_after = (char *)json_string_value(ra);
 	if (json_is_integer(ra)) {
 		snprintf(rabuf, sizeof rabuf, "%" JSON_INTEGER_FORMAT,

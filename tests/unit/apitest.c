@@ -117,7 +117,7 @@ int at_list(struct api *a, const char *region, const struct api_filters *f,
 	void **v = NULL;
 	size_t n = 0;
 	int rc = api_list_items(a, &kind_get(K_CONN)->api, region, f, NULL,
-				call, &v, &n, err);
+				call, &v, &n, NULL, err);
 
 	if (rc)
 		return rc;
@@ -133,5 +133,5 @@ int at_get(struct api *a, const char *region, const char *id,
 	   struct api_error *err)
 {
 	return api_get_object(a, &kind_get(K_CONN)->api, region, id, f, call,
-			      obj, err);
+			      obj, NULL, err);
 }

@@ -62,7 +62,7 @@ const char *v_id(const void *v)
 }
 
 int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
-		     size_t *n)
+		     size_t *n, struct cache_note *note)
 {
 	struct fake *f = ud;
 	json_t *arr;
@@ -74,6 +74,7 @@ int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
 	pthread_mutex_lock(&f->lock);
 	f->list_calls++;
 	err = take_failure(f->fail_list);
+	note->age = f->age;
 	arr = json_object_get(f->data, region);
 	if (!err && !arr)
 		err = -ENOENT;
@@ -88,7 +89,7 @@ int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
 }
 
 int fake_load_one(void *ud, const char *region, const char *id, void *ctx,
-		    void **out)
+		    void **out, struct cache_note *note)
 {
 	struct fake *f = ud;
 	json_t *o;
@@ -101,6 +102,7 @@ int fake_load_one(void *ud, const char *region, const char *id, void *ctx,
 	pthread_mutex_lock(&f->lock);
 	f->one_calls++;
 	err = take_failure(f->fail_one);
+	note->age = f->age;
 	if (!err) {
 		err = -ENOENT;
 		json_array_foreach(json_object_get(f->data, region), i, o) {

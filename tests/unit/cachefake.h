@@ -29,6 +29,7 @@ struct fake {
 	int list_calls, one_calls;
 	int fail_list, fail_one;   /* -errno to return, 0 = succeed */
 	int fail_times;            /* how many more failures; < 0 forever */
+	double age;                /* the age the loaders say their data has */
 	unsigned delay_us;
 	unsigned changed_delay_us; /* the change callback takes this long */
 	unsigned rng;
@@ -56,9 +57,9 @@ const char *v_id(const void *v);
  * counts. */
 double fake_now(void *ud);
 int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
-		   size_t *n);
+		   size_t *n, struct cache_note *note);
 int fake_load_one(void *ud, const char *region, const char *id, void *ctx,
-		  void **out);
+		  void **out, struct cache_note *note);
 void fake_changed(void *ud, const char *region,
 		  const struct cache_change *ch, size_t n,
 		  const struct cache_listing *listing);

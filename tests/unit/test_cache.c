@@ -508,10 +508,11 @@ static void test_counters(void **st)
 	assert_int_equal(s.evictions, 0);
 	assert_int_equal(s.objects, 10);
 	assert_true(s.bytes_cached > 10 * 100);
-	struct cache_listing_state ls;
-	assert_int_equal(cache_listing_state(c, R, &ls), 0);
+	struct cache_sight ls;
+	cache_sight(c, R, &ls);
 	assert_true(ls.held && ls.age > 30.9 && ls.age < 31.1);
-	assert_int_equal(cache_listing_state(c, "pl-waw", &ls), -ENOENT);
+	cache_sight(c, "pl-waw", &ls);
+	assert_int_equal(ls.state, CACHE_UNLOADED);
 	cache_free(c);
 }
 

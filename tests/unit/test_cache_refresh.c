@@ -25,14 +25,14 @@
 static int intr_loads;
 
 static int load_list_intr(void *ud, const char *region, void *ctx,
-			  void ***items, size_t *n)
+			  void ***items, size_t *n, struct cache_note *note)
 {
 	(void)ctx;
 	if (__atomic_add_fetch(&intr_loads, 1, __ATOMIC_SEQ_CST) == 1) {
 		usleep(200000);
 		return -EINTR;
 	}
-	return fake_load_list(ud, region, ctx, items, n);
+	return fake_load_list(ud, region, ctx, items, n, note);
 }
 
 struct intr_reader {
@@ -112,9 +112,9 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	advance(1);
 	get_v(c, "id1", &v); /* fr-par used since its load */
 	advance(20);
-	assert_int_equal(cache_due(c, 5, false, due, 4), 0); /* 9 s left */
+	assert_int_equal(cache_due(c, 5, false, 0, due, 4), 0); /* 9 s left */
 	advance(5);
-	assert_int_equal(cache_due(c, 5, false, due, 4), 1); /* 4 s left */
+	assert_int_equal(cache_due(c, 5, false, 0, due, 4), 1); /* 4 s left */
 	assert_string_equal(due[0], R);
 	free(due[0]);
 	/* The refresh runs on a thread of its own. */
@@ -123,7 +123,7 @@ static void test_refresh_ahead_due_only_when_used(void **st)
 	assert_int_equal(F.list_calls, 3);
 	/* Refreshed, and not used since: not due again. */
 	advance(27);
-	assert_int_equal(cache_due(c, 5, false, due, 4), 0);
+	assert_int_equal(cache_due(c, 5, false, 0, due, 4), 0);
 	cache_free(c);
 }
 
@@ -139,8 +139,8 @@ static void test_refresh_ahead_due_for_every_listing_when_all(void **st)
 	/* Never used since its load: due only when every listing is
 	 * (a mount being watched). */
 	advance(26);
-	assert_int_equal(cache_due(c, 5, false, due, 4), 0);
-	assert_int_equal(cache_due(c, 5, true, due, 4), 1);
+	assert_int_equal(cache_due(c, 5, false, 0, due, 4), 0);
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 1);
 	assert_string_equal(due[0], R);
 	free(due[0]);
 	/* Not while it fails and waits out its back-off. */
@@ -148,7 +148,7 @@ static void test_refresh_ahead_due_for_every_listing_when_all(void **st)
 	F.fail_times = -1;
 	assert_int_equal(cache_refresh_list(c, R), 0);
 	cache_wait_background(c);
-	assert_int_equal(cache_due(c, 5, true, due, 4), 0);
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 0);
 	cache_free(c);
 }
 
@@ -189,47 +189,75 @@ static void test_listed_after_every_listing_load(void **st)
 	cache_free(c);
 }
 
-static void test_listing_state(void **st)
+static void test_sight(void **st)
 {
 	struct cache *c = mk(30, NULL);
-	struct cache_listing_state ls;
+	struct cache_sight ls;
 	struct cache_item it;
 
 	(void)st;
-	assert_int_equal(cache_listing_state(c, R, &ls), -ENOENT);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_UNLOADED);
+	assert_true(!ls.held && !ls.loaded);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	cache_item_release(c, &it);
 	advance(4);
-	assert_int_equal(cache_listing_state(c, R, &ls), 0);
-	assert_true(ls.held && ls.loaded && !ls.loading);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_FRESH);
+	assert_true(ls.held && ls.loaded && !ls.pending && ls.servable);
 	assert_int_equal(ls.last_rc, 0);
+	assert_int_equal(ls.objects, 10);
 	assert_true(ls.age > 3.9 && ls.age < 4.1);
+	/* Past ttl, fresh for the grace (its refresh is due), then stale
+	 * (nobody asked: no trouble). */
+	advance(26.5);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_FRESH);
+	advance(0.6);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_STALE);
+	assert_false(ls.trouble);
 	/* A failed refresh: the listing is still held (stale), the last
-	 * load failed. */
+	 * load failed, and says why. */
 	F.fail_list = -ECONNREFUSED;
 	F.fail_times = -1;
-	advance(30);
+	advance(3);
 	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
 	assert_true(it.stale);
 	cache_item_release(c, &it);
-	assert_int_equal(cache_listing_state(c, R, &ls), 0);
-	assert_true(ls.held && ls.loaded);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_STALE);
+	assert_true(ls.held && ls.loaded && ls.trouble && ls.servable);
 	assert_int_equal(ls.last_rc, -ECONNREFUSED);
+	assert_string_equal(ls.why, strerror(ECONNREFUSED));
 	assert_true(ls.age > 33.9);
+	/* Older than stale: nothing servable. */
+	advance(600);
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_BLIND);
+	assert_false(ls.servable);
 	/* Asked for, never loaded. */
 	F.fail_list = -ETIMEDOUT;
 	assert_int_equal(cache_list(c, "nl-ams", NULL, NULL, &it),
 			 -ETIMEDOUT);
-	assert_int_equal(cache_listing_state(c, "nl-ams", &ls), 0);
-	assert_true(!ls.held && ls.loaded);
+	cache_sight(c, "nl-ams", &ls);
+	assert_int_equal(ls.state, CACHE_BLIND);
+	assert_true(!ls.held && ls.loaded && ls.trouble);
 	assert_int_equal(ls.last_rc, -ETIMEDOUT);
+	/* A region the API does not serve. */
+	F.fail_list = 0;
+	assert_int_equal(cache_list(c, "it-mil", NULL, NULL, &it), -ENOENT);
+	cache_sight(c, "it-mil", &ls);
+	assert_int_equal(ls.state, CACHE_UNSERVED);
+	assert_false(ls.trouble);
+	assert_string_equal(cache_sight_name(CACHE_UNSERVED), "unserved");
 	cache_free(c);
 }
 
 static void test_wait_list_waits_for_the_load_at_most_so_long(void **st)
 {
 	struct cache *c = mk(30, NULL);
-	struct cache_listing_state ls;
+	struct cache_sight ls;
 	double t0;
 
 	(void)st;
@@ -244,12 +272,12 @@ static void test_wait_list_waits_for_the_load_at_most_so_long(void **st)
 	t0 = real_now();
 	cache_wait_list(c, R, 0.05);
 	assert_true(real_now() - t0 < 0.25);
-	assert_int_equal(cache_listing_state(c, R, &ls), 0);
-	assert_true(ls.loading && !ls.held);
+	cache_sight(c, R, &ls);
+	assert_true(ls.pending > 0 && !ls.held);
 	cache_wait_list(c, R, 5);
 	assert_true(real_now() - t0 < 2);
-	assert_int_equal(cache_listing_state(c, R, &ls), 0);
-	assert_true(!ls.loading && ls.held);
+	cache_sight(c, R, &ls);
+	assert_true(!ls.pending && ls.held);
 	cache_free(c);
 }
 
@@ -414,7 +442,7 @@ int main(void)
 		T(test_refresh_ahead_due_only_when_used),
 		T(test_refresh_ahead_due_for_every_listing_when_all),
 		T(test_listed_after_every_listing_load),
-		T(test_listing_state),
+		T(test_sight),
 		T(test_wait_list_waits_for_the_load_at_most_so_long),
 		T(test_a_slow_refresh_is_answered_after_the_grace),
 		T(test_a_refresh_within_the_grace_is_waited_for),

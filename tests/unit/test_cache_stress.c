@@ -40,7 +40,7 @@ static atomic_int versions[KEYS];
 static atomic_int stress_calls;
 
 static int stress_one(void *ud, const char *region, const char *id,
-		      void *ctx, void **out)
+		      void *ctx, void **out, struct cache_note *note)
 {
 	unsigned r = (unsigned)atomic_fetch_add(&stress_calls, 1) * 2654435761u;
 	int k = atoi(id + 1);
@@ -57,7 +57,7 @@ static int stress_one(void *ud, const char *region, const char *id,
 }
 
 static int stress_list(void *ud, const char *region, void *ctx,
-		       void ***items, size_t *n)
+		       void ***items, size_t *n, struct cache_note *note)
 {
 	unsigned r = (unsigned)atomic_fetch_add(&stress_calls, 1) * 2654435761u;
 	char id[16];

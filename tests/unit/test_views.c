@@ -33,8 +33,9 @@ static json_t *api;
 static const struct kind *kind;
 
 static int load_list(void *ud, const char *region, void *ctx, void ***items,
-		     size_t *n)
+		     size_t *n, struct cache_note *note)
 {
+	(void)note;
 	json_t *a = json_object_get(api, region), *o;
 	size_t i;
 
@@ -50,8 +51,9 @@ static int load_list(void *ud, const char *region, void *ctx, void ***items,
 }
 
 static int load_one(void *ud, const char *region, const char *id, void *ctx,
-		    void **out)
+		    void **out, struct cache_note *note)
 {
+	(void)note;
 	(void)ud;
 	(void)region;
 	(void)id;
@@ -137,19 +139,21 @@ static void test_tsv_table(void **st)
 	assert_int_equal(table_render(kind, TABLE_TSV, regions, lists, 3,
 				      &out, &len), 0);
 	assert_string_equal(out,
+		/* The object's own region is not a second column: the
+		 * first is the region it is under. */
 		"region\tid\tname\tstatus\tbandwidth_mbps\tdemarcation_info\t"
 		"tags\tpop_id\tproject_id\torganization_id\t"
 		"available_link_bandwidths\tcreated_at\tupdated_at\t"
-		"vlan_range\tregion\n"
+		"vlan_range\n"
 		"fr-par\t" ID1 "\tpar\\t1\tactive\t10000\t"
 		"rack 4\\tport 2\\nback\\\\slash\\r\ta\\nb=c\t" POP
-		"\t\t\t\t\t\t1500-1599\tfr-par\n"
+		"\t\t\t\t\t\t1500-1599\n"
 		"fr-par\t" ID2 "\tpar-2\tdown\t10000\t"
 		"rack 4\\tport 2\\nback\\\\slash\\r\ta\\nb=c\t" POP
-		"\t\t\t\t\t\t1500-1599\tfr-par\n"
+		"\t\t\t\t\t\t1500-1599\n"
 		"nl-ams\t" ID3 "\tbad\tactive\t\\N\t"
 		"rack 4\\tport 2\\nback\\\\slash\\r\ta\\nb=c\t" POP
-		"\t\t\t\t\t\t1500-1599\tfr-par\n");
+		"\t\t\t\t\t\t1500-1599\n");
 	assert_int_equal(len, strlen(out));
 	free(out);
 	/* The JSON: every object as the API sent it, unknown fields
@@ -282,12 +286,15 @@ static void test_prometheus(void **st)
 	ls[0].kind = K_LINK;
 	ls[0].region = 0;
 	ls[0].list = listing(c, "fr-par", &it);
-	assert_int_equal(cache_listing_state(c, "fr-par", &ls[0].state), 0);
+	cache_sight(c, "fr-par", &ls[0].sight);
+	/* With ttl 0, a listing is fresh for CACHE_FRESH_FLOOR. */
+	assert_int_equal(ls[0].sight.state, CACHE_FRESH);
 	/* A listing that failed and was never held. */
 	ls[1].kind = K_CONN;
 	ls[1].region = 1;
-	ls[1].state.loaded = true;
-	ls[1].state.last_rc = -ECONNREFUSED;
+	ls[1].sight.loaded = true;
+	ls[1].sight.last_rc = -ECONNREFUSED;
+	ls[1].sight.state = CACHE_BLIND;
 	assert_int_equal(prom_render(regions, ls, 2, &out, &len), 0);
 	assert_int_equal(len, strlen(out));
 	assert_true(has(out, "interlink_up{region=\"fr-par\",kind=\"links\"} 1"));
@@ -297,8 +304,16 @@ static void test_prometheus(void **st)
 			   "fr-par\",kind=\"links\"} "));
 	assert_null(strstr(out, "interlink_listing_age_seconds{region=\""
 			   "nl-ams\""));
-#define L1 "region=\"fr-par\",id=\"" ID1 "\",name=\"a \\\"b\\\"\\\\c\\nd\"," \
-	   "connection_id=\"" ID3 "\",partner_id=\"\",pop_id=\"" POP "\""
+#define L1 "region=\"fr-par\",id=\"" ID1 "\""
+	/* Descriptive labels on the info series alone: a rename moves no
+	 * state series. */
+	assert_true(has(out, "interlink_link_info{" L1 ",name=\"a \\\"b\\\"\\\\c"
+			"\\nd\",connection_id=\"" ID3 "\",partner_id=\"\",pop_id=\""
+			POP "\"} 1"));
+	assert_true(has(out, "interlink_listing_state{region=\"nl-ams\",kind="
+			"\"connections\",state=\"blind\"} 1"));
+	assert_true(has(out, "interlink_listing_state{region=\"fr-par\",kind="
+			"\"links\",state=\"fresh\"} 1"));
 	assert_true(has(out, "interlink_link_bgp_status{" L1
 			",family=\"ipv4\",status=\"down\"} 1"));
 	assert_true(has(out, "interlink_link_bgp_status{" L1
