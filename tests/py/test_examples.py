@@ -199,7 +199,7 @@ def test_bgp_watch_shows_sessions_as_they_change():
     import signal
     import time
     sim = Sim("--regions", R, connections=4)
-    m = Mount(sim, "regions=" + R, "ttl=1")
+    m = Mount(sim, "regions=" + R, "ttl=1", "timeout=2")
     p = spawn(["bash", os.path.join(ROOT, "examples", "bgp-watch.sh"),
                m.dir], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
               start_new_session=True)
@@ -214,12 +214,36 @@ def test_bgp_watch_shows_sessions_as_they_change():
         f = line.rstrip("\n").split("\t")
         assert f[1:] == [R, link["name"] or "-", link["id"], "bgp_v6",
                          "%s -> down" % (link["bgp_v6_status"] or "-")], f
+        # An empty value on either side keeps its place: "down -> -",
+        # then "- -> down" (never the other way round).
+        sim.patch(R, link["id"], {"bgp_v6_status": None}, kind="links")
+        f = read_line(p.stdout, 15).rstrip("\n").split("\t")
+        assert f[-1] == "down -> -", f
+        sim.patch(R, link["id"], {"bgp_v6_status": "down"}, kind="links")
+        f = read_line(p.stdout, 15).rstrip("\n").split("\t")
+        assert f[-1] == "- -> down", f
+        # The API fails: the journal says interlinkfs cannot see, and so
+        # does the script, on standard error.
+        sim.fault("status", count=0, match="links_list")
+        err = ""
+        while "not seen since" not in err:
+            err = read_line(p.stderr, 15)
+        assert err.startswith("bgp-watch: # %s links: not seen since" % R), err
+        sim.clear_faults()
+        while "seen again" not in err:
+            err = read_line(p.stderr, 15)
+        # The daemon dies: the script says so and fails, it does not end
+        # as if all were well.
+        m.proc.kill()
+        assert p.wait(15) == 3, p.returncode
+        assert b"the journal went away" in p.stderr.read()
     finally:
         # The pipeline (bash, tail, read loop) is one process group: it
         # is stopped by its leader's PID.
-        os.killpg(p.pid, signal.SIGTERM)
+        if p.poll() is None:
+            os.killpg(p.pid, signal.SIGTERM)
         stop_process(p)
-    m.unmount()
+    m.kill()
 
 
 if __name__ == "__main__":
