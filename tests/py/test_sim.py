@@ -101,6 +101,10 @@ def test_accounts_each_read_their_own_data():
     assert sim.requests()[-2]["auth"] == "revoked"
     sim.revoke("account2", revoked=False)
     assert _ids(sim, t2) == (200, ids2)
+    # A fault's answer is logged with the account too.
+    sim.fault("status", count=1)
+    assert _ids(sim, t2)[0] == 503
+    assert sim.requests()[-1]["account"] == "account2"
     # Changes go to the account named.
     cid = sorted(ids2)[0]
     sim.ctl("POST", "/regions/fr-par/connections/%s?account=account2" % cid,

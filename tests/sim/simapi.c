@@ -231,6 +231,11 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 	auth = !tok ? "none" : "bad";
 	if (f && f->kind != F_LATENCY && f->kind != F_TRUNCATE &&
 	    f->kind != F_SHAPE && f->kind != F_RESET) {
+		/* The log still says whose key it was. */
+		pthread_mutex_lock(&s->lock);
+		if (sim_account_auth(s, tok, &auth, &who))
+			auth = "ok";
+		pthread_mutex_unlock(&s->lock);
 		ret = sim_fault_reply(s, conn, f, seq, &status);
 	} else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		status = 405;
