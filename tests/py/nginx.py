@@ -113,7 +113,7 @@ class Nginx:
             e.append("s|REPLACE-WITH-THE-SECRET-KEY|%s|"
                      % self.gateway_token)
         if lifetime is not None:
-            e.append("s|proxy_cache_valid 200 25s;|proxy_cache_valid 200 "
+            e.append("s|proxy_cache_valid 200 28s;|proxy_cache_valid 200 "
                      "%ds;|" % lifetime)
         return e
 

@@ -20,9 +20,9 @@ from harness import read, run, wait_for
 from nginx import Nginx
 
 HOSTS = 5
-TTL, GRACE = 2, 1
+TTL, GRACE = 3, 1
 KINDS = ("connections", "links")
-FAILING = 12          # seconds the API fails for
+FAILING = 16          # seconds the API fails for
 
 
 def token(i):
@@ -68,8 +68,9 @@ def test_hosts_behind_the_cache_see_the_api_fail_and_come_back():
     for i in range(HOSTS):
         args += ["--account", "%s=%d" % (token(i), i + 1)]
     sim = tls_sim(*args, connections=4)
-    # The cache's lifetime under the hosts' ttl, as docs/fleet.md says.
-    n = Nginx(sim, certs(), lifetime=TTL - 1)
+    # The cache's lifetime 2 s under the hosts' ttl, as docs/fleet.md
+    # says.
+    n = Nginx(sim, certs(), lifetime=TTL - 2)
     opts = ("regions=" + R, "ttl=%d" % TTL, "grace=%d" % GRACE,
             "stale=600", "timeout=2")
     hosts = start_mounts(HOSTS, lambda i: mount(n.cache_url, token(i),
@@ -95,16 +96,18 @@ def test_hosts_behind_the_cache_see_the_api_fail_and_come_back():
         n.access()[-5:]
     seen = {}
     for r in sim.requests(seq0):
-        if r["endpoint"] != "other":
+        # The listings the cache holds (a kind never loaded would meet
+        # the 503 itself, and its retries within one request).
+        if r["endpoint"] in ("list", "links_list"):
             seen.setdefault((r["account"], r["path"], r["query"]),
                             []).append(r["t_ms"] / 1000)
     assert len({k[0] for k in seen}) == HOSTS, seen.keys()
-    # Asked at 0, 1, 3, 7 s after the first failure: 4 in 12 s (one
-    # more for the refresh that met the failure first).
+    # Asked again 1, 2, 4, 8 s after the answer before, at the soonest
+    # (not every ttl, as a host that believed the cache would).
     for key, times in seen.items():
-        assert len(times) <= 5, (key, times)
         gaps = [b - a for a, b in zip(times, times[1:])]
-        assert all(g >= 0.9 for g in gaps), (key, gaps)
+        assert all(g >= 0.9 * min(2 ** i, 30) for i, g in enumerate(gaps)), \
+            (key, gaps)
     sim.clear_faults()
     for m in hosts:
         wait_for(lambda: state_is(m, "fresh", 1), 40,
