@@ -225,8 +225,8 @@ class Nginx:
         return out
 
     def get(self, path, token=None, port=None, ca=None, cert=None,
-            timeout=10):
-        """GET through nginx: (status, headers, body)."""
+            timeout=10, method="GET"):
+        """A request (GET) through nginx: (status, headers, body)."""
         import http.client
         ctx = ssl.create_default_context(cafile=ca)
         if cert:
@@ -236,7 +236,7 @@ class Nginx:
             context=ctx)
         h = {"X-Auth-Token": token} if token else {}
         try:
-            conn.request("GET", path, headers=h)
+            conn.request(method, path, headers=h)
             r = conn.getresponse()
             return r.status, dict(r.getheaders()), r.read()
         finally:

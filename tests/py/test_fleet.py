@@ -116,10 +116,22 @@ def test_no_token_on_the_cache_disk_or_in_nginx_logs():
                        hashlib.sha256).hexdigest()
         assert ("\nKEY: %s %s/%s/pops" % (mac, API, R)).encode() in disk
     # A request without a token is answered by nginx: the API never
-    # sees it, and nothing is kept.
+    # sees it, and nothing is kept. Nor does it see another method, or a
+    # path that is not one interlinkfs reads, however it is spelt.
     before = sim.counters()["total"]
     status, headers, body = n.get(API + "/%s/pops" % R, ca=certs()["ca"])
     assert status == 401 and b"denied_authentication" in body, body
+    for method, path, want in (
+            ("POST", API + "/%s/pops" % R, 403),
+            ("DELETE", API + "/%s/links/%s" % (R, "0" * 8 + "-0000-4000-"
+                                               "8000-" + "0" * 12), 403),
+            ("GET", "/iam/v1alpha1/api-keys", 404),
+            ("GET", API + "/%s/pops/%%2e%%2e/%%2e%%2e/%%2e%%2e/%%2e%%2e/"
+             "%%2e%%2e/iam/v1alpha1/api-keys" % R, 404),
+            ("GET", API + "/%s/pops/..;/..;/x" % R, 404)):
+        status, _, _ = n.get(path, token=T1, ca=certs()["ca"],
+                             method=method)
+        assert status == want, (method, path, status)
     assert sim.counters()["total"] == before
 
 
