@@ -2,10 +2,11 @@
 /*
  * net: the way to the API. The certificates to trust (a CA file, a CA
  * directory), this host's client certificate (for a fleet gateway that
- * authenticates hosts by it), the proxy the environment names (libcurl itself reads
- * https_proxy, no_proxy and the others; this file only learns which one
- * so that failures name it, without its credentials), and failures
- * described by where they happened: the TLS peer, or the proxy.
+ * authenticates hosts by it), the proxy the environment names (libcurl
+ * itself reads https_proxy, no_proxy and the others; this file only
+ * learns which one so that failures name it, without its credentials),
+ * and failures described by where they happened: the TLS peer, or the
+ * proxy.
  */
 #include "api_i.h"
 

@@ -167,6 +167,22 @@ def test_gateway_hosts_hold_no_key():
     assert GATEWAY.encode() not in n.logs() + n.cache_bytes()
 
 
+def test_a_gateway_mount_wants_the_gateways_address():
+    need_all()
+    import tempfile
+    d = tempfile.mkdtemp(prefix="interlinkfs-test-")
+    try:
+        p = subprocess.run([os.environ["INTERLINKFS"], d, "-f", "-o",
+                            "gateway"], capture_output=True, timeout=10,
+                           env={"PATH": os.environ.get("PATH", ""),
+                                "SCW_SECRET_KEY": T1})
+    finally:
+        os.rmdir(d)
+    assert p.returncode != 0, p
+    assert p.stderr.decode().count("\n") == 1 and \
+        b"-o gateway: give the gateway's address" in p.stderr, p.stderr
+
+
 def test_a_tls_refusal_of_the_certificate_is_said():
     """A server that refuses a client certificate in TLS itself (here
     openssl s_server, wanting one), not over HTTP as nginx does."""
