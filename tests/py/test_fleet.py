@@ -167,6 +167,21 @@ def test_gateway_hosts_hold_no_key():
     assert GATEWAY.encode() not in n.logs() + n.cache_bytes()
 
 
+def test_a_gateway_mount_sends_no_key():
+    """-o gateway looks no key up, even one in the environment, and sends
+    none: straight to the API, it is refused, and says by whom."""
+    need_all()
+    sim = tls_sim("--regions", R, token=T1, connections=2)
+    m = gateway_mount(sim.url, "host1", "regions=" + R,
+                      env={"SCW_SECRET_KEY": T1})
+    e = errno_of(listdir, m.path("regions", R, "connections"))
+    assert e == errno.EACCES, e
+    reqs = [r for r in sim.requests() if r["endpoint"] != "other"]
+    assert reqs and {r["auth"] for r in reqs} == {"none"}, reqs
+    assert "the gateway %s refused this host" % sim.url in m.log(), m.log()
+    assert m.unmount() == 0
+
+
 def test_a_gateway_mount_wants_the_gateways_address():
     need_all()
     import tempfile
