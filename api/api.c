@@ -55,9 +55,15 @@ static void log_failure(struct op *op, const struct xfer *x)
 	log_msg(lvl, "GET %s: %s%s%s%s%s%s%s", path, strerror(-x->result),
 		status[0] ? ", " : "", status, e->message[0] ? ": " : "",
 		e->message, rid, tries);
-	if (x->result == -EACCES)
+	if (x->result == -EACCES && a->secret)
 		log_msg(lvl, "the API refused the secret key from %s",
 			a->key_source);
+	else if (x->result == -EACCES && e->http_status)
+		log_msg(lvl, "the gateway %s refused this host (no secret key "
+			"is sent with -o gateway; %s%s)", a->base_url,
+			a->o.cert_file ? "client certificate " :
+			"no client certificate given: see cert_file",
+			a->o.cert_file ? a->o.cert_file : "");
 }
 
 /*

@@ -31,8 +31,14 @@ struct api;
 
 struct api_opts {
 	const char *base_url;     /* e.g. https://api.scaleway.com */
-	const char *secret_key;   /* sent as X-Auth-Token; copied */
+	const char *secret_key;   /* sent as X-Auth-Token; copied. NULL: no
+				   * X-Auth-Token is sent (a fleet gateway
+				   * adds its own) */
 	const char *key_source;   /* where the key came from, for messages */
+	const char *cert_file;    /* this host's TLS client certificate (PEM,
+				   * as curl's --cert); NULL: none */
+	const char *key_file;     /* its private key (PEM, unencrypted, as
+				   * curl's --key); with cert_file only */
 	bool insecure;            /* Scaleway "insecure": no TLS verification,
 				   * plain http to any host (warned) */
 	const char *ca_file;      /* certificates to trust instead of the
@@ -148,7 +154,9 @@ bool api_region_valid(const char *r);
 
 /*
  * A new client. -EINVAL (with a logged message) for a base URL that
- * api_check_url() refuses.
+ * api_check_url() refuses, or none. The options' strings are copied or,
+ * for the paths (ca_file, ca_path, cert_file, key_file), borrowed: they
+ * must outlive the client.
  */
 int api_new(const struct api_opts *o, struct api **out);
 

@@ -189,7 +189,7 @@ int api_new(const struct api_opts *o, struct api **out)
 	char *hdr = NULL, os[80], why[256];
 	int rc;
 
-	if (!o->base_url || !o->secret_key)
+	if (!o->base_url)
 		return -EINVAL;
 	rc = api_check_url(o->base_url, o->insecure, why, sizeof why);
 	if (rc) {
@@ -205,13 +205,13 @@ int api_new(const struct api_opts *o, struct api **out)
 	if (a->o.max_parallel > MAXPAR)
 		a->o.max_parallel = MAXPAR;
 	a->base_url = strdup(o->base_url);
-	a->secret = strdup(o->secret_key);
+	a->secret = o->secret_key ? strdup(o->secret_key) : NULL;
 	a->key_source = strdup(o->key_source ? o->key_source : "the options");
 	pthread_mutex_init(&a->lock, NULL);
 	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
 		pthread_mutex_init(&a->share_lock[i], NULL);
 	atomic_init(&a->shutdown, false);
-	if (!a->base_url || !a->secret || !a->key_source ||
+	if (!a->base_url || (o->secret_key && !a->secret) || !a->key_source ||
 	    (a->o.rate > 0 && rate_ring(a)))
 		goto nomem;
 	for (size_t n = strlen(a->base_url); n && a->base_url[n - 1] == '/'; n--)
@@ -230,14 +230,20 @@ int api_new(const struct api_opts *o, struct api **out)
 		 INTERLINKFS_VERSION, curl_version_info(CURLVERSION_NOW)->version,
 		 os, uname(&un) == 0 ? un.machine : "unknown");
 
-	if (asprintf(&hdr, "X-Auth-Token: %s", a->secret) < 0)
-		goto nomem;
-	a->headers = curl_slist_append(NULL, hdr);
-	explicit_bzero(hdr, strlen(hdr));
-	free(hdr);
+	/* The key's header first (api_free wipes it), when there is a key:
+	 * behind a gateway there is none to send. */
+	if (a->secret) {
+		if (asprintf(&hdr, "X-Auth-Token: %s", a->secret) < 0)
+			goto nomem;
+		a->headers = curl_slist_append(NULL, hdr);
+		explicit_bzero(hdr, strlen(hdr));
+		free(hdr);
+		if (!a->headers)
+			goto nomem;
+	}
+	a->headers = curl_slist_append(a->headers, "Accept: application/json");
 	if (!a->headers)
 		goto nomem;
-	a->headers = curl_slist_append(a->headers, "Accept: application/json");
 
 	a->share = curl_share_init();
 	if (!a->share)
@@ -279,8 +285,10 @@ void api_free(struct api *a)
 	if (a->share)
 		curl_share_cleanup(a->share);
 	if (a->headers) {
-		/* The first header holds the key. */
-		explicit_bzero(a->headers->data, strlen(a->headers->data));
+		/* The first header holds the key, if any. */
+		if (a->secret)
+			explicit_bzero(a->headers->data,
+				       strlen(a->headers->data));
 		curl_slist_free_all(a->headers);
 	}
 	if (a->secret) {

@@ -1,10 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * net: the way to the API. The certificates to trust (a CA file, a CA
- * directory), the proxy the environment names (libcurl itself reads
- * https_proxy, no_proxy and the others; this file only learns which one
- * so that failures name it, without its credentials), and failures
- * described by where they happened: the TLS peer, or the proxy.
+ * directory), this host's client certificate (for a fleet gateway that
+ * authenticates hosts by it), the proxy the environment names (libcurl
+ * itself reads https_proxy, no_proxy and the others; this file only
+ * learns which one so that failures name it, without its credentials),
+ * and failures described by where they happened: the TLS peer, or the
+ * proxy.
  */
 #include "api_i.h"
 
@@ -99,6 +101,9 @@ int net_setup(struct api *a)
 		rc = learn_proxy(a, url, var);
 	if (!rc && a->o.ca_file)
 		log_info("trusting the certificates in %s", a->o.ca_file);
+	if (!rc && a->o.cert_file)
+		log_info("presenting the client certificate in %s",
+			 a->o.cert_file);
 	curl_free(scheme);
 	curl_free(host);
 	curl_free(port);
@@ -112,6 +117,35 @@ void net_easy(const struct api *a, CURL *e)
 		curl_easy_setopt(e, CURLOPT_CAINFO, a->o.ca_file);
 	if (a->o.ca_path)
 		curl_easy_setopt(e, CURLOPT_CAPATH, a->o.ca_path);
+	if (a->o.cert_file) {
+		curl_easy_setopt(e, CURLOPT_SSLCERT, a->o.cert_file);
+		curl_easy_setopt(e, CURLOPT_SSLCERTTYPE, "PEM");
+		curl_easy_setopt(e, CURLOPT_SSLKEY, a->o.key_file);
+		curl_easy_setopt(e, CURLOPT_SSLKEYTYPE, "PEM");
+	}
+}
+
+/* Did the server end the TLS session with an alert about this host's
+ * certificate? A server that wants client certificates sends one when
+ * none came or the one that came is refused (with TLS 1.3 after the
+ * handshake, so libcurl may see it as a failed read). OpenSSL's words. */
+static bool refused_client(CURLcode cc, const char *msg)
+{
+	static const char *const alerts[] = {
+		"alert certificate required", "alert bad certificate",
+		"alert unknown ca", "alert certificate revoked",
+		"alert certificate expired", "alert certificate unknown",
+		"alert unsupported certificate", "alert access denied",
+		NULL,
+	};
+
+	if (cc != CURLE_SSL_CONNECT_ERROR && cc != CURLE_RECV_ERROR &&
+	    cc != CURLE_SEND_ERROR)
+		return false;
+	for (const char *const *p = alerts; *p; p++)
+		if (strstr(msg, *p))
+			return true;
+	return false;
 }
 
 /* Does libcurl's message say it could not connect to the proxy? It names
@@ -143,6 +177,15 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 			 a->proxy ? a->proxy : "proxy", curl_msg);
 		return 0;
 	}
+	if (refused_client(cc, curl_msg)) {
+		/* Refused, as a key is: the user's to fix, at once. */
+		snprintf(msg, len, "TLS with %s failed: the server refused "
+			 "this host's client certificate (%s%s): %s",
+			 a->api_host, a->o.cert_file ? "cert_file=" :
+			 "none was given; see cert_file and key_file",
+			 a->o.cert_file ? a->o.cert_file : "", curl_msg);
+		return -EACCES;
+	}
 	if (api_tls_failure(cc)) {
 		bool host = strstr(curl_msg, "subject name") ||
 			    strstr(curl_msg, "host name");
@@ -150,7 +193,9 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 			 host ? "host name mismatch: " : "", curl_msg,
 			 cc == CURLE_PEER_FAILED_VERIFICATION ||
 			 cc == CURLE_SSL_CACERT_BADFILE ?
-			 " (see ca_file, SSL_CERT_FILE, SSL_CERT_DIR)" : "");
+			 " (see ca_file, SSL_CERT_FILE, SSL_CERT_DIR)" :
+			 cc == CURLE_SSL_CERTPROBLEM ?
+			 " (see cert_file and key_file)" : "");
 		return 0;
 	}
 	snprintf(msg, len, "%s", curl_msg);

@@ -421,26 +421,38 @@ static void set_failed(struct cache *c, struct lstate *s, int rc,
 		 note->why : strerror(-rc));
 }
 
-/* A load that brought data (made at born, cache clock) that is not fresh:
- * older than what is held, or past its ttl already (a cache in front of
- * the API serving what it kept). Asked again after a back-off, as after a
- * failure, so that a cache that keeps answering old data is not asked at
- * every read; meanwhile what is held is served as stale. */
-static void set_old(struct cache *c, struct lstate *s, double born,
-		    double now, int fails, const char *what)
+/* A load that brought no news: data older than what is held, the very
+ * copy held again, or data already past its ttl (a cache in front of the
+ * API serving what it kept). It is asked again after a back-off, as after
+ * a failure, so that a cache that keeps answering old data is not asked
+ * at every read; meanwhile what is held is served (as stale once past its
+ * ttl). While what is held is fresh, the back-off never goes past its
+ * expiry, when a cache in front has a newer copy to give. */
+static void set_no_news(struct cache *c, struct lstate *s, double born,
+			double now, int fails, const char *what)
 {
-	s->old = true;
 	s->fails = fails + 1;
 	s->err = -EIO;
 	s->retry_at = now + backoff(c, s->fails);
+	s->incomplete = false;
+	if (now < s->fresh_until) {
+		s->retry_at = fmin(s->retry_at, s->fresh_until);
+		s->old = false;
+		s->why[0] = '\0';
+		return;
+	}
+	s->old = true;
 	snprintf(s->why, sizeof s->why, "%s: it was made %.0f s ago (ttl "
 		 "%g s)", what, now - born, c->conf.ttl);
 }
 
-static void set_loaded(struct cache *c, struct lstate *s, double now,
-		       double born)
+/* A load brought data made at born (cache clock). held: s held data
+ * before it (made at s->born). */
+static void set_loaded(struct cache *c, struct lstate *s, bool held,
+		       double now, double born)
 {
 	int fails = s->fails;
+	bool same = held && born <= s->born;
 
 	s->loaded_at = now;
 	s->born = born;
@@ -449,8 +461,11 @@ static void set_loaded(struct cache *c, struct lstate *s, double now,
 	s->retry_at = 0;
 	s->old = s->incomplete = false;
 	s->why[0] = '\0';
-	if (c->conf.ttl > 0 && now >= s->fresh_until)
-		set_old(c, s, born, now, fails, "the answer came old");
+	/* With ttl 0 every lookup loads: nothing to wait for. */
+	if (c->conf.ttl > 0 && (same || now >= s->fresh_until))
+		set_no_news(c, s, born, now, fails, same ?
+			    "the answer was no newer than the data held" :
+			    "the answer came old");
 }
 
 /* When data that came at now with the loader's note was made. */
@@ -460,14 +475,14 @@ static double born_of(const struct cache_note *note, double now)
 }
 
 /* Whether data made at born is older than what s holds: it does not
- * replace it (the held stays, counted as an old load). */
+ * replace it (the held stays; no news). */
 static bool older_than_held(struct cache *c, struct lstate *s, bool held,
 			    double born, double now)
 {
-	if (!held || born >= s->born)
+	if (!held || born >= s->born || c->conf.ttl <= 0)
 		return false;
-	set_old(c, s, born, now, s->fails,
-		"the answer was older than the data held");
+	set_no_news(c, s, born, now, s->fails,
+		    "the answer was older than the data held");
 	return true;
 }
 
@@ -545,7 +560,7 @@ bool store_apply_list(struct cache *c, struct rentry *r, int rc,
 {
 	struct cache_listing *l = NULL;
 	double born = born_of(note, now);
-	bool changed;
+	bool changed, held = r->val != NULL;
 
 	if (!rc && !older_than_held(c, &r->s, r->val != NULL, born, now) &&
 	    !(l = listing_new(&c->ops.values, n)))
@@ -597,7 +612,7 @@ bool store_apply_list(struct cache *c, struct rentry *r, int rc,
 		trash_listing(a, l);
 	}
 	r->gets = 0;
-	set_loaded(c, &r->s, now, born);
+	set_loaded(c, &r->s, held, now, born);
 	return true;
 }
 
@@ -634,9 +649,11 @@ int store_apply_one(struct cache *c, struct oentry *o, int rc, void *v,
 			o->gen = ++c->gen_counter;
 			o->s.changed_at = prev.val ? now : 0;
 		}
+		bool held = prev.val && prev.s == &o->s;
+
 		obj_set(c, o, v, a);
 		o->neg = false;
-		set_loaded(c, &o->s, now, born);
+		set_loaded(c, &o->s, held, now, born);
 		return 0;
 	}
 	if (rc == -ENOENT) {

@@ -50,8 +50,12 @@ static void note_of(struct cache_note *note, int rc,
 	note->incomplete = info->incomplete;
 	/* Cut to what the note holds, if it must: the start of the API's
 	 * words is what a person reads first. */
-	if (snprintf(note->why, sizeof note->why, "%s%s%s", strerror(-rc),
-		     err->message[0] ? ": " : "", err->message) < 0)
+	char status[24] = "";
+
+	if (err->http_status && err->http_status != 200)
+		snprintf(status, sizeof status, " (HTTP %ld)", err->http_status);
+	if (snprintf(note->why, sizeof note->why, "%s%s%s%s", strerror(-rc),
+		     status, err->message[0] ? ": " : "", err->message) < 0)
 		note->why[0] = '\0';
 }
 

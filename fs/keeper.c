@@ -268,23 +268,31 @@ static void refresh(struct kstate *ks, char **due, size_t n)
  * Listings used since they were loaded are reloaded shortly before they
  * expire (lead seconds), so readers never wait. While the mount is
  * watched (the journal, a Prometheus file or health is read), every
- * listing is reloaded when it expires, once per ttl (with ttl 0, once per
- * CACHE_FRESH_FLOOR): those never loaded too, so that changes show with
- * nobody reading the tree (but a region the API does not serve is not
- * asked again and again).
+ * listing is reloaded about when it expires, once per ttl (with ttl 0,
+ * once per CACHE_FRESH_FLOOR): those never loaded too, so that changes
+ * show with nobody reading the tree (but a region the API does not serve
+ * is not asked again and again). That reload starts a little ahead
+ * (WATCH_LEAD, at most a twentieth of ttl): behind a shared cache whose
+ * copies live a little less than ttl, a host that asks while another's
+ * request refreshes the copy gets the old copy still younger than ttl,
+ * not one already past it (a false alarm), and the new one next time.
  */
+#define WATCH_LEAD 1.0
+
 static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead,
 			  bool watched)
 {
 	char *due[NODE_MAX_REGIONS];
 	double floor = ks->ttl > 0 ? 0 : CACHE_FRESH_FLOOR;
+	double ahead = ks->ttl * 0.05 < WATCH_LEAD ? ks->ttl * 0.05 :
+		       WATCH_LEAD;
 
 	if (ks->ttl > 0)
 		refresh(ks, due, cache_due(ks->cache, lead, false, 0, due,
 					   fs->conf.nregions));
 	if (!watched)
 		return;
-	refresh(ks, due, cache_due(ks->cache, 0, true, floor, due,
+	refresh(ks, due, cache_due(ks->cache, ahead, true, floor, due,
 				   fs->conf.nregions));
 	for (uint32_t r = 0; r < fs->conf.nregions; r++) {
 		struct cache_sight st;

@@ -55,8 +55,10 @@ static void usage(FILE *f, const char *prog)
 		"kind, every region; .interlinkfs/ counters, the journal of "
 		"changes, and\nprometheus/*.prom for node_exporter. "
 		"Credentials: SCW_SECRET_KEY or the scw config file\n"
-		"(~/.config/scw/config.yaml). Proxies: https_proxy, no_proxy. "
-		"Certificates: -o ca_file=,\nSSL_CERT_FILE, SSL_CERT_DIR.\n\n"
+		"(~/.config/scw/config.yaml), or none behind a fleet gateway "
+		"(-o gateway).\nProxies: https_proxy, no_proxy. Certificates: "
+		"-o ca_file=, SSL_CERT_FILE,\nSSL_CERT_DIR; a client "
+		"certificate: -o cert_file=,key_file=.\n\n"
 		"interlinkfs options:\n", prog);
 	options_help(f);
 	fputs("\nUnmount with: fusermount3 -u MOUNTPOINT\n\n", f);
@@ -195,10 +197,31 @@ static int trust(struct mount *m, struct api_opts *ao)
 	return 0;
 }
 
-/* Credentials and the API client. */
-static int open_api(struct mount *m)
+/*
+ * Behind a fleet gateway (-o gateway), which adds the secret key itself:
+ * no key is looked up (not even the scw config file is read) and none is
+ * sent; the gateway's address is -o api_url= or SCW_API_URL, and the
+ * host proves who it is with its client certificate.
+ */
+static int gateway(struct mount *m, struct api_opts *ao)
 {
-	struct api_opts ao;
+	const char *url = m->opt.api_url ? m->opt.api_url :
+			  getenv("SCW_API_URL");
+
+	if (!url || !*url) {
+		fprintf(stderr, "interlinkfs: -o gateway: give the gateway's "
+			"address with -o api_url=URL (or SCW_API_URL)\n");
+		return -1;
+	}
+	ao->base_url = url;
+	ao->key_source = "no secret key (-o gateway)";
+	ao->insecure = scwcfg_truthy(getenv("SCW_INSECURE"));
+	return 0;
+}
+
+/* The secret key, the way every Scaleway tool finds it. */
+static int credentials(struct mount *m, struct api_opts *ao)
+{
 	char err[512];
 
 	if (scwcfg_load(m->opt.profile, NULL, &m->cfg, err, sizeof err)) {
@@ -206,16 +229,28 @@ static int open_api(struct mount *m)
 		return -1;
 	}
 	log_redact(m->cfg->secret_key);
+	ao->base_url = m->opt.api_url ? m->opt.api_url : m->cfg->api_url;
+	ao->secret_key = m->cfg->secret_key;
+	ao->key_source = m->cfg->key_source;
+	ao->insecure = m->cfg->insecure;
+	return 0;
+}
+
+/* Credentials and the API client. */
+static int open_api(struct mount *m)
+{
+	struct api_opts ao;
+
+	api_opts_default(&ao);
+	if (m->opt.gateway ? gateway(m, &ao) : credentials(m, &ao))
+		return -1;
 	if (api_global_init()) {
 		fprintf(stderr, "interlinkfs: cannot initialise libcurl\n");
 		return -1;
 	}
 	m->curl_ready = true;
-	api_opts_default(&ao);
-	ao.base_url = m->opt.api_url ? m->opt.api_url : m->cfg->api_url;
-	ao.secret_key = m->cfg->secret_key;
-	ao.key_source = m->cfg->key_source;
-	ao.insecure = m->cfg->insecure;
+	ao.cert_file = m->opt.cert_file;
+	ao.key_file = m->opt.key_file;
 	if (trust(m, &ao))
 		return -1;
 	ao.timeout_ms = (long)(m->opt.timeout * 1000);
@@ -292,8 +327,9 @@ static int mount_and_serve(struct mount *m)
 		log_error("cannot start the keeper thread");
 		return 1;
 	}
-	log_info("mounted on %s: %s, secret key from %s, %zu regions",
-		 m->cmd.mountpoint, api_base_url(m->api), m->cfg->key_source,
+	log_info("mounted on %s: %s, %s%s, %zu regions", m->cmd.mountpoint,
+		 api_base_url(m->api), m->cfg ? "secret key from " : "",
+		 m->cfg ? m->cfg->key_source : "a gateway: no secret key",
 		 m->opt.nregions);
 	rc = run_loop(m);
 	/* Unmounted, SIGTERM or SIGINT: a clean stop. */

@@ -54,6 +54,7 @@ struct rendering {
 	double at;                    /* clock_mono of the rendering */
 	double read_at;               /* of the last read */
 	struct timespec mtime;
+	bool watched;                 /* made for a reader (loaded first) */
 };
 
 /* A getattr this long after a lookup of the same file is a look through
@@ -245,7 +246,9 @@ static void load_shown(struct ifs *fs)
 	free(wait);
 }
 
-static int render_state(struct ifs *fs, char **out, size_t *len)
+/* InterLink's state; load: the listings shown loaded first (a read of
+ * the file, not a look at it). */
+static int render_state(struct ifs *fs, bool load, char **out, size_t *len)
 {
 	size_t n = 0;
 	struct health_row *rows;
@@ -253,7 +256,8 @@ static int render_state(struct ifs *fs, char **out, size_t *len)
 	struct cache_item *its;
 	int rc = -ENOMEM;
 
-	load_shown(fs);
+	if (load)
+		load_shown(fs);
 	rows = gather_sight(fs, &n);
 	ls = calloc(n + 1, sizeof *ls);
 	its = calloc(n + 1, sizeof *its);
@@ -294,15 +298,15 @@ static int render_health(struct ifs *fs, char **out, size_t *len)
 
 /* ---- renderings --------------------------------------------------------------- */
 
-static int render(struct ifs *fs, const struct node *n, char **out,
-		  size_t *len)
+static int render(struct ifs *fs, const struct node *n, bool watched,
+		  char **out, size_t *len)
 {
 	if (n->type == NT_META_FILE && n->slot == MF_HEALTH)
 		return render_health(fs, out, len);
 	if (n->type == NT_META_FILE)
 		return render_counters(fs, n->slot, out, len);
 	if (n->slot == NODE_PROM_STATE)
-		return render_state(fs, out, len);
+		return render_state(fs, watched, out, len);
 	return render_counters(fs, MF_METRICS, out, len);
 }
 
@@ -316,9 +320,10 @@ static bool still_good(const struct rendering *r, double now)
 
 /* Slot s rendered now, unless its last rendering still serves (a
  * Prometheus file's always may; a counter file's only when no path was
- * walked to it, see metadir_attr): its length and time. */
+ * walked to it, see metadir_attr): its length and time. watched: for a
+ * reader (what it shows is loaded first), not for a stat. */
 static int refresh(struct ifs *fs, const struct node *n, bool walked,
-		   size_t *len, struct timespec *mtime)
+		   bool watched, size_t *len, struct timespec *mtime)
 {
 	struct metadir *m = fs->meta;
 	unsigned s = slot_of(n);
@@ -328,7 +333,10 @@ static int refresh(struct ifs *fs, const struct node *n, bool walked,
 
 	if (n->type == NT_PROM_FILE || !walked) {
 		pthread_mutex_lock(&m->lock);
-		if (still_good(&m->r[s], now)) {
+		/* A look's rendering (nothing loaded for it) does not
+		 * serve a reader. */
+		if (still_good(&m->r[s], now) &&
+		    (m->r[s].watched || !watched)) {
 			*len = m->r[s].len;
 			*mtime = m->r[s].mtime;
 			pthread_mutex_unlock(&m->lock);
@@ -336,14 +344,15 @@ static int refresh(struct ifs *fs, const struct node *n, bool walked,
 		}
 		pthread_mutex_unlock(&m->lock);
 	}
-	if ((rc = render(fs, n, &buf, len)))
+	if ((rc = render(fs, n, watched, &buf, len)))
 		return rc;
 	clock_gettime(CLOCK_REALTIME, mtime);
 	pthread_mutex_lock(&m->lock);
 	free(m->r[s].bytes);
 	/* Its age counts from when it was done: a rendering that waited a
 	 * grace for the API is not already old for the getattr after it. */
-	m->r[s] = (struct rendering){buf, *len, clock_mono(), 0, *mtime};
+	m->r[s] = (struct rendering){buf, *len, clock_mono(), 0, *mtime,
+				     watched};
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -355,13 +364,15 @@ int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
 	bool version = n->type == NT_META_FILE && n->slot == MF_VERSION;
 	struct timespec mtime;
 	size_t len = 0;
+	bool watched = watching(n) &&
+		       looks_through_open_file(fs->meta, n, walked, open);
 	int rc;
 
-	if (watching(n) && looks_through_open_file(fs->meta, n, walked, open))
+	if (watched)
 		watch(fs);
 	if (journal)
 		len = (size_t)journal_size(fs->journal, &mtime);
-	else if ((rc = refresh(fs, n, walked, &len, &mtime)))
+	else if ((rc = refresh(fs, n, walked, watched, &len, &mtime)))
 		return rc;
 	if (version)
 		mtime = fs->mounted;
@@ -395,7 +406,7 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 		size_t l;
 
 		pthread_mutex_unlock(&m->lock);
-		if ((rc = refresh(fs, n, true, &l, &t)))
+		if ((rc = refresh(fs, n, true, watching(n), &l, &t)))
 			return rc;
 		pthread_mutex_lock(&m->lock);
 	}

@@ -23,6 +23,7 @@ enum opt_type {
 	T_TAGS,      /* ':'-separated tags */
 	T_LEVEL,     /* a log level */
 	T_FILE,      /* a readable regular file, kept as an absolute path */
+	T_PEM,       /* the same, holding PEM of a kind (checked apart) */
 };
 
 static const struct optdef {
@@ -54,6 +55,11 @@ static const struct optdef {
 	[OPT_CA_FILE] = {"ca_file", "PATH", "SSL_CERT_FILE, the system's",
 		"certificates (PEM) to trust instead of the system's",
 		T_FILE, 0, 0},
+	[OPT_CERT_FILE] = {"cert_file", "PATH", "none",
+		"this host's TLS client certificate (PEM), for a fleet "
+		"gateway; with key_file", T_PEM, 0, 0},
+	[OPT_KEY_FILE] = {"key_file", "PATH", "none",
+		"the private key of cert_file (PEM, unencrypted)", T_PEM, 0, 0},
 	[OPT_PROFILE] = {"profile", "NAME",
 		"SCW_PROFILE, the scw config's active_profile",
 		"scw config profile to use", T_STR, 0, 0},
@@ -88,7 +94,8 @@ static const struct optdef {
 		"error, warning, info or debug (-d also sets debug)", T_LEVEL, 0, 0},
 };
 
-enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEBUG, KEY_SECRET };
+enum { KEY_HELP, KEY_VERSION, KEY_ALLOW_OTHER, KEY_DEBUG, KEY_SECRET,
+       KEY_GATEWAY };
 
 static const struct fuse_opt specs[] = {
 	FUSE_OPT_KEY("-h", KEY_HELP),
@@ -101,6 +108,7 @@ static const struct fuse_opt specs[] = {
 	FUSE_OPT_KEY("secret_key=", KEY_SECRET),
 	FUSE_OPT_KEY("secret=", KEY_SECRET),
 	FUSE_OPT_KEY("access_key=", KEY_SECRET),
+	FUSE_OPT_KEY("gateway", KEY_GATEWAY),
 	FUSE_OPT_END,
 };
 
@@ -137,6 +145,7 @@ static int on_opt(void *data, const char *arg, int key,
 	case KEY_ALLOW_OTHER: o->allow_other = true; return 1;
 	case KEY_DEBUG: o->debug = true; return 1;
 	case KEY_SECRET: o->secret = true; return 0; /* never kept */
+	case KEY_GATEWAY: o->gateway = true; return 0;
 	case FUSE_OPT_KEY_OPT: return take(o, arg);
 	default: return 1;
 	}
@@ -157,6 +166,8 @@ void options_help(FILE *f)
 		fprintf(f, "    %-26s %s (default: %s)\n", lhs, defs[i].help,
 			defs[i].def);
 	}
+	fprintf(f, "    %-26s %s\n", "-o gateway", "the API is a fleet "
+		"gateway that adds the secret key: none is looked up or sent");
 }
 
 /* One line for the user; -1. */
@@ -299,6 +310,54 @@ static int check_file(const char *name, const char *v, char **out)
 	return 0;
 }
 
+/* What a PEM file of each kind holds: a certificate, or a private key
+ * that is not encrypted (no passphrase can be given). */
+static int check_pem(const char *name, const char *path, bool key)
+{
+	char buf[16384];
+	FILE *f = fopen(path, "r");
+	size_t n = f ? fread(buf, 1, sizeof buf - 1, f) : 0;
+
+	if (f)
+		fclose(f);
+	buf[n] = '\0';
+	if (!key && !strstr(buf, "-----BEGIN CERTIFICATE-----"))
+		return refuse(name, path, "not a PEM certificate (\"-----BEGIN "
+			      "CERTIFICATE-----\")");
+	if (key && strstr(buf, "-----BEGIN ENCRYPTED PRIVATE KEY-----"))
+		return refuse(name, path, "an encrypted key: interlinkfs "
+			      "cannot ask for its passphrase");
+	if (key && !strstr(buf, "PRIVATE KEY-----"))
+		return refuse(name, path, "not a PEM private key (\"-----BEGIN "
+			      "... PRIVATE KEY-----\")");
+	return 0;
+}
+
+/* cert_file and key_file: both or neither, each of its kind. */
+static int check_client_cert(struct options *o)
+{
+	if (!o->cert_file != !o->key_file) {
+		fprintf(stderr, "interlinkfs: -o %s without %s: a client "
+			"certificate goes with its private key (give both, or "
+			"neither)\n", o->cert_file ? "cert_file" : "key_file",
+			o->cert_file ? "key_file" : "cert_file");
+		return -1;
+	}
+	if (o->cert_file && (check_pem("cert_file", o->cert_file, false) ||
+			     check_pem("key_file", o->key_file, true)))
+		return -1;
+	return 0;
+}
+
+static char **file_slot(struct options *o, enum opt_id id)
+{
+	switch (id) {
+	case OPT_CERT_FILE: return &o->cert_file;
+	case OPT_KEY_FILE: return &o->key_file;
+	default: return &o->ca_file;
+	}
+}
+
 static const char **filter_slot(struct api_filters *f, enum opt_id id)
 {
 	switch (id) {
@@ -335,7 +394,8 @@ static int check_one(struct options *o, enum opt_id id)
 	char why[256];
 
 	if (!v && (d->type == T_FILTER || d->type == T_TAGS ||
-		   d->type == T_STR || d->type == T_FILE))
+		   d->type == T_STR || d->type == T_FILE ||
+		   d->type == T_PEM))
 		return 0; /* not given, no default value */
 	if (!v)
 		v = d->def;
@@ -347,7 +407,8 @@ static int check_one(struct options *o, enum opt_id id)
 	case T_LEVEL:
 		return check_level(v, &o->level);
 	case T_FILE:
-		return check_file(d->name, v, &o->ca_file);
+	case T_PEM:
+		return check_file(d->name, v, file_slot(o, id));
 	case T_TAGS:
 		return check_tags(o, v);
 	case T_STR:
@@ -371,6 +432,8 @@ int options_check(struct options *o)
 	for (int i = 0; i < OPT_COUNT; i++)
 		if (check_one(o, (enum opt_id)i))
 			return -1;
+	if (check_client_cert(o))
+		return -1;
 	if (o->debug)
 		o->level = LOGL_DEBUG;
 	return 0;
@@ -390,5 +453,7 @@ void options_free(struct options *o)
 	free_vec(o->regions, o->nregions);
 	free_vec(o->tags, o->ntags);
 	free(o->ca_file);
+	free(o->cert_file);
+	free(o->key_file);
 	memset(o, 0, sizeof *o);
 }

@@ -24,7 +24,7 @@
 
 enum opt_id {
 	OPT_REGIONS, OPT_TTL, OPT_CATALOG_TTL, OPT_STALE, OPT_GRACE,
-	OPT_TIMEOUT, OPT_API_URL, OPT_CA_FILE,
+	OPT_TIMEOUT, OPT_API_URL, OPT_CA_FILE, OPT_CERT_FILE, OPT_KEY_FILE,
 	OPT_PROFILE, OPT_PROJECT_ID, OPT_ORGANIZATION_ID, OPT_NAME,
 	OPT_TAGS, OPT_STATUS, OPT_BANDWIDTH_MBPS, OPT_POP_ID, OPT_RATE,
 	OPT_CACHE_SIZE, OPT_CHANGES, OPT_LOG_LEVEL,
@@ -43,10 +43,13 @@ struct options {
 	enum log_level level;
 	const char *api_url;          /* borrowed from raw, NULL: not given */
 	char *ca_file;                /* absolute (malloc'ed), NULL: not given */
+	char *cert_file, *key_file;   /* the same; both or neither, PEM */
 	const char *profile;
 	struct api_filters filters;   /* strings borrowed from raw */
-	/* Flags seen on the command line. */
-	bool help, version, allow_other, debug, secret;
+	/* Flags seen on the command line. gateway: the API is a fleet
+	 * gateway that adds the secret key itself, so none is looked up
+	 * or sent. */
+	bool help, version, allow_other, debug, secret, gateway;
 };
 
 /*

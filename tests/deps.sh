@@ -23,13 +23,14 @@ build="gcc libc6-dev meson ninja-build pkg-config
 # official TypeScript SDK run against interlink-sim, openssl for the tests'
 # throwaway certificates; bsdextrautils (column) and miller (mlr) read the
 # tables; prometheus (with promtool) and prometheus-node-exporter are the
-# real programs the Prometheus files are tested with.
+# real programs the Prometheus files are tested with; nginx and its njs
+# module (libnginx-mod-http-js) run examples/fleet/, the fleet's cache.
 # clang's runtimes are named after its version (libclang-rt-14-dev on
 # Debian 12, -19- on 13); the package is chosen below, from what apt has.
 tests="libcmocka-dev python3 curl jq clang CLANG_RT llvm valgrind
        groff man-db gnuplot-nox procps psmisc util-linux ca-certificates
        nodejs npm openssl bsdextrautils miller prometheus
-       prometheus-node-exporter"
+       prometheus-node-exporter nginx libnginx-mod-http-js"
 
 case "${1:-}" in
   --build) want=$build ;;
@@ -113,7 +114,7 @@ done
 
 echo "deps: installing:$missing" >&2
 [ $updated = yes ] || quiet "apt-get update" as_root apt-get update
-# Packages with a service (prometheus, node_exporter) would start it on
+# Packages with a service (prometheus, node_exporter, nginx) would start it on
 # this machine, listening on every address: the tests start their own on
 # 127.0.0.1. While installing, a policy-rc.d (Debian's way to say so)
 # keeps services from starting, unless one is there already.

@@ -106,3 +106,63 @@ def make(d):
         out[name] = (os.path.join(d, name + ".pem"),
                      os.path.join(d, name + ".key"))
     return out
+
+
+FLEET_CONF = """[ca]
+default_ca = fleet
+[fleet]
+database = index.txt
+new_certs_dir = .
+serial = serial
+crlnumber = crlnumber
+default_md = sha256
+default_crl_days = 2
+policy = any
+copy_extensions = none
+unique_subject = no
+[any]
+commonName = supplied
+[host]
+basicConstraints = CA:FALSE
+extendedKeyUsage = clientAuth
+keyUsage = digitalSignature
+"""
+
+
+def fleet(d):
+    """A fleet's PKI in directory d (created), for the gateway's tests:
+
+      fleet-ca.pem         the fleet CA (hosts' certificates)
+      host1.pem/.key       a host's certificate
+      host2.pem/.key       another, revoked
+      stranger.pem/.key    a client certificate of a CA the gateway does
+                           not trust
+      fleet-crl.pem        the fleet CA's CRL, revoking host2
+
+    Returns {name: path} ((cert, key) for the certificates)."""
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, "fleet.cnf"), "w") as f:
+        f.write(FLEET_CONF)
+    open(os.path.join(d, "index.txt"), "w").close()
+    for name in ("serial", "crlnumber"):
+        with open(os.path.join(d, name), "w") as f:
+            f.write("1000\n")
+    _ca(d, "fleet-ca", "interlinkfs test fleet CA")
+    _ca(d, "stranger-ca", "a fleet CA nobody trusts")
+    now, later = "20250101000000Z", "20991231000000Z"
+    for name, ca in (("host1", "fleet-ca"), ("host2", "fleet-ca"),
+                     ("stranger", "stranger-ca")):
+        _key_and_csr(d, name, name + ".fleet.example")
+        _run(["ca", "-config", "fleet.cnf", "-batch", "-notext",
+              "-keyfile", ca + ".key", "-cert", ca + ".pem", "-in",
+              name + ".csr", "-out", name + ".pem", "-extensions", "host",
+              "-startdate", now, "-enddate", later], d)
+    _run(["ca", "-config", "fleet.cnf", "-keyfile", "fleet-ca.key", "-cert",
+          "fleet-ca.pem", "-revoke", "host2.pem"], d)
+    _run(["ca", "-config", "fleet.cnf", "-keyfile", "fleet-ca.key", "-cert",
+          "fleet-ca.pem", "-gencrl", "-out", "fleet-crl.pem"], d)
+    out = {n: os.path.join(d, n + ".pem") for n in ("fleet-ca",
+                                                      "fleet-crl")}
+    for n in ("host1", "host2", "stranger"):
+        out[n] = (os.path.join(d, n + ".pem"), os.path.join(d, n + ".key"))
+    return out

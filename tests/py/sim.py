@@ -147,8 +147,15 @@ class Sim:
         return self.ctl("POST", "/regions/%s/%s" % (region, kind),
                         conn)["id"]
 
-    def data(self):
-        return self.ctl("GET", "/data")
+    def data(self, account=None):
+        """Everything served (to an --account's tokens: "account1"...)."""
+        return self.ctl("GET", "/data" + ("?account=" + account
+                                          if account else ""))
+
+    def revoke(self, account, revoked=True):
+        """An --account's token refused (401), or accepted again."""
+        return self.ctl("POST", "/revoke", {"account": account,
+                                            "revoked": revoked})
 
 
 class Proxy:

@@ -70,6 +70,71 @@ def test_same_seed_gives_byte_identical_responses():
     assert first != third
 
 
+def _ids(sim, token):
+    status, body = sim.api("/fr-par/dedicated-connections?page_size=1000",
+                           token=token)
+    return status, {c["id"] for c in body.get("connections", [])}
+
+
+def test_accounts_each_read_their_own_data():
+    t1, t2 = "11111111-0000-4000-8000-000000000001", \
+        "22222222-0000-4000-8000-000000000002"
+    sim = Sim("--regions", "fr-par", "--account", t1 + "=5", "--account",
+              t2 + "=6", token=None, connections=4)
+    s1, ids1 = _ids(sim, t1)
+    s2, ids2 = _ids(sim, t2)
+    assert s1 == s2 == 200 and len(ids1) == len(ids2) == 4
+    assert not ids1 & ids2, (ids1, ids2)
+    assert ids1 == {c["id"] for c in sim.data("account1")["fr-par"]
+                    ["connections"]}
+    assert ids2 == {c["id"] for c in sim.data("account2")["fr-par"]
+                    ["connections"]}
+    # Without --token, no other token is anyone's.
+    assert _ids(sim, "any-other-token")[0] == 401
+    # The log names the account, never the token.
+    reqs = sim.requests()
+    assert [r["account"] for r in reqs] == ["account1", "account2", None]
+    assert t1 not in str(reqs) and t2 not in str(reqs)
+    # One account revoked alone; then back.
+    sim.revoke("account2")
+    assert _ids(sim, t2)[0] == 401 and _ids(sim, t1) == (200, ids1)
+    assert sim.requests()[-2]["auth"] == "revoked"
+    sim.revoke("account2", revoked=False)
+    assert _ids(sim, t2) == (200, ids2)
+    # A fault's answer is logged with the account too.
+    sim.fault("status", count=1)
+    assert _ids(sim, t2)[0] == 503
+    assert sim.requests()[-1]["account"] == "account2"
+    # Changes go to the account named.
+    cid = sorted(ids2)[0]
+    sim.ctl("POST", "/regions/fr-par/connections/%s?account=account2" % cid,
+            {"name": "renamed"})
+    assert [c["name"] for c in sim.data("account2")["fr-par"]["connections"]
+            if c["id"] == cid] == ["renamed"]
+    status, _, _ = sim.request("/_sim/revoke", method="POST",
+                               body={"account": "account9"}, token=False)
+    assert status == 404
+    status, _, _ = sim.request("/_sim/data?account=account9", token=False)
+    assert status == 404
+    assert sim.stop() == 0
+
+
+def test_token_and_accounts_together():
+    t1 = "11111111-0000-4000-8000-000000000001"
+    sim = Sim("--regions", "fr-par", "--account", t1 + "=5", token="T",
+              connections=3, seed=9)
+    assert _ids(sim, "T")[1] == {c["id"] for c in sim.data()["fr-par"]
+                                 ["connections"]}
+    assert not _ids(sim, "T")[1] & _ids(sim, t1)[1]
+    assert _ids(sim, "other")[0] == 401
+    assert sim.requests()[0]["account"] == "default"
+    for bad in ("=5", "tok=", "tok=x", "tok"):
+        p = subprocess.run([SIM, "--account", bad], capture_output=True,
+                           timeout=10)
+        assert p.returncode != 0 and b"--account" in p.stderr, (bad, p)
+    assert sim.stop() == 0
+
+
 def test_refuses_non_loopback_listen():
     for addr in ("0.0.0.0:0", "[::]:0", "192.0.2.1:0"):
         p = subprocess.run([SIM, "--listen", addr], capture_output=True,

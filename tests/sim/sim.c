@@ -120,6 +120,9 @@ static void usage(FILE *out)
 "  --data FILE            serve connections from a JSON file instead\n"
 "  --token TOKEN          the only X-Auth-Token accepted (default: any\n"
 "                         non-empty token)\n"
+"  --account TOKEN=SEED   one more account (repeatable): TOKEN reads data\n"
+"                         of its own, generated from SEED; without\n"
+"                         --token, only the accounts' tokens are accepted\n"
 "  --forbid LIST          regions answered with 403 permissions_denied\n"
 "  --max-page-size N      server-side page cap (default 100)\n"
 "  --latency MS           delay added to every API request (default 0)\n"
@@ -132,9 +135,10 @@ static void usage(FILE *out)
 "The first line printed is 'interlink-sim listening on http://ADDR:PORT'\n"
 "(https:// with --tls-cert).\n"
 "Test controls live under /_sim/: GET counters, POST reset, GET requests,\n"
-"POST/DELETE faults, POST latency, POST token, GET data,\n"
+"POST/DELETE faults, POST latency, POST token, POST revoke, GET data,\n"
 "POST/DELETE regions/R/KIND/ID, POST regions/R/KIND (KIND: connections,\n"
-"pops, links, partners, routing_policies).\n",
+"pops, links, partners, routing_policies); ?account=NAME for another\n"
+"account's data.\n",
 	      out);
 }
 
@@ -164,6 +168,7 @@ static void sim_free(struct sim *s)
 	if (!s)
 		return;
 	simdata_free(s->data);
+	sim_accounts_free(s);
 	sim_faults_clear(s);
 	for (size_t i = 0; i < LOG_MAX; i++) {
 		free(s->log[i].path);
@@ -188,6 +193,8 @@ struct args {
 	unsigned long long seed;
 	bool allow_remote, exact_names;
 	const char *tls_cert, *tls_key;
+	const char *accounts[64];     /* --account TOKEN=SEED, in order */
+	size_t naccounts;
 };
 
 /* 0: go on, 1: done (help, version), -1: bad arguments (said). */
@@ -201,6 +208,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		{"seed", required_argument, NULL, 's'},
 		{"data", required_argument, NULL, 'd'},
 		{"token", required_argument, NULL, 't'},
+		{"account", required_argument, NULL, 'a'},
 		{"forbid", required_argument, NULL, 'f'},
 		{"max-page-size", required_argument, NULL, 'm'},
 		{"latency", required_argument, NULL, 'L'},
@@ -213,8 +221,9 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 	};
 	int c, li = 0;
 
+	memset(a, 0, sizeof *a);
 	*a = (struct args){"127.0.0.1:0", "fr-par,nl-ams,pl-waw", NULL, 20,
-			   100, 1, false, false, NULL, NULL};
+			   100, 1, false, false, NULL, NULL, {NULL}, 0};
 	while ((c = getopt_long(argc, argv, "", opts, &li)) != -1) {
 		char *end = NULL;
 		switch (c) {
@@ -223,6 +232,15 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		case 'r': a->regions = optarg; break;
 		case 'd': a->data = optarg; break;
 		case 't': free(s->token); s->token = strdup(optarg); break;
+		case 'a':
+			if (a->naccounts == sizeof a->accounts /
+			    sizeof a->accounts[0]) {
+				fprintf(stderr, "interlink-sim: too many "
+					"--account\n");
+				return -1;
+			}
+			a->accounts[a->naccounts++] = optarg;
+			break;
 		case 'f': s->forbid = split_list(optarg, &s->nforbid); break;
 		case 'n': a->nconn = strtoul(optarg, &end, 10); break;
 		case 's': a->seed = strtoull(optarg, &end, 10); break;
@@ -254,6 +272,7 @@ static int parse_args(struct sim *s, struct args *a, int argc, char **argv)
 		return -1;
 	}
 	s->max_page_size = (unsigned)a->maxps;
+	s->accounts_only = a->naccounts && !s->token;
 	return 0;
 }
 
@@ -431,6 +450,12 @@ int main(int argc, char **argv)
 		goto out;
 	}
 	simdata_set_exact_names(s->data, a.exact_names);
+	for (size_t i = 0; i < a.naccounts; i++) {
+		if (sim_account_add(s, a.accounts[i], a.regions,
+				    (unsigned)a.nconn))
+			goto out;
+		simdata_set_exact_names(s->accounts[i].data, a.exact_names);
+	}
 	/* Signals are taken synchronously by this thread; the server threads
 	 * inherit the blocked mask. */
 	sigemptyset(&sigs);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sim_i.h: what the files of interlink-sim share: the server's state, the
- * request log, faults. sim.c starts the server; simapi.c answers the API;
- * simfault.c holds the faults; simcontrol.c the /_sim/ controls.
+ * request log, faults, accounts. sim.c starts the server; simapi.c answers
+ * the API; simfault.c holds the faults; simcontrol.c the /_sim/ controls;
+ * simaccount.c the accounts (a token and its data each).
  *
  * One mutex (lock) guards every mutable field of struct sim and the data;
  * no handler holds it while sleeping or waiting.
@@ -62,14 +63,30 @@ struct logent {
 	char method[8];
 	char *path, *query, *ua, *accept, *accept_encoding;
 	const char *endpoint, *auth, *fault;
+	const char *account;     /* the account's name (never its token);
+				  * NULL: not authenticated */
 	int status;
+};
+
+/* An account of --account TOKEN=SEED (simaccount.c). Never freed before
+ * the simulator stops, so its name may be pointed to. */
+struct account {
+	char name[32];           /* "account1", "account2" ... */
+	char *token;
+	struct simdata *data;
+	bool revoked;            /* its token gets 401 */
 };
 
 struct sim {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	struct simdata *data;
-	char *token;             /* NULL: any non-empty token */
+	struct simdata *data;    /* the default account's */
+	char *token;             /* the default account's token; NULL: any
+				  * non-empty token */
+	struct account *accounts;
+	size_t naccounts;
+	bool accounts_only;      /* --account without --token: no default
+				  * account */
 	char **forbid;
 	size_t nforbid;
 	unsigned max_page_size;
@@ -133,6 +150,25 @@ json_t *sim_fault_shape(json_t *body, const char *shape, const char *key);
 /* The body cut in half, then the TCP connection reset. */
 enum MHD_Result sim_fault_reset(struct MHD_Connection *conn, int status,
 				char *txt /* stolen */);
+
+/* simaccount.c: everything with the lock held, but sim_account_add
+ * (before the server starts). */
+/* Adds the account of spec (TOKEN=SEED), its data generated for regions
+ * and nconn. 0, or -1 (said on standard error). */
+int sim_account_add(struct sim *s, const char *spec, const char *regions,
+		    unsigned nconn);
+/* The data a token reads, with the account's name in *name (borrowed);
+ * NULL when the token is no account's (*auth: "revoked" for a revoked
+ * one, else left as it is). */
+const struct simdata *sim_account_auth(struct sim *s, const char *tok,
+				       const char **auth, const char **name);
+/* The data of the account named (NULL or "default": the default one);
+ * NULL if there is no such account. */
+struct simdata *sim_account_data(struct sim *s, const char *name);
+/* {"account": NAME, "revoked": BOOL (default true)}: 0, -ENOENT or
+ * -EINVAL, with the reason in err. */
+int sim_account_revoke(struct sim *s, json_t *in, char *err, size_t errlen);
+void sim_accounts_free(struct sim *s);
 
 /* simcontrol.c */
 enum MHD_Result sim_handle_control(struct sim *s, struct MHD_Connection *conn,

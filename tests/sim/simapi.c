@@ -21,7 +21,7 @@ static double ms_since(const struct timespec *t0)
 
 static void log_request(struct sim *s, struct MHD_Connection *conn,
 			const char *method, const char *url, const char *query,
-			int e, const char *auth,
+			int e, const char *auth, const char *account,
 			const struct fault *f, int status)
 {
 	struct logent *l;
@@ -49,6 +49,7 @@ static void log_request(struct sim *s, struct MHD_Connection *conn,
 	l->accept_encoding = strdup(h ? h : "");
 	l->endpoint = sim_endpoint_name(e);
 	l->auth = auth;
+	l->account = account;
 	l->fault = f ? sim_fault_name(f->kind) : NULL;
 	l->status = status;
 	s->nlog++;
@@ -166,24 +167,24 @@ static json_t *forbidden_body(void)
 			 "dedicated_connection", "action", "read");
 }
 
-/* The answer from the data, serialised under the lock so that it is one
- * consistent snapshot. *auth says how the key fared. NULL when out of
- * memory. */
+/* The answer from the data of the token's account, serialised under the
+ * lock so that it is one consistent snapshot. *auth says how the key
+ * fared, *account whose it is. NULL when out of memory. */
 static char *answer(struct sim *s, const struct route *rt, const char *tok,
 		    const struct qcollect *q, const struct fault *f,
-		    const char **auth, int *status)
+		    const char **auth, const char **account, int *status)
 {
+	const struct simdata *d;
 	struct sim_reply rep;
 	bool forbidden = false;
 	char *txt;
 
 	pthread_mutex_lock(&s->lock);
-	if (tok && *tok && (!s->token || strcmp(tok, s->token) == 0))
-		*auth = "ok";
+	d = sim_account_auth(s, tok, auth, account);
 	for (size_t i = 0; rt->region && i < s->nforbid; i++)
 		if (strcmp(s->forbid[i], rt->region) == 0)
 			forbidden = true;
-	if (strcmp(*auth, "ok") != 0) {
+	if (!d) {
 		s->unauthorized++;
 		rep = (struct sim_reply){401, denied_body()};
 	} else if (rt->e == EP_OTHER) {
@@ -192,9 +193,9 @@ static char *answer(struct sim *s, const struct route *rt, const char *tok,
 	} else if (forbidden) {
 		rep = (struct sim_reply){403, forbidden_body()};
 	} else if (rt->id) {
-		rep = simdata_get(s->data, rt->coll, rt->region, rt->id);
+		rep = simdata_get(d, rt->coll, rt->region, rt->id);
 	} else {
-		rep = simdata_list(s->data, rt->coll, rt->region, q->kv, q->n,
+		rep = simdata_list(d, rt->coll, rt->region, q->kv, q->n,
 				   s->max_page_size);
 	}
 	if (f && f->kind == F_SHAPE && rep.status == 200)
@@ -213,7 +214,7 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 	struct route rt;
 	struct qcollect q = {.n = 0};
 	struct fault *f;
-	const char *tok, *auth;
+	const char *tok, *auth, *who = NULL;
 	enum MHD_Result ret;
 	long latency;
 	uint64_t seq;
@@ -230,13 +231,19 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 	auth = !tok ? "none" : "bad";
 	if (f && f->kind != F_LATENCY && f->kind != F_TRUNCATE &&
 	    f->kind != F_SHAPE && f->kind != F_RESET && f->kind != F_AGE) {
+		/* The log still says whose key it was. */
+		pthread_mutex_lock(&s->lock);
+		if (sim_account_auth(s, tok, &auth, &who))
+			auth = "ok";
+		pthread_mutex_unlock(&s->lock);
 		ret = sim_fault_reply(s, conn, f, seq, &status);
 	} else if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
 		status = 405;
 		ret = sim_send_json(conn, 405, simdata_error_body(
 			"method_not_allowed", "method not allowed", NULL, NULL),
 			seq);
-	} else if (!(txt = answer(s, &rt, tok, &q, f, &auth, &status))) {
+	} else if (!(txt = answer(s, &rt, tok, &q, f, &auth, &who,
+				    &status))) {
 		ret = MHD_NO;
 	} else if (f && f->kind == F_RESET) {
 		ret = sim_fault_reset(conn, status, txt);
@@ -251,7 +258,8 @@ enum MHD_Result sim_handle_api(struct sim *s, struct MHD_Connection *conn,
 				   seq, NULL);
 		free(txt);
 	}
-	log_request(s, conn, method, url, q.text, rt.e, auth, f, status);
+	log_request(s, conn, method, url, q.text, rt.e, auth, who, f,
+		    status);
 	sim_fault_free(f);
 	return ret;
 }

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * simcontrol: interlink-sim's test controls under /_sim/: counters and the
- * request log, faults, latency, the accepted key, and changes to the data.
+ * request log, faults, latency, the accepted key, accounts revoked, and
+ * changes to the data (the default account's, or ?account=NAME's).
  */
 #include "sim_i.h"
 
@@ -20,13 +21,14 @@ static json_t *log_json(struct sim *s, uint64_t since)
 		if (l->seq <= since || l->seq <= s->log_floor)
 			continue;
 		json_array_append_new(arr, json_pack(
-			"{s:f, s:I, s:s, s:s, s:s, s:s, s:s?, s:i, s:s, s:s, "
-			"s:s, s:s}",
+			"{s:f, s:I, s:s, s:s, s:s, s:s, s:s?, s:i, s:s, s:s?, "
+			"s:s, s:s, s:s}",
 			"t_ms", l->t_ms, "seq", (json_int_t)l->seq,
 			"method", l->method, "path", l->path,
 			"query", l->query, "endpoint", l->endpoint,
 			"fault", l->fault, "status", l->status,
-			"auth", l->auth, "user_agent", l->ua,
+			"auth", l->auth, "account", l->account,
+			"user_agent", l->ua,
 			"accept", l->accept,
 			"accept_encoding", l->accept_encoding));
 	}
@@ -69,11 +71,12 @@ static json_t *ok(void)
  * POST with an id changes an object, DELETE removes it, POST without adds
  * one. 0 with *out, or an HTTP status with a reason in err.
  */
-static int data_control(struct sim *s, const char *path, bool post,
-			bool del, json_t *in, json_t **out, char *err,
-			size_t errlen)
+static int data_control(struct sim *s, const char *account,
+			const char *path, bool post, bool del, json_t *in,
+			json_t **out, char *err, size_t errlen)
 {
 	char region[128], kind[64], id[256];
+	struct simdata *d;
 	int off = 0, c, rc;
 
 	if (sscanf(path, "/regions/%127[^/]/%63[^/]%n", region, kind,
@@ -89,12 +92,15 @@ static int data_control(struct sim *s, const char *path, bool post,
 		return 404;
 	}
 	pthread_mutex_lock(&s->lock);
-	if (path[off] == '\0')
-		rc = simdata_add(s->data, c, region, in, id, sizeof id);
+	d = sim_account_data(s, account);
+	if (!d)
+		rc = -ENOENT;
+	else if (path[off] == '\0')
+		rc = simdata_add(d, c, region, in, id, sizeof id);
 	else if (del)
-		rc = simdata_delete(s->data, c, region, path + off + 1);
+		rc = simdata_delete(d, c, region, path + off + 1);
 	else
-		rc = simdata_patch(s->data, c, region, path + off + 1, in);
+		rc = simdata_patch(d, c, region, path + off + 1, in);
 	pthread_mutex_unlock(&s->lock);
 	if (rc < 0) {
 		snprintf(err, errlen, "%s", strerror(-rc));
@@ -112,7 +118,10 @@ static int state_control(struct sim *s, struct MHD_Connection *conn,
 	bool get = strcmp(method, "GET") == 0;
 	bool post = strcmp(method, "POST") == 0;
 	bool del = strcmp(method, "DELETE") == 0;
-	const char *sv;
+	const char *sv, *account = MHD_lookup_connection_value(
+		conn, MHD_GET_ARGUMENT_KIND, "account");
+	struct simdata *d;
+	int rc = 0;
 
 	if (post && strcmp(path, "/faults") == 0)
 		return sim_fault_add(s, in, err, errlen) ? 400 :
@@ -140,13 +149,24 @@ static int state_control(struct sim *s, struct MHD_Connection *conn,
 		s->token = strdup(json_string_value(json_object_get(in,
 								    "token")));
 		*out = ok();
+	} else if (post && strcmp(path, "/revoke") == 0) {
+		rc = sim_account_revoke(s, in, err, errlen);
+		*out = rc ? NULL : ok();
 	} else if (get && strcmp(path, "/data") == 0) {
-		*out = simdata_dump(s->data);
+		d = sim_account_data(s, account);
+		*out = d ? simdata_dump(d) : NULL;
+		if (!d)
+			rc = -ENOENT;
 	}
 	pthread_mutex_unlock(&s->lock);
+	if (rc == -ENOENT && !err[0])
+		snprintf(err, errlen, "no account %s", account);
+	if (rc)
+		return rc == -ENOENT ? 404 : 400;
 	if (*out)
 		return 0;
-	return data_control(s, path, post, del, in, out, err, errlen);
+	return data_control(s, account, path, post, del, in, out, err,
+			    errlen);
 }
 
 enum MHD_Result sim_handle_control(struct sim *s, struct MHD_Connection *conn,

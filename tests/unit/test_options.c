@@ -155,6 +155,88 @@ static void test_flags_and_secrets(void **st)
 	fuse_opt_free_args(&args);
 }
 
+/* A file in a new temporary directory holding text; its path (static
+ * storage, one per slot). */
+static const char *file_with(int slot, const char *text)
+{
+	static char paths[4][64];
+	FILE *f;
+
+	snprintf(paths[slot], sizeof paths[slot], "/tmp/ifs-opt-%d-%d.pem",
+		 (int)getpid(), slot);
+	f = fopen(paths[slot], "w");
+	assert_non_null(f);
+	fputs(text, f);
+	fclose(f);
+	return paths[slot];
+}
+
+static void test_a_client_certificate_goes_with_its_key(void **st)
+{
+	const char *cert = file_with(0, "-----BEGIN CERTIFICATE-----\nMIIB\n"
+				     "-----END CERTIFICATE-----\n");
+	const char *key = file_with(1, "-----BEGIN PRIVATE KEY-----\nMIGH\n"
+				    "-----END PRIVATE KEY-----\n");
+	const char *eckey = file_with(2, "-----BEGIN EC PRIVATE KEY-----\n"
+				      "MHcC\n-----END EC PRIVATE KEY-----\n");
+	const char *enc = file_with(3, "-----BEGIN ENCRYPTED PRIVATE KEY-----"
+				    "\nMIIF\n-----END ENCRYPTED PRIVATE KEY"
+				    "-----\n");
+	struct options o;
+	char opt[512], err[1024];
+
+	(void)st;
+	assert_int_equal(check(&o, NULL, err), 0);
+	assert_null(o.cert_file);
+	assert_null(o.key_file);
+	options_free(&o);
+	snprintf(opt, sizeof opt, "cert_file=%s,key_file=%s", cert, key);
+	assert_int_equal(check(&o, opt, err), 0);
+	assert_string_equal(err, "");
+	assert_string_equal(o.cert_file, cert);
+	assert_string_equal(o.key_file, key);
+	options_free(&o);
+	snprintf(opt, sizeof opt, "cert_file=%s,key_file=%s", cert, eckey);
+	assert_int_equal(check(&o, opt, err), 0);
+	options_free(&o);
+	snprintf(opt, sizeof opt, "cert_file=%s", cert);
+	refused(opt, "-o cert_file without key_file");
+	snprintf(opt, sizeof opt, "key_file=%s", key);
+	refused(opt, "-o key_file without cert_file");
+	snprintf(opt, sizeof opt, "cert_file=%s,key_file=%s", key, key);
+	refused(opt, "not a PEM certificate");
+	snprintf(opt, sizeof opt, "cert_file=%s,key_file=%s", cert, cert);
+	refused(opt, "not a PEM private key");
+	snprintf(opt, sizeof opt, "cert_file=%s,key_file=%s", cert, enc);
+	refused(opt, "an encrypted key");
+	snprintf(opt, sizeof opt, "cert_file=/nonexistent/c.pem,key_file=%s",
+		 key);
+	refused(opt, "No such file");
+	refused("key_file=/tmp", "not a regular file");
+	for (int i = 0; i < 4; i++)
+		unlink(file_with(i, ""));
+}
+
+static void test_gateway_is_a_flag_kept_from_libfuse(void **st)
+{
+	char *argv[] = {"interlinkfs", "-o", "ro,gateway", NULL};
+	struct fuse_args args = FUSE_ARGS_INIT(3, argv);
+	struct options o;
+
+	(void)st;
+	assert_int_equal(options_parse(&args, &o), 0);
+	assert_true(o.gateway);
+	for (int i = 0; i < args.argc; i++)
+		assert_null(strstr(args.argv[i], "gateway"));
+	options_free(&o);
+	fuse_opt_free_args(&args);
+	args = (struct fuse_args)FUSE_ARGS_INIT(1, argv);
+	assert_int_equal(options_parse(&args, &o), 0);
+	assert_false(o.gateway);
+	options_free(&o);
+	fuse_opt_free_args(&args);
+}
+
 static void test_help_lists_every_option_once(void **st)
 {
 	char *text = NULL;
@@ -167,10 +249,11 @@ static void test_help_lists_every_option_once(void **st)
 	fclose(f);
 	for (char *p = text; (p = strchr(p, '\n')); p++)
 		lines++;
-	assert_int_equal(lines, OPT_COUNT);
+	assert_int_equal(lines, OPT_COUNT + 1); /* and -o gateway */
 	for (int i = 0; i < OPT_COUNT; i++)
 		assert_non_null(strstr(text, options_default((enum opt_id)i)));
 	assert_non_null(strstr(text, "-o rate=N"));
+	assert_non_null(strstr(text, "-o gateway "));
 	free(text);
 }
 
@@ -182,6 +265,8 @@ int main(void)
 		cmocka_unit_test(test_lists_have_no_empty_element),
 		cmocka_unit_test(test_filters_and_levels),
 		cmocka_unit_test(test_flags_and_secrets),
+		cmocka_unit_test(test_a_client_certificate_goes_with_its_key),
+		cmocka_unit_test(test_gateway_is_a_flag_kept_from_libfuse),
 		cmocka_unit_test(test_help_lists_every_option_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
