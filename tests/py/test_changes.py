@@ -9,7 +9,9 @@ learns how many it missed. While the journal is read, every listing is
 kept fresh; a mount nobody reads sends no request.
 """
 import datetime
+import json
 import os
+import signal
 import subprocess
 import time
 
@@ -182,6 +184,64 @@ def test_old_lines_are_dropped_and_a_late_reader_is_told():
     finally:
         os.close(fd)
     assert m.unmount() == 0
+
+
+def meets(text):
+    """What a reader of text meets: the lines that begin with '#' and the
+    longest line."""
+    ls = text.split(b"\n")[:-1]
+    return [l for l in ls if l.startswith(b"#")], max(len(l) for l in ls)
+
+
+def test_6000_changes_a_late_reader_meets_one_true_count():
+    # 600 links whose VLAN moves at every listing, ten times: 6,000
+    # lines, into journals keeping 1, 5 and 1,000 of them.
+    sim = Sim("--regions", "fr-par", connections=600)
+    links = sorted(sim.data()["fr-par"]["links"],
+                   key=lambda l: (l["created_at"], l["id"]))
+    # A long ttl: the listings are read again when the test drops them
+    # (SIGHUP drops the cache, not the journal's last listing).
+    ms = {keep: Mount(sim, "regions=fr-par", "ttl=300", "changes=%d" % keep)
+          for keep in (1, 5, 1000)}
+    for m in ms.values():
+        assert len(listdir(m.path("regions", "fr-par", "links"))) == 601
+    body = os.path.join(next(iter(ms.values())).home, "links.json")
+    stopped = {}
+    for k in range(1, 11):
+        with open(body, "w") as f:
+            json.dump({"links": [dict(l, vlan=4000 + k) for l in links],
+                       "total_count": len(links)}, f)
+        sim.clear_faults()
+        sim.fault("body", body_file=body, match="links_list", count=0)
+        for m in ms.values():
+            m.proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: listdir(m.path("regions", "fr-par", "links"))
+                     and b"\t%d\n" % (4000 + k) in
+                     read_tail(m.path(*JOURNAL)), 10, "round %d" % k)
+        if k == 3:                     # a reader stops here: 1,800 read
+            stopped = {keep: os.stat(m.path(*JOURNAL)).st_size
+                       for keep, m in ms.items()}
+    for keep, m in ms.items():
+        text = read(m.path(*JOURNAL))
+        assert len(data_lines(text)) == keep, (keep, len(data_lines(text)))
+        for at, missed in ((0, 6000 - keep), (stopped[keep],
+                                              6000 - 1800 - keep)):
+            hashes, longest = meets(text[at:])
+            assert len(hashes) == 1, (keep, at, hashes[:3])
+            assert hashes[0].startswith(b"# %d lines missed" % missed), \
+                (keep, hashes[0])
+            assert longest <= 4096, (keep, longest)
+    sim.clear_faults()
+    for m in ms.values():
+        assert m.unmount() == 0
+
+
+def read_tail(path, size=4096):
+    """The last bytes of a file."""
+    with open(path, "rb") as f:
+        end = f.seek(0, 2)
+        f.seek(max(0, end - size))
+        return f.read()
 
 
 def requests(sim):

@@ -79,10 +79,23 @@ int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
 	if (!err && !arr)
 		err = -ENOENT;
 	if (!err) {
-		*n = json_array_size(arr);
-		*items = calloc(*n + 1, sizeof **items);
-		for (size_t i = 0; i < *n; i++)
-			(*items)[i] = json_deep_copy(json_array_get(arr, i));
+		const char *hide = NULL;
+		size_t k = 0;
+
+		if (f->nhides > 0) {
+			hide = f->hides[0];
+			memmove(f->hides, f->hides + 1,
+				sizeof f->hides - sizeof *f->hides);
+			f->nhides--;
+		}
+		*items = calloc(json_array_size(arr) + 1, sizeof **items);
+		for (size_t i = 0; i < json_array_size(arr); i++) {
+			json_t *o = json_array_get(arr, i);
+			if (hide && strcmp(v_id(o), hide) == 0)
+				continue;
+			(*items)[k++] = json_deep_copy(o);
+		}
+		*n = k;
 	}
 	pthread_mutex_unlock(&f->lock);
 	return err;

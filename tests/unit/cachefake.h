@@ -30,6 +30,10 @@ struct fake {
 	int fail_list, fail_one;   /* -errno to return, 0 = succeed */
 	int fail_times;            /* how many more failures; < 0 forever */
 	double age;                /* the age the loaders say their data has */
+	/* The next listings lack these ids, one each, in this order (NULL:
+	 * none), as listings read while objects moved between pages. */
+	const char *hides[4];
+	int nhides;
 	unsigned delay_us;
 	unsigned changed_delay_us; /* the change callback takes this long */
 	unsigned rng;

@@ -23,6 +23,38 @@
 #include "field.h"
 #include "log.h"
 
+/* RFC 9111 4.2.3: the larger of Age plus the request's delay and the
+ * apparent age (received less Date, read as the end of its second). */
+static void test_age_of_an_answer(void **st)
+{
+	/* Sun, 06 Dec 2026 10:00:00 GMT */
+	const double d = 1796551200;
+	const char *date = "Sun, 06 Dec 2026 10:00:00 GMT";
+	struct {
+		double sent, received, wall;
+		const char *date, *age;
+		double want;
+	} t[] = {
+		{10.0, 10.2, d + 0.5, date, NULL, 0.2},   /* straight: delay */
+		{10.0, 10.2, d + 30.5, date, NULL, 29.5}, /* a cache's copy */
+		{10.0, 10.2, d + 0.5, date, "40", 40.2},  /* Age wins */
+		{10.0, 10.2, d + 50.5, date, "40", 49.5}, /* Date wins */
+		{10.0, 10.2, d - 300, date, NULL, 0.2},   /* Date in the future */
+		{10.0, 10.2, d + 30.5, NULL, NULL, 0.2},  /* no Date */
+		{10.0, 10.2, d + 30.5, "garbage", "x1", 0.2},
+		{10.0, 10.2, d + 0.5, date, "-5", 0.2},   /* not delta-seconds */
+	};
+
+	(void)st;
+	for (size_t i = 0; i < sizeof t / sizeof *t; i++) {
+		double got = api_age_initial(t[i].sent, t[i].received, t[i].wall,
+					     t[i].date, t[i].age);
+		if (got < t[i].want - 1e-6 || got > t[i].want + 1e-6)
+			fail_msg("case %zu: age %.3f, want %.3f", i, got,
+				 t[i].want);
+	}
+}
+
 static void test_errno_table(void **st)
 {
 	(void)st;
@@ -501,6 +533,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_teardown(f, at_teardown)
 		T(test_errno_table),
+		T(test_age_of_an_answer),
 		T(test_401_and_403_are_eacces_and_say_which_key),
 		T(test_5xx_is_retried_then_eio),
 		T(test_5xx_recovers_on_retry),
