@@ -154,10 +154,10 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 /* ---- outcome.c: what an attempt came to (pure, thread-safe) ---------------- */
 
 /* The errno of a proxy that answered a CONNECT with status. */
-int api_proxy_errno(long status);
+int outcome_proxy_errno(long status);
 /* Whether a libcurl result is a TLS peer that could not be trusted, or no
  * TLS connection at all (EPROTO). */
-bool api_tls_failure(int curl_code);
+bool outcome_tls_failure(int curl_code);
 
 struct outcome {
 	int err;                  /* 0 or -errno (the errno table) */

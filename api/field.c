@@ -59,7 +59,7 @@ static int big_uint(const json_t *v, uint64_t *out)
 	size_t n;
 	char buf[32], *end;
 
-	if (!jt_num_text(v, &t, &n) || n >= sizeof buf ||
+	if (!jsontext_num_text(v, &t, &n) || n >= sizeof buf ||
 	    strspn(t, "0123456789") != n)
 		return -EINVAL;
 	memcpy(buf, t, n);

@@ -8,7 +8,7 @@
  * fields survive). These readers tolerate missing keys, null and wrong
  * types: they never crash and never log; a wrong type is -EINVAL for that
  * member only. Which member has which type is the kinds table's to say
- * (fs/kinds.c), not this module's. All functions are pure and thread-safe
+ * (fs/model/kinds.c), not this module's. All functions are pure and thread-safe
  * on objects nobody mutates; json_t arguments are borrowed.
  */
 #ifndef INTERLINKFS_FIELD_H

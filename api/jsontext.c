@@ -113,7 +113,7 @@ static void put(struct out *o, const void *s, size_t n)
 
 /* One escape inside a string at in[*i]; a lone surrogate becomes \ufffd. */
 static void copy_escape(const char *in, size_t len, size_t *i, struct out *o,
-			struct jt_repairs *r)
+			struct jsontext_repairs *r)
 {
 	long u = escape_unit(in + *i, len - *i), lo;
 
@@ -143,8 +143,8 @@ static void copy_escape(const char *in, size_t len, size_t *i, struct out *o,
 	}
 }
 
-int jt_repair(const char *in, size_t len, char **outp, size_t *outlen,
-	      struct jt_repairs *r)
+int jsontext_repair(const char *in, size_t len, char **outp, size_t *outlen,
+		    struct jsontext_repairs *r)
 {
 	struct out o = {malloc(len * 3 + 32), 0};
 	bool in_string = false;
@@ -251,7 +251,7 @@ static bool skip_value(struct scan *s)
 }
 
 /* The records of the array starting at s->i (a '['). */
-static int split_array(struct scan *s, struct jt_span **spans, size_t *n,
+static int split_array(struct scan *s, struct jsontext_span **spans, size_t *n,
 		       size_t *arr_start, size_t *arr_end)
 {
 	size_t cap = 0;
@@ -262,7 +262,7 @@ static int split_array(struct scan *s, struct jt_span **spans, size_t *n,
 		if (s->i < s->len && s->t[s->i] == ']' && *n == 0)
 			break;
 		if (*n == cap) {
-			struct jt_span *v = realloc(*spans, (cap = cap ? cap * 2
+			struct jsontext_span *v = realloc(*spans, (cap = cap ? cap * 2
 							     : 64) * sizeof *v);
 			if (!v)
 				return -ENOMEM;
@@ -285,9 +285,9 @@ static int split_array(struct scan *s, struct jt_span **spans, size_t *n,
 	return 0;
 }
 
-int jt_split(const char *text, size_t len, const char *key,
-	     struct jt_span **spans, size_t *n, size_t *arr_start,
-	     size_t *arr_end)
+int jsontext_split(const char *text, size_t len, const char *key,
+		   struct jsontext_span **spans, size_t *n, size_t *arr_start,
+		   size_t *arr_end)
 {
 	struct scan s = {text, len, 0};
 	size_t klen = strlen(key);
@@ -336,7 +336,7 @@ int jt_split(const char *text, size_t len, const char *key,
 	return rc;
 }
 
-bool jt_record_id(const char *text, size_t len, char *id, size_t idlen)
+bool jsontext_record_id(const char *text, size_t len, char *id, size_t idlen)
 {
 	struct scan s = {text, len, 0};
 
@@ -379,7 +379,7 @@ bool jt_record_id(const char *text, size_t len, char *id, size_t idlen)
 
 /* ---- numbers jansson cannot hold, back as the API sent them ---------- */
 
-bool jt_num_text(const json_t *v, const char **text, size_t *len)
+bool jsontext_num_text(const json_t *v, const char **text, size_t *len)
 {
 	const char *s = json_string_value(v);
 	size_t n = json_string_length(v);
@@ -453,7 +453,7 @@ static void unmark_numbers(struct dumpbuf *d)
 	d->p[w] = '\0';
 }
 
-char *jt_dump(const json_t *obj, size_t flags, size_t *len)
+char *jsontext_dump(const json_t *obj, size_t flags, size_t *len)
 {
 	struct dumpbuf d = {0};
 

@@ -24,7 +24,7 @@
 /*
  * A number jansson cannot hold (an integer outside int64, a real that
  * overflows a double) becomes a string: this marker, then the number's
- * text. field_uint() reads it; jt_dump() writes the number back as it
+ * text. field_uint() reads it; jsontext_dump() writes the number back as it
  * was, so connection.json shows it exactly. (A string the API itself sent
  * that is exactly this marker and a number would be shown as that number:
  * an API that lies is not defended against.)
@@ -34,7 +34,7 @@
 #define JT_NUM_PREFIX_LEN 2
 
 /* What a repair changed. */
-struct jt_repairs {
+struct jsontext_repairs {
 	size_t bad_utf8;           /* bytes replaced by U+FFFD */
 	size_t surrogates;         /* lone surrogate escapes replaced */
 	size_t numbers;            /* numbers turned into marked strings */
@@ -46,11 +46,11 @@ struct jt_repairs {
  * by \ufffd, and every number jansson cannot hold made a marked string.
  * *out is malloc'ed and NUL-terminated (the caller frees). 0 or -ENOMEM.
  */
-int jt_repair(const char *in, size_t len, char **out, size_t *outlen,
-	      struct jt_repairs *r);
+int jsontext_repair(const char *in, size_t len, char **out, size_t *outlen,
+		    struct jsontext_repairs *r);
 
 /* A record of a list page: its bytes are text[start, end). */
-struct jt_span {
+struct jsontext_span {
 	size_t start, end;
 };
 
@@ -62,9 +62,9 @@ struct jt_span {
  * ']'). 0, -EINVAL when the text is not an object holding such an array
  * (unbalanced, truncated), or -ENOMEM.
  */
-int jt_split(const char *text, size_t len, const char *key,
-	     struct jt_span **spans, size_t *n, size_t *arr_start,
-	     size_t *arr_end);
+int jsontext_split(const char *text, size_t len, const char *key,
+		   struct jsontext_span **spans, size_t *n, size_t *arr_start,
+		   size_t *arr_end);
 
 /*
  * The "id" of a record that cannot be parsed, looked for in its text (a
@@ -72,19 +72,19 @@ int jt_split(const char *text, size_t len, const char *key,
  * object), for a log line. true with id (NUL-terminated, cut to idlen - 1
  * bytes) when one is found.
  */
-bool jt_record_id(const char *text, size_t len, char *id, size_t idlen);
+bool jsontext_record_id(const char *text, size_t len, char *id, size_t idlen);
 
 /*
  * Is v (borrowed) a number the API sent that jansson cannot hold (a marked
  * string)? true with its text (borrowed from v) when it is.
  */
-bool jt_num_text(const json_t *v, const char **text, size_t *len);
+bool jsontext_num_text(const json_t *v, const char **text, size_t *len);
 
 /*
  * obj (borrowed) as JSON text (json_dumps flags), with such numbers
  * written back as the API sent them. malloc'ed (the caller frees), *len
  * its length; NULL when out of memory.
  */
-char *jt_dump(const json_t *obj, size_t flags, size_t *len);
+char *jsontext_dump(const json_t *obj, size_t flags, size_t *len);
 
 #endif

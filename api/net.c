@@ -169,7 +169,7 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 			 a->proxy ? a->proxy : "proxy", a->api_host, connect,
 			 connect == 407 ? " (proxy authentication required)" :
 			 connect == 403 ? " (forbidden by the proxy)" : "");
-		return api_proxy_errno(connect);
+		return outcome_proxy_errno(connect);
 	}
 	if (cc == CURLE_COULDNT_RESOLVE_PROXY ||
 	    (cc == CURLE_COULDNT_CONNECT && at_proxy(a, curl_msg))) {
@@ -186,7 +186,7 @@ int net_describe(const struct api *a, CURLcode cc, long connect,
 			 a->o.cert_file ? a->o.cert_file : "", curl_msg);
 		return -EACCES;
 	}
-	if (api_tls_failure(cc)) {
+	if (outcome_tls_failure(cc)) {
 		bool host = strstr(curl_msg, "subject name") ||
 			    strstr(curl_msg, "host name");
 		snprintf(msg, len, "TLS with %s failed: %s%s%s", a->api_host,

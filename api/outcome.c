@@ -8,7 +8,7 @@
 
 #include <errno.h>
 
-bool api_tls_failure(int curl_code)
+bool outcome_tls_failure(int curl_code)
 {
 	switch ((CURLcode)curl_code) {
 	case CURLE_PEER_FAILED_VERIFICATION:
@@ -41,7 +41,7 @@ int api_errno(long status, int curl_code)
 		/* The TLS peer could not be trusted (or no TLS connection
 		 * could be made): "Protocol error", never mistaken for an
 		 * answer of the API. */
-		return api_tls_failure(curl_code) ? -EPROTO :
+		return outcome_tls_failure(curl_code) ? -EPROTO :
 		       -EIO; /* reset, truncated, body too large ... */
 	}
 	if (status >= 200 && status < 300)
@@ -56,7 +56,7 @@ int api_errno(long status, int curl_code)
 	}
 }
 
-int api_proxy_errno(long status)
+int outcome_proxy_errno(long status)
 {
 	/* 407: no or wrong credentials for the proxy; 403: not allowed
 	 * there. Either is the user's to fix, as a refused key is. */

@@ -27,7 +27,7 @@ static enum log_level data_level(bool quiet)
 	return quiet ? LOGL_DEBUG : LOGL_WARNING;
 }
 
-static void log_repairs(const struct jt_repairs *r, bool quiet)
+static void log_repairs(const struct jsontext_repairs *r, bool quiet)
 {
 	enum log_level lvl = data_level(quiet);
 
@@ -56,7 +56,7 @@ static void set_why(json_error_t *je, char *why, size_t whylen)
 static json_t *parse(const char *body, size_t len, bool quiet, char **fixed,
 		     size_t *fixedlen, char *why, size_t whylen)
 {
-	struct jt_repairs r;
+	struct jsontext_repairs r;
 	json_error_t je;
 	json_t *j = json_loadb(body, len, JSON_ALLOW_NUL, &je);
 
@@ -64,7 +64,7 @@ static json_t *parse(const char *body, size_t len, bool quiet, char **fixed,
 	if (j)
 		return j;
 	set_why(&je, why, whylen);
-	if (jt_repair(body, len, fixed, fixedlen, &r))
+	if (jsontext_repair(body, len, fixed, fixedlen, &r))
 		return NULL;
 	j = json_loadb(*fixed, *fixedlen, JSON_ALLOW_NUL, &je);
 	if (j)
@@ -119,13 +119,13 @@ int page_read_object(const char *body, size_t len, bool quiet, json_t **out,
 static json_t *read_by_record(const char *text, size_t len, const char *key,
 			      bool quiet, char *why, size_t whylen)
 {
-	struct jt_span *sp = NULL;
+	struct jsontext_span *sp = NULL;
 	size_t n = 0, a0, a1, bad = 0;
 	char *rest = NULL, id[80];
 	json_error_t je;
 	json_t *page = NULL, *arr;
 
-	if (jt_split(text, len, key, &sp, &n, &a0, &a1) ||
+	if (jsontext_split(text, len, key, &sp, &n, &a0, &a1) ||
 	    !(rest = malloc(len - (a1 - a0) + 1)))
 		goto out;
 	memcpy(rest, text, a0);
@@ -144,7 +144,7 @@ static json_t *read_by_record(const char *text, size_t len, const char *key,
 		if (!rec && bad++ < LOG_FIRST)
 			log_msg(data_level(quiet), "skipping a %s entry that cannot be read (id "
 				 "%s): %s at column %d", key,
-				 jt_record_id(text + sp[i].start, sp[i].end -
+				 jsontext_record_id(text + sp[i].start, sp[i].end -
 					      sp[i].start, id, sizeof id) ?
 				 id : "unknown", je.text, je.column);
 		json_array_append_new(arr, rec ? rec : json_null());

@@ -13,6 +13,26 @@
 
 #include "clock.h"
 
+/* ---- the configuration and the clock ---------------------------------------- */
+
+void cache_conf_default(struct cache_conf *c)
+{
+	c->ttl = 30;
+	c->stale = 600;
+	c->neg_ttl = 10;
+	c->retry_min = 1;
+	c->retry_max = 30;
+	c->budget = 256u << 20;
+	c->gets_before_list = 8;
+	c->grace = 1;
+	c->confirm_removals = false;
+}
+
+double cache_now(struct cache *c)
+{
+	return store_now(c);
+}
+
 /* ---- lookups ---------------------------------------------------------------- */
 
 #define NO_RESULT 1
@@ -159,7 +179,7 @@ int cache_get(struct cache *c, const char *region, const char *id,
 	for (;;) {
 		struct get_pass g;
 
-		g.now = cache_now(c);
+		g.now = store_now(c);
 		g.r = store_find_region(c, region);
 		g.o = store_find_obj(c, g.r, id);
 		g.pos = store_pos(g.r, id);
@@ -188,7 +208,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 	memset(out, 0, sizeof *out);
 	pthread_mutex_lock(&c->lock);
 	for (;;) {
-		double now = cache_now(c);
+		double now = store_now(c);
 		struct rentry *r = store_find_region(c, region);
 
 		if (r && r->val && now < r->s.fresh_until) {
@@ -227,7 +247,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 			if (gr == G_STALE) {
 				/* The listing now: the refresh may have
 				 * replaced it already. */
-				bool stale = cache_now(c) >= r->s.fresh_until;
+				bool stale = store_now(c) >= r->s.fresh_until;
 				if (stale) {
 					c->st.grace_stale_served++;
 					c->st.stale_served++;
@@ -271,7 +291,7 @@ int cache_refresh_list(struct cache *c, const char *region)
 	r = store_region_of(c, region);
 	if (!r)
 		rc = -ENOMEM;
-	else if (!r->s.loading && r->s.retry_at <= cache_now(c))
+	else if (!r->s.loading && r->s.retry_at <= store_now(c))
 		rc = load_bg(c, r, NULL);
 	pthread_mutex_unlock(&c->lock);
 	return rc;
@@ -319,7 +339,7 @@ size_t cache_due(struct cache *c, double lead, bool all, double floor,
 	double now;
 
 	pthread_mutex_lock(&c->lock);
-	now = cache_now(c);
+	now = store_now(c);
 	for (struct rentry *r = c->regions; r && n < max; r = r->next) {
 		if (!r->val || r->s.loading || r->s.retry_at > now ||
 		    (!all && r->s.last_used <= r->s.loaded_at) ||

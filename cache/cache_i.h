@@ -155,6 +155,8 @@ enum grace { G_DONE, G_AGAIN, G_STALE, G_INTR, G_HERE };
  * is released. Pointers handed out (entries, views) are valid while the
  * lock is held. */
 
+/* The cache's clock (cache_now): the owner's, or clock_mono(). */
+double store_now(struct cache *c);
 /* Tells the owner the changes of a and releases its values: without the
  * lock; a is emptied. */
 void store_after_run(struct cache *c, struct after *a);

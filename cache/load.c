@@ -142,7 +142,7 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 	struct cache_listing *prev = r->val;
 	void **items = NULL;
 	size_t n = 0;
-	double started = cache_now(c);
+	double started = store_now(c);
 	bool replaced;
 	int rc;
 
@@ -158,7 +158,7 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 	if (rc)
 		c->st.load_errors++;
 	replaced = store_apply_list(c, r, rc, items, n, &note, started,
-				    cache_now(c), &a);
+				    store_now(c), &a);
 	load_end(c, &r->s, rc, r->region, r->val, replaced, &a);
 	return rc;
 }
@@ -169,7 +169,7 @@ static int run_one(struct cache *c, struct oentry *o, void *ctx)
 	struct after a = {0};
 	struct cache_note note = {0};
 	void *v = NULL;
-	double started = cache_now(c);
+	double started = store_now(c);
 	int rc;
 
 	c->st.cache_loads++;
@@ -181,7 +181,7 @@ static int run_one(struct cache *c, struct oentry *o, void *ctx)
 	if (rc)
 		c->st.load_errors++;
 	rc = store_apply_one(c, o, rc, rc ? NULL : v, &note, started,
-			     cache_now(c), &a);
+			     store_now(c), &a);
 	/* Count single loads: past a few, one listing is cheaper. */
 	o->r->gets++;
 	load_end(c, &o->s, rc, o->r->region, NULL, false, &a);

@@ -78,6 +78,6 @@ void cache_sight(struct cache *c, const char *region,
 	pthread_mutex_lock(&c->lock);
 	r = store_find_region(c, region);
 	if (r)
-		sight_of(c, r, cache_now(c), clock_mono(), out);
+		sight_of(c, r, store_now(c), clock_mono(), out);
 	pthread_mutex_unlock(&c->lock);
 }

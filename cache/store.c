@@ -16,20 +16,7 @@
 #include <string.h>
 #include <time.h>
 
-void cache_conf_default(struct cache_conf *c)
-{
-	c->ttl = 30;
-	c->stale = 600;
-	c->neg_ttl = 10;
-	c->retry_min = 1;
-	c->retry_max = 30;
-	c->budget = 256u << 20;
-	c->gets_before_list = 8;
-	c->grace = 1;
-	c->confirm_removals = false;
-}
-
-double cache_now(struct cache *c)
+double store_now(struct cache *c)
 {
 	return c->ops.now ? c->ops.now(c->ops.ud) : clock_mono();
 }
@@ -493,8 +480,8 @@ static bool older_than_held(struct cache *c, struct lstate *s, bool held,
 static void forget_region(struct cache *c, struct rentry *r, struct after *a)
 {
 	for (size_t i = 0; r->val && i < r->val->n; i++)
-		note_change(c, a, c->ops.values.id(r->val->items[i].v), CACHE_REMOVED,
-		     r->val->items[i].v, NULL);
+		note_change(c, a, c->ops.values.id(r->val->items[i].v),
+			    CACHE_REMOVED, r->val->items[i].v, NULL);
 	for (size_t b = 0; b < c->nbuckets; b++) {
 		struct oentry *o = c->buckets[b], *next;
 		for (; o; o = next) {
@@ -502,7 +489,8 @@ static void forget_region(struct cache *c, struct rentry *r, struct after *a)
 			if (o->r != r)
 				continue;
 			if (o->val && store_pos(r, o->id) < 0)
-				note_change(c, a, o->id, CACHE_REMOVED, o->val, NULL);
+				note_change(c, a, o->id, CACHE_REMOVED, o->val,
+					    NULL);
 			store_obj_forget(c, o, a);
 		}
 	}
@@ -584,8 +572,8 @@ bool store_apply_list(struct cache *c, struct rentry *r, int rc,
 	for (size_t i = 0; r->val && i < r->val->n; i++) {
 		const char *id = c->ops.values.id(r->val->items[i].v);
 		if (cache_listing_find(l, id) < 0) {
-			note_change(c, a, id, CACHE_REMOVED, r->val->items[i].v,
-			     NULL);
+			note_change(c, a, id, CACHE_REMOVED,
+				    r->val->items[i].v, NULL);
 			changed = true;
 		}
 	}
@@ -596,7 +584,8 @@ bool store_apply_list(struct cache *c, struct rentry *r, int rc,
 			if (o->r != r || cache_listing_find(l, o->id) >= 0)
 				continue;
 			if (o->val && store_pos(r, o->id) < 0)
-				note_change(c, a, o->id, CACHE_REMOVED, o->val, NULL);
+				note_change(c, a, o->id, CACHE_REMOVED, o->val,
+					    NULL);
 			store_obj_forget(c, o, a);
 		}
 	}

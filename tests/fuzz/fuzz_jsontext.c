@@ -12,7 +12,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* Every byte sequence of s is valid UTF-8 (what jt_repair promises). */
+/* Every byte sequence of s is valid UTF-8 (what jsontext_repair promises). */
 static int valid_utf8(const unsigned char *s, size_t n)
 {
 	size_t i = 0;
@@ -34,18 +34,18 @@ static int valid_utf8(const unsigned char *s, size_t n)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *text = (const char *)data;
-	struct jt_repairs r;
-	struct jt_span *sp;
+	struct jsontext_repairs r;
+	struct jsontext_span *sp;
 	size_t olen, n, a0, a1, last = 0;
 	char *out, id[40];
 
-	if (jt_repair(text, size, &out, &olen, &r) == 0) {
+	if (jsontext_repair(text, size, &out, &olen, &r) == 0) {
 		if (!valid_utf8((const unsigned char *)out, olen) ||
 		    out[olen] != '\0')
 			abort();
 		free(out);
 	}
-	if (jt_split(text, size, "connections", &sp, &n, &a0, &a1) == 0) {
+	if (jsontext_split(text, size, "connections", &sp, &n, &a0, &a1) == 0) {
 		if (a0 > a1 || a1 > size)
 			abort();
 		for (size_t i = 0; i < n; i++) {
@@ -53,11 +53,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			    sp[i].start < a0 || sp[i].end > a1)
 				abort();
 			last = sp[i].end;
-			jt_record_id(text + sp[i].start, sp[i].end - sp[i].start,
+			jsontext_record_id(text + sp[i].start, sp[i].end - sp[i].start,
 				     id, sizeof id);
 		}
 		free(sp);
 	}
-	jt_record_id(text, size, id, sizeof id);
+	jsontext_record_id(text, size, id, sizeof id);
 	return 0;
 }

@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: Apache-2.0
 """What each file of the tree must hold, computed from the API's JSON
-objects here, independently of the C renderer (fs/render.c): the oracle
+objects here, independently of the C renderer (fs/model/render.c): the oracle
 the mount tests compare the mounted files with."""
 import datetime
 import json as _json

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * kinds: the table of fs/kinds.c as JSON, one kind per line, for the tests
+ * kinds: the table of fs/model/kinds.c as JSON, one kind per line, for the tests
  * that hold the simulator, the SDK check, the man page and the README to
  * it: {"dir", "path", "key", "files": [...], "links": [...], "subdirs":
  * [...], "byname"}.

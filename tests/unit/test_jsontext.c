@@ -3,7 +3,7 @@
  * jsontext: repairs of what jansson refuses (invalid UTF-8, lone surrogate
  * escapes, numbers past 64 bits), record splitting, and ids of records
  * that cannot be read. Each repaired text is also checked to parse, and
- * marked numbers to read back exactly (field_uint, jt_dump).
+ * marked numbers to read back exactly (field_uint, jsontext_dump).
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -26,9 +26,9 @@ static void check_repair(const char *in, size_t len, const char *want,
 {
 	char *out;
 	size_t olen;
-	struct jt_repairs r;
+	struct jsontext_repairs r;
 
-	assert_int_equal(jt_repair(in, len, &out, &olen, &r), 0);
+	assert_int_equal(jsontext_repair(in, len, &out, &olen, &r), 0);
 	assert_int_equal(r.bad_utf8, bad_utf8);
 	assert_int_equal(r.surrogates, surrogates);
 	assert_int_equal(r.numbers, numbers);
@@ -94,12 +94,12 @@ static void test_numbers_past_64_bits_are_kept_exactly(void **st)
 		"\"s\": \"18446744073709551615\"}";
 	char *out, *dumped;
 	size_t olen, dlen;
-	struct jt_repairs r;
+	struct jsontext_repairs r;
 	json_t *j;
 	uint64_t u;
 
 	(void)st;
-	assert_int_equal(jt_repair(body, sizeof body - 1, &out, &olen, &r), 0);
+	assert_int_equal(jsontext_repair(body, sizeof body - 1, &out, &olen, &r), 0);
 	assert_int_equal(r.numbers, 3);
 	j = json_loadb(out, olen, JSON_ALLOW_NUL, NULL);
 	assert_non_null(j);
@@ -111,7 +111,7 @@ static void test_numbers_past_64_bits_are_kept_exactly(void **st)
 	assert_true(u == INT64_MAX);
 	assert_int_equal(field_uint(j, "s", &u), -EINVAL);   /* a string */
 	/* Written back as the API sent them. */
-	dumped = jt_dump(j, JSON_COMPACT, &dlen);
+	dumped = jsontext_dump(j, JSON_COMPACT, &dlen);
 	assert_string_equal(dumped, "{\"bandwidth_mbps\":18446744073709551615,"
 			    "\"x\":-99999999999999999999,\"r\":1e999999,\"ok\":"
 			    "9223372036854775807,\"neg\":-9223372036854775808,"
@@ -130,11 +130,11 @@ static void test_records_are_split_by_structure(void **st)
 	static const char page[] = "{\"total_count\": 3, \"connections\": "
 		"[{\"id\": \"a\", \"n\": [1, {\"x\": \"]\"}]}, [[[[]]]] , "
 		"{\"id\": \"c\\\"}\"}], \"z\": {}}";
-	struct jt_span *sp;
+	struct jsontext_span *sp;
 	size_t n, a0, a1;
 
 	(void)st;
-	assert_int_equal(jt_split(page, sizeof page - 1, "connections", &sp,
+	assert_int_equal(jsontext_split(page, sizeof page - 1, "connections", &sp,
 				  &n, &a0, &a1), 0);
 	assert_int_equal(n, 3);
 	assert_memory_equal(page + sp[0].start,
@@ -148,15 +148,15 @@ static void test_records_are_split_by_structure(void **st)
 	assert_int_equal(page[a1], ']');
 	free(sp);
 	/* An empty list, and lists that do not end. */
-	assert_int_equal(jt_split("{\"connections\": []}", 19, "connections",
+	assert_int_equal(jsontext_split("{\"connections\": []}", 19, "connections",
 				  &sp, &n, &a0, &a1), 0);
 	assert_int_equal(n, 0);
 	free(sp);
-	assert_int_equal(jt_split("{\"connections\": [{\"id\": \"a\"", 27,
+	assert_int_equal(jsontext_split("{\"connections\": [{\"id\": \"a\"", 27,
 				  "connections", &sp, &n, &a0, &a1), -EINVAL);
-	assert_int_equal(jt_split("[1, 2]", 6, "connections", &sp, &n, &a0,
+	assert_int_equal(jsontext_split("[1, 2]", 6, "connections", &sp, &n, &a0,
 				  &a1), -EINVAL);
-	assert_int_equal(jt_split("{\"pops\": [1]}", 13, "connections", &sp,
+	assert_int_equal(jsontext_split("{\"pops\": [1]}", 13, "connections", &sp,
 				  &n, &a0, &a1), -EINVAL);
 }
 
@@ -164,7 +164,7 @@ static void test_deep_nesting_is_split_without_recursion(void **st)
 {
 	size_t depth = 200000, len = depth * 2 + 64, n, a0, a1;
 	char *page = malloc(len), *p = page;
-	struct jt_span *sp;
+	struct jsontext_span *sp;
 
 	(void)st;
 	p += sprintf(p, "{\"connections\": [");
@@ -172,7 +172,7 @@ static void test_deep_nesting_is_split_without_recursion(void **st)
 	memset(p + depth, ']', depth);
 	p += 2 * depth;
 	p += sprintf(p, ", {\"id\": \"x\"}]}");
-	assert_int_equal(jt_split(page, (size_t)(p - page), "connections", &sp,
+	assert_int_equal(jsontext_split(page, (size_t)(p - page), "connections", &sp,
 				  &n, &a0, &a1), 0);
 	assert_int_equal(n, 2);
 	free(sp);
@@ -181,7 +181,7 @@ static void test_deep_nesting_is_split_without_recursion(void **st)
 
 static bool rid(const char *text, char *id, size_t idlen)
 {
-	return jt_record_id(text, strlen(text), id, idlen);
+	return jsontext_record_id(text, strlen(text), id, idlen);
 }
 
 static void test_record_ids_for_log_lines(void **st)

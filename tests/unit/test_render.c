@@ -49,12 +49,12 @@ static json_t *fixture(const char *dir, const char *kase)
 	size_t len, flen;
 	json_t *j;
 	json_error_t je;
-	struct jt_repairs rep;
+	struct jsontext_repairs rep;
 
 	snprintf(path, sizeof path, "%s/%s/%s/object.json", getenv("FIXTURES"),
 		 dir, kase);
 	assert_non_null(text = slurp(path, &len));
-	assert_int_equal(jt_repair(text, len, &fixed, &flen, &rep), 0);
+	assert_int_equal(jsontext_repair(text, len, &fixed, &flen, &rep), 0);
 	j = json_loadb(fixed, flen, JSON_ALLOW_NUL, &je);
 	if (!j)
 		fail_msg("%s: %s", path, je.text);

@@ -5,13 +5,19 @@
  * already, so a readdirplus of 10,000 connections costs no lookup per
  * entry.
  */
-#include "fs_i.h"
+#include "dir.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
+#include "attr.h"
+#include "fs_i.h"
+#include "keeper.h"
+#include "meta.h"
+#include "request.h"
 #include "tables.h"
 
 struct dirbuf {
@@ -42,7 +48,7 @@ static bool add(struct dirbuf *b, const char *name, const struct answer *a)
 		return false;
 	if (b->plus) {
 		struct fuse_entry_param e;
-		rq_entry(&e, a);
+		request_entry(&e, a);
 		need = fuse_add_direntry_plus(b->rq->req, b->p + b->len,
 					      b->size - b->len, name, &e, b->i);
 	} else {
@@ -72,9 +78,9 @@ static int add_listed(struct dirbuf *b, struct node *c,
 		return -ENOMEM;
 	attr_bare(&a, node_ino(c), mode);
 	if (b->plus) {
-		fs_object_at(it->list, k, it, &g);
+		access_object_at(it->list, k, it, &g);
 		attr_of_object(b->fs, c, &g, &a);
-		got_release(&g);
+		access_release(&g);
 	}
 	return add(b, robj_id(o), &a) ? 0 : 1;
 }
@@ -194,7 +200,7 @@ static int list_kind(struct dirbuf *b, const struct node *d)
 	struct kstate *ks = &b->fs->kinds[d->kind];
 	struct cache_item it = {0};
 	struct node c = {.type = NT_OBJ, .kind = d->kind, .region = d->region};
-	int rc = fs_listing(b->fs, b->rq, d->kind, d->region, &it);
+	int rc = access_listing(b->fs, b->rq, d->kind, d->region, &it);
 
 	if (rc)
 		return rc;
@@ -225,7 +231,7 @@ static int list_byname(struct dirbuf *b, const struct node *d)
 	struct node c = {.type = NT_BYNAME, .kind = d->kind,
 			 .region = d->region};
 	struct answer a = {0};
-	int rc = fs_listing(b->fs, b->rq, d->kind, d->region, &it);
+	int rc = access_listing(b->fs, b->rq, d->kind, d->region, &it);
 
 	if (rc)
 		return rc;
@@ -263,7 +269,7 @@ static int list_obj(struct dirbuf *b, const struct node *d, const char *id)
 	struct got g = {0};
 	const char *to;
 	size_t len;
-	int rc = fs_object(b->fs, b->rq, d, id, &g);
+	int rc = access_object(b->fs, b->rq, d, id, &g);
 
 #define ENTRY(name, mode) \
 	do { \
@@ -299,7 +305,7 @@ out:
 		b->push_node = *d;
 		return 0;
 	}
-	got_release(&g);
+	access_release(&g);
 	return 0;
 }
 
@@ -338,7 +344,7 @@ static int list_subdir(struct dirbuf *b, const struct node *d, const char *id)
 	struct sub_walk w = {b, {.type = NT_SUB_ENTRY, .kind = sd->kind,
 				 .region = d->region,
 				 .slot = (uint32_t)d->kind}, &it, 0};
-	int rc = fs_listing(b->fs, b->rq, sd->kind, d->region, &it);
+	int rc = access_listing(b->fs, b->rq, sd->kind, d->region, &it);
 
 	if (rc)
 		return rc;
@@ -379,19 +385,19 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	char id[FIELD_ID_MAX + 1];
 	int rc;
 
-	rq_begin(&rq, req);
+	request_begin(&rq, req);
 	b.fs = rq.fs;
 	b.rq = &rq;
 	atomic_fetch_add(&rq.fs->n.kernel_readdirs, 1);
 	b.p = malloc(size ? size : 1);
-	rc = b.p ? fs_node(rq.fs, ino, &n, id) : -ENOMEM;
+	rc = b.p ? access_node(rq.fs, ino, &n, id) : -ENOMEM;
 	if (!rc && !node_is_dir(&n))
 		rc = -ENOTDIR;
 	/* A directory whose listing failed is an error, even though "." and
 	 * ".." fitted: an empty answer would look like an empty region. */
 	if (!rc)
 		rc = list_dir(&b, &n, id);
-	rq_end(&rq);
+	request_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -400,6 +406,6 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (b.push.o) {
 		keeper_push_now(b.fs, b.push_node.obj, b.push_node.region,
 				&b.push);
-		got_release(&b.push);
+		access_release(&b.push);
 	}
 }

@@ -18,7 +18,7 @@
  *
  * A read-only filesystem: only what reads is registered.
  */
-#include "fs_i.h"
+#include "ops.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +27,16 @@
 #include <sys/statvfs.h>
 #include <sys/uio.h>
 
+#include "access.h"
+#include "attr.h"
+#include "dir.h"
+#include "fs_i.h"
+#include "keeper.h"
 #include "log.h"
+#include "lookup.h"
+#include "metadir.h"
+#include "request.h"
+#include "tabledir.h"
 
 /* The mount's own files, whose reads and looks are not counted (reading
  * the stats must not change them between the size and the bytes). */
@@ -65,20 +74,20 @@ static void op_lookup(fuse_req_t req, fuse_ino_t parent, const char *name)
 	char pid[FIELD_ID_MAX + 1], id[FIELD_ID_MAX + 1];
 	int rc;
 
-	rq_begin(&rq, req);
-	rc = fs_node(rq.fs, parent, &p, pid);
+	request_begin(&rq, req);
+	rc = access_node(rq.fs, parent, &p, pid);
 	if (!rc && !own(&p))
 		atomic_fetch_add(&rq.fs->n.kernel_lookups, 1);
 	if (!rc)
 		rc = lookup_child(rq.fs, &rq, &p, pid, name, &n, id);
 	if (!rc)
 		rc = describe(rq.fs, &rq, &n, id, true, false, &a);
-	rq_end(&rq);
+	request_end(&rq);
 	if (rc) {
 		fuse_reply_err(req, -rc);
 		return;
 	}
-	rq_entry(&e, &a);
+	request_entry(&e, &a);
 	fuse_reply_entry(req, &e);
 }
 
@@ -107,14 +116,14 @@ static void op_getattr(fuse_req_t req, fuse_ino_t ino,
 	char id[FIELD_ID_MAX + 1];
 	int rc;
 
-	rq_begin(&rq, req);
-	rc = fs_node(rq.fs, ino, &n, id);
+	request_begin(&rq, req);
+	rc = access_node(rq.fs, ino, &n, id);
 	if (!rc && !own(&n))
 		atomic_fetch_add(&rq.fs->n.kernel_getattrs, 1);
 	/* fi: through an open file, as before each read() (see metadir). */
 	if (!rc)
 		rc = describe(rq.fs, &rq, &n, id, false, fi != NULL, &a);
-	rq_end(&rq);
+	request_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -128,12 +137,12 @@ static void op_readlink(fuse_req_t req, fuse_ino_t ino)
 	char id[FIELD_ID_MAX + 1], target[256];
 	int rc;
 
-	rq_begin(&rq, req);
-	rc = fs_node(rq.fs, ino, &n, id);
+	request_begin(&rq, req);
+	rc = access_node(rq.fs, ino, &n, id);
 	if (!rc)
 		rc = lookup_link_target(rq.fs, &rq, &n, id, target,
 					sizeof target);
-	rq_end(&rq);
+	request_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -236,7 +245,7 @@ static void read_made(fuse_req_t req, struct rq *rq, const struct node *n,
 		 tabledir_read(rq->fs, rq, n, off, size, &buf, &len) :
 		 metadir_read(rq->fs, n, off, size, &buf, &len);
 
-	rq_end(rq);
+	request_end(rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
@@ -255,8 +264,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	int rc;
 
 	(void)fi;
-	rq_begin(&rq, req);
-	rc = fs_node(rq.fs, ino, &n, id);
+	request_begin(&rq, req);
+	rc = access_node(rq.fs, ino, &n, id);
 	if (!rc && !own(&n))
 		atomic_fetch_add(&rq.fs->n.kernel_reads, 1);
 	if (!rc && (own(&n) || n.type == NT_TABLE)) {
@@ -266,7 +275,7 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!rc && n.type != NT_FILE)
 		rc = node_is_dir(&n) ? -EISDIR : -EINVAL;
 	if (!rc)
-		rc = fs_object(rq.fs, &rq, &n, id, &g);
+		rc = access_object(rq.fs, &rq, &n, id, &g);
 	if (!rc)
 		rc = robj_file(g.o, n.slot, &b);
 	if (!rc) {
@@ -277,12 +286,12 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		 * waits on page locks a read in progress may hold). */
 		keeper_push(rq.fs, n.obj, n.region, &g, (int)n.slot);
 	}
-	rq_end(&rq);
+	request_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		reply_bytes(req, &b, size, off);
-	got_release(&g);
+	access_release(&g);
 }
 
 /* ---- readdir ------------------------------------------------------------------ */
@@ -416,7 +425,7 @@ static const struct fuse_lowlevel_ops ops = {
 	.listxattr = op_listxattr,
 };
 
-const struct fuse_lowlevel_ops *fs_ops(void)
+const struct fuse_lowlevel_ops *ops_table(void)
 {
 	return &ops;
 }

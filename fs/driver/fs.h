@@ -23,7 +23,6 @@
 
 struct ifs;
 struct fuse_session;
-struct fuse_lowlevel_ops;
 
 struct fs_conf {
 	const char *const *regions;   /* borrowed for the life of the mount */
@@ -49,9 +48,6 @@ struct fs_conf {
 
 /* A new filesystem over api (borrowed). 0 or -errno. */
 int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out);
-
-/* The operations table for fuse_session_new(). */
-const struct fuse_lowlevel_ops *fs_ops(void);
 
 /*
  * Start the keeper thread (call after fuse_daemonize(), with SIGHUP

@@ -232,7 +232,7 @@ static int one_of(struct out *o, const json_t *obj, const char *spec,
 static int whole(struct out *o, const json_t *obj)
 {
 	size_t n;
-	char *s = jt_dump(obj, JSON_INDENT(2), &n);
+	char *s = jsontext_dump(obj, JSON_INDENT(2), &n);
 
 	if (!s)
 		return -ENOMEM;

@@ -7,13 +7,16 @@
  * its listings' (a warm read is answered by the kernel), its time the
  * last change the cache saw in them.
  */
-#include "fs_i.h"
+#include "tabledir.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "access.h"
+#include "attr.h"
+#include "fs_i.h"
 #include "render.h"
 #include "tables.h"
 

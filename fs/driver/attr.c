@@ -4,13 +4,16 @@
  * rendered objects (robj.h), so attributes are read off them: nothing here
  * parses JSON or renders a file.
  */
-#include "fs_i.h"
+#include "attr.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "access.h"
+#include "fs_i.h"
 
 static struct timespec ts_of(double t)
 {
@@ -157,7 +160,7 @@ static int kind_dir_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 	const char *region = fs->conf.regions[n->region];
 	struct cache_item it = {0};
 	uint64_t ino = node_ino(n);
-	int rc = fs_listing(fs, rq, kind_probe()->id, n->region, &it);
+	int rc = access_listing(fs, rq, kind_probe()->id, n->region, &it);
 
 	cache_item_release(probe->cache, &it);
 	if (rc == -ENOENT || rc == -EINTR)
@@ -191,7 +194,7 @@ static int byname_attr(struct ifs *fs, struct rq *rq, const struct node *n,
 {
 	struct kstate *ks = &fs->kinds[n->kind];
 	struct cache_item it = {0};
-	int rc = fs_listing(fs, rq, n->kind, n->region, &it);
+	int rc = access_listing(fs, rq, n->kind, n->region, &it);
 
 	if (rc)
 		return rc;
@@ -251,10 +254,10 @@ int attr_of_node(struct ifs *fs, struct rq *rq, const struct node *n,
 	case NT_LINK:
 	case NT_SUBDIR:
 	case NT_SUB_ENTRY:
-		if ((rc = fs_object(fs, rq, n, id, &g)))
+		if ((rc = access_object(fs, rq, n, id, &g)))
 			return rc;
 		rc = attr_of_object(fs, n, &g, a);
-		got_release(&g);
+		access_release(&g);
 		return rc;
 	default:
 		return -ENOENT;

@@ -4,11 +4,15 @@
  * symbolic link points (its readlink). Both resolve a node to an object of
  * the cache; nothing here renders or describes.
  */
-#include "fs_i.h"
+#include "lookup.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+
+#include "access.h"
+#include "attr.h"
+#include "fs_i.h"
 
 /* Is the child object g in the subdirectory of parent pid? */
 static bool child_of_parent(const struct node *n, const struct got *g,
@@ -28,7 +32,7 @@ static int byname_target(struct ifs *fs, struct rq *rq, const struct node *n,
 {
 	struct kstate *ks = &fs->kinds[n->kind];
 	struct cache_item it = {0};
-	int rc = fs_listing(fs, rq, n->kind, n->region, &it);
+	int rc = access_listing(fs, rq, n->kind, n->region, &it);
 
 	if (rc)
 		return rc;
@@ -53,11 +57,11 @@ int lookup_child(struct ifs *fs, struct rq *rq, const struct node *p,
 		/* An id the cache does not know costs a request: only then
 		 * is a number given out. */
 		snprintf(id, FIELD_ID_MAX + 1, "%s", name);
-		if ((rc = fs_object(fs, rq, n, id, &g)))
+		if ((rc = access_object(fs, rq, n, id, &g)))
 			return rc;
 		if (n->type == NT_SUB_ENTRY && !child_of_parent(n, &g, pid))
 			rc = -ENOENT;
-		got_release(&g);
+		access_release(&g);
 		break;
 	case NT_BYNAME:
 		rc = byname_target(fs, rq, n, name, id);
@@ -96,13 +100,13 @@ int lookup_link_target(struct ifs *fs, struct rq *rq, const struct node *n,
 		snprintf(buf, len, "%s%s", sd->target, id);
 		return 0;
 	case NT_LINK:
-		if ((rc = fs_object(fs, rq, n, id, &g)))
+		if ((rc = access_object(fs, rq, n, id, &g)))
 			return rc;
 		rc = robj_link(g.o, n->slot, &to, &tlen);
 		if (!rc)
 			snprintf(buf, len, "%s%.*s", k->links[n->slot].target,
 				 (int)tlen, to);
-		got_release(&g);
+		access_release(&g);
 		return rc;
 	default:
 		return -EINVAL;

@@ -2,12 +2,14 @@
 /*
  * request: a FUSE request that may wait on the API. An interrupt from the
  * kernel (Ctrl-C on a waiting cat) cancels its API call and wakes its
- * waits in the caches; rq_end unregisters that before the reply, so the
+ * waits in the caches; request_end unregisters that before the reply, so the
  * callback never touches a request that has ended.
  */
-#include "fs_i.h"
+#include "request.h"
 
 #include <string.h>
+
+#include "fs_i.h"
 
 static void on_interrupt(fuse_req_t req, void *data)
 {
@@ -20,7 +22,7 @@ static void on_interrupt(fuse_req_t req, void *data)
 		cache_wake(r->fs->kinds[k].cache);
 }
 
-void rq_begin(struct rq *r, fuse_req_t req)
+void request_begin(struct rq *r, fuse_req_t req)
 {
 	r->fs = fuse_req_userdata(req);
 	r->req = req;
@@ -29,13 +31,13 @@ void rq_begin(struct rq *r, fuse_req_t req)
 	fuse_req_interrupt_func(req, on_interrupt, r);
 }
 
-void rq_end(struct rq *r)
+void request_end(struct rq *r)
 {
 	fuse_req_interrupt_func(r->req, NULL, NULL);
 	api_call_destroy(&r->call);
 }
 
-void rq_entry(struct fuse_entry_param *e, const struct answer *a)
+void request_entry(struct fuse_entry_param *e, const struct answer *a)
 {
 	memset(e, 0, sizeof *e);
 	e->ino = a->st.st_ino;

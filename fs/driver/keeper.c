@@ -13,36 +13,126 @@
  * that file in progress holds, until another handler answers the read:
  * so one handler at a time stores, and the others queue.
  */
-#include "fs_i.h"
+#include "keeper.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <time.h>
 #include <unistd.h>
 
+#include <fuse_lowlevel.h>
+
 #include "clock.h"
+#include "fs_i.h"
+#include "invalq.h"
 #include "log.h"
+#include "node.h"
+
+/* The keeper's own state: no other file sees it. */
+struct keeper {
+	struct invalq *q;               /* what it is to send */
+	int evfd, sigfd;                /* its wake-ups: work, SIGHUP */
+	pthread_t thread;
+	bool running;
+	atomic_bool stopping;
+	/* Held by whoever sends the kernel stores or invalidations of data:
+	 * the keeper for each batch, a handler for its object's stores (by
+	 * trylock: when the keeper holds it, the handler queues instead).
+	 * A store checks that its bytes are still the cache's and sends them
+	 * under it, so an invalidation of the change that replaced them
+	 * cannot land between the check and the store and leave old bytes
+	 * behind it in the page cache. */
+	pthread_mutex_t send_lock;
+	/* When the journal, a Prometheus file or health was last read
+	 * (clock_mono, in ms): while they are, every listing is kept
+	 * fresh. */
+	atomic_uint_fast64_t watched_ms;
+	/* Per kind and region: the expiry of the listing whose directories
+	 * were last invalidated (invalidate_expired). */
+	double *expired[K_COUNT];
+};
+
+int keeper_new(struct ifs *fs, struct keeper **out)
+{
+	struct keeper *k = calloc(1, sizeof *k);
+	uint32_t nr = fs->conf.nregions ? fs->conf.nregions : 1;
+	int rc = -ENOMEM;
+
+	if (!k)
+		return -ENOMEM;
+	k->evfd = k->sigfd = -1;
+	atomic_init(&k->stopping, false);
+	atomic_init(&k->watched_ms, 0);
+	pthread_mutex_init(&k->send_lock, NULL);
+	for (int i = 0; i < K_COUNT; i++)
+		if (!(k->expired[i] = calloc(nr, sizeof *k->expired[i])))
+			goto fail;
+	if ((rc = invalq_new(&k->q)))
+		goto fail;
+	k->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (k->evfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	*out = k;
+	return 0;
+fail:
+	keeper_free(k);
+	return rc;
+}
+
+void keeper_free(struct keeper *k)
+{
+	if (!k)
+		return;
+	invalq_free(k->q);
+	if (k->evfd >= 0)
+		close(k->evfd);
+	if (k->sigfd >= 0)
+		close(k->sigfd);
+	for (int i = 0; i < K_COUNT; i++)
+		free(k->expired[i]);
+	pthread_mutex_destroy(&k->send_lock);
+	free(k);
+}
+
+void keeper_watch(struct ifs *fs)
+{
+	atomic_store(&fs->keeper->watched_ms,
+		     (uint64_t)(clock_mono() * 1000));
+}
+
+/* Whether the mount was watched within the last `window` seconds. */
+static bool watched_within(struct ifs *fs, double window)
+{
+	uint64_t at = atomic_load(&fs->keeper->watched_ms);
+
+	return at && clock_mono() * 1000 - (double)at < window * 1000;
+}
 
 /* ---- the queue (invalq.h) ------------------------------------------------ */
 
 void keeper_entry(struct ifs *fs, uint64_t parent, const char *name)
 {
-	invalq_entry(fs->q, parent, name);
+	invalq_entry(fs->keeper->q, parent, name);
 }
 
 void keeper_inode(struct ifs *fs, uint64_t ino)
 {
-	invalq_inode(fs->q, ino);
+	invalq_inode(fs->keeper->q, ino);
 }
 
 void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj)
 {
-	invalq_object(fs->q, k, obj);
+	invalq_object(fs->keeper->q, k, obj);
 }
 
 /* Whether g's files are to be pushed now: fresh bytes, a mount that
@@ -62,7 +152,7 @@ void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 		return;
 	for (unsigned i = 0; i < k->nfiles; i++)
 		if ((int)i != skip && robj_file_size(g->o, i) > 0)
-			invalq_store(fs->q, g->o, i, obj, region, g->gen);
+			invalq_store(fs->keeper->q, g->o, i, obj, region, g->gen);
 	keeper_kick(fs);
 }
 
@@ -80,7 +170,7 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 	 * handlers must be free to answer it. Not while the keeper sends
 	 * (see send_lock). Otherwise the keeper stores. */
 	if (!fs->conf.handlers_store ||
-	    pthread_mutex_trylock(&fs->send_lock)) {
+	    pthread_mutex_trylock(&fs->keeper->send_lock)) {
 		keeper_push(fs, obj, region, g, -1);
 		return;
 	}
@@ -89,14 +179,14 @@ void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
 			q.ino = node_obj_ino(obj, NT_FILE, q.file);
 			store(fs, &q);
 		}
-	pthread_mutex_unlock(&fs->send_lock);
+	pthread_mutex_unlock(&fs->keeper->send_lock);
 }
 
 void keeper_kick(struct ifs *fs)
 {
 	uint64_t one = 1;
 
-	if (write(fs->evfd, &one, sizeof one) < 0)
+	if (write(fs->keeper->evfd, &one, sizeof one) < 0)
 		return; /* the counter is full: the keeper is awake anyway */
 }
 
@@ -145,7 +235,7 @@ static void send_all(struct ifs *fs)
 	struct inval *q;
 	size_t n;
 
-	invalq_take(fs->q, &q, &n);
+	invalq_take(fs->keeper->q, &q, &n);
 	for (size_t i = 0; i < n; i++) {
 		/* -ENOENT: the kernel does not know that inode; fine. */
 		if (q[i].name)
@@ -162,29 +252,23 @@ static void send_all(struct ifs *fs)
 
 /* ---- SIGHUP, expiry, refresh-ahead --------------------------------------- */
 
-/* A by-name directory's entry the kernel must forget. */
-struct gone {
-	struct ifs *fs;
-	uint64_t dir;
-};
-
-static void forget_entry(void *ud, const char *name)
+void keeper_forget_name(void *dir, const char *name)
 {
-	const struct gone *g = ud;
+	const struct keeper_dir *d = dir;
 
-	keeper_entry(g->fs, g->dir, name);
+	keeper_entry(d->fs, d->dir, name);
 }
 
 /* Every directory of a kind in region r, and the names of its by-name
  * directory (forgotten). */
 static void drop_kind_dirs(struct ifs *fs, struct kstate *ks, uint32_t r)
 {
-	struct gone g = {fs, node_kind_dir_ino(r, ks->k->id, true)};
+	struct keeper_dir g = {fs, node_kind_dir_ino(r, ks->k->id, true)};
 
 	keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
 	if (!ks->byname)
 		return;
-	byname_drop(ks->byname, r, forget_entry, &g);
+	byname_drop(ks->byname, r, keeper_forget_name, &g);
 	keeper_inode(fs, g.dir);
 }
 
@@ -241,8 +325,10 @@ static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 
 		if (cache_peek_list(ks->cache, fs->conf.regions[r], &it))
 			continue;
-		if (it.expires <= now && ks->expired[r] != it.expires) {
-			ks->expired[r] = it.expires;
+		double *expired = &fs->keeper->expired[ks->k->id][r];
+
+		if (it.expires <= now && *expired != it.expires) {
+			*expired = it.expires;
 			keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
 			if (ks->k->byname)
 				keeper_inode(fs, node_kind_dir_ino(r, ks->k->id,
@@ -326,17 +412,18 @@ static void say_sight(struct ifs *fs, struct kstate *ks)
 /* Waits up to 200 ms for work or SIGHUP. */
 static void wait_work(struct ifs *fs)
 {
-	struct pollfd p[2] = {{.fd = fs->evfd, .events = POLLIN},
-			      {.fd = fs->sigfd, .events = POLLIN}};
+	struct keeper *k = fs->keeper;
+	struct pollfd p[2] = {{.fd = k->evfd, .events = POLLIN},
+			      {.fd = k->sigfd, .events = POLLIN}};
 	struct signalfd_siginfo si;
 	uint64_t v;
 
-	if (poll(p, fs->sigfd >= 0 ? 2 : 1, 200) <= 0)
+	if (poll(p, k->sigfd >= 0 ? 2 : 1, 200) <= 0)
 		return;
-	if (p[0].revents & POLLIN && read(fs->evfd, &v, sizeof v) < 0)
+	if (p[0].revents & POLLIN && read(k->evfd, &v, sizeof v) < 0)
 		v = 0;
-	if (fs->sigfd >= 0 && p[1].revents & POLLIN &&
-	    read(fs->sigfd, &si, sizeof si) == sizeof si &&
+	if (k->sigfd >= 0 && p[1].revents & POLLIN &&
+	    read(k->sigfd, &si, sizeof si) == sizeof si &&
 	    si.ssi_signo == SIGHUP)
 		drop_everything(fs);
 }
@@ -346,7 +433,7 @@ static void *keeper(void *arg)
 	struct ifs *fs = arg;
 	double trimmed = clock_mono(), refreshed = 0;
 
-	while (!atomic_load(&fs->stopping)) {
+	while (!atomic_load(&fs->keeper->stopping)) {
 		wait_work(fs);
 		if (fuse_session_exited(fs->se)) {
 			/* Unmounted or signalled: do not let a slow API hold
@@ -361,7 +448,7 @@ static void *keeper(void *arg)
 			 * CACHE_FRESH_FLOOR), and a half. */
 			double ttl = fs->conf.ttl > CACHE_FRESH_FLOOR ?
 				     fs->conf.ttl : CACHE_FRESH_FLOOR;
-			bool watched = metadir_watched(fs, ttl * 1.5 + 1);
+			bool watched = watched_within(fs, ttl * 1.5 + 1);
 			for (int k = 0; k < K_COUNT; k++) {
 				struct kstate *ks = &fs->kinds[k];
 				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;
@@ -371,9 +458,9 @@ static void *keeper(void *arg)
 			}
 			refreshed = clock_mono();
 		}
-		pthread_mutex_lock(&fs->send_lock);
+		pthread_mutex_lock(&fs->keeper->send_lock);
 		send_all(fs);
-		pthread_mutex_unlock(&fs->send_lock);
+		pthread_mutex_unlock(&fs->keeper->send_lock);
 		/* Replaced values are freed by whichever thread drops the last
 		 * reference, across malloc's per-thread arenas: give the free
 		 * pages back now and then so a long-running mount stays at its
@@ -388,29 +475,32 @@ static void *keeper(void *arg)
 
 int keeper_start(struct ifs *fs)
 {
+	struct keeper *k = fs->keeper;
 	sigset_t hup;
 	int rc;
 
 	sigemptyset(&hup);
 	sigaddset(&hup, SIGHUP);
-	fs->sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (fs->sigfd < 0)
+	k->sigfd = signalfd(-1, &hup, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (k->sigfd < 0)
 		log_warn("SIGHUP will not drop the cache: signalfd: %s",
 			 strerror(errno));
-	rc = pthread_create(&fs->keeper, NULL, keeper, fs);
+	rc = pthread_create(&k->thread, NULL, keeper, fs);
 	if (rc)
 		return -rc;
-	fs->keeper_running = true;
+	k->running = true;
 	return 0;
 }
 
 void keeper_stop(struct ifs *fs)
 {
-	atomic_store(&fs->stopping, true);
+	struct keeper *k = fs->keeper;
+
+	atomic_store(&k->stopping, true);
 	api_shutdown(fs->api);
-	if (fs->keeper_running) {
+	if (k->running) {
 		keeper_kick(fs);
-		pthread_join(fs->keeper, NULL);
-		fs->keeper_running = false;
+		pthread_join(k->thread, NULL);
+		k->running = false;
 	}
 }

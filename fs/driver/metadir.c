@@ -33,15 +33,19 @@
  * path first (their entries never stay cached). A look at .interlinkfs/
  * costs no request.
  */
-#include "fs_i.h"
+#include "metadir.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "attr.h"
 #include "clock.h"
-#include "log.h"
+#include "fs_i.h"
 #include "health.h"
+#include "keeper.h"
+#include "log.h"
+#include "meta.h"
 #include "prom.h"
 #include "render.h"
 
@@ -93,10 +97,6 @@ static unsigned slot_of(const struct node *n)
 	return n->type == NT_PROM_FILE ? MF_COUNT + n->slot : n->slot;
 }
 
-static void watch(struct ifs *fs)
-{
-	atomic_store(&fs->watched_ms, (uint64_t)(clock_mono() * 1000));
-}
 
 /* The files whose readers watch: the journal, the Prometheus files,
  * health (not the counters, which are only numbers of this daemon). */
@@ -122,13 +122,6 @@ static bool looks_through_open_file(struct metadir *m, const struct node *n,
 		m->looked_up[s] = now;
 	pthread_mutex_unlock(&m->lock);
 	return through;
-}
-
-bool metadir_watched(struct ifs *fs, double window)
-{
-	uint64_t at = atomic_load(&fs->watched_ms);
-
-	return at && clock_mono() * 1000 - (double)at < window * 1000;
 }
 
 /* ---- the counters ---------------------------------------------------------- */
@@ -369,7 +362,7 @@ int metadir_attr(struct ifs *fs, const struct node *n, bool walked,
 	int rc;
 
 	if (watched)
-		watch(fs);
+		keeper_watch(fs);
 	if (journal)
 		len = (size_t)journal_size(fs->journal, &mtime);
 	else if ((rc = refresh(fs, n, walked, watched, &len, &mtime)))
@@ -393,7 +386,7 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 	if (off < 0)
 		off = 0;
 	if (watching(n))
-		watch(fs);
+		keeper_watch(fs);
 	if (n->type == NT_META_FILE && n->slot == MF_CHANGES) {
 		if (!(*buf = malloc(size ? size : 1)))
 			return -ENOMEM;

@@ -26,6 +26,7 @@
 
 #include "api.h"
 #include "fs.h"
+#include "ops.h"
 #include "log.h"
 #include "options.h"
 #include "scwcfg.h"
@@ -307,7 +308,8 @@ static int mount_and_serve(struct mount *m)
 	sigset_t hup;
 	int rc;
 
-	m->se = fuse_session_new(&m->args, fs_ops(), sizeof *fs_ops(), m->fs);
+	m->se = fuse_session_new(&m->args, ops_table(), sizeof *ops_table(),
+				 m->fs);
 	if (!m->se || fuse_set_signal_handlers(m->se) != 0)
 		return 1;
 	/* SIGHUP drops the cache: every thread blocks it, the keeper takes

@@ -1,23 +1,26 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs: one mount's state, and the cache wiring: per kind of object a cache
- * whose loaders turn what the API sends into rendered objects (robj.h) as
- * each page arrives, and whose change callback tells the kernel (through
- * the keeper) what to forget; and the objects and nodes of that cache as
- * requests see them.
+ * wiring: per kind of object, a cache whose loaders turn what the API
+ * sends into rendered objects (robj.h) as each page arrives, whose change
+ * callback tells the kernel (through the keeper) what to forget, and
+ * whose listed callback hands every listing to the journal and the tables.
  */
-#include "fs_i.h"
+#include "wiring.h"
 
 #include <errno.h>
 #include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
-#include "clock.h"
+#include "field.h"
+#include "fs_i.h"
+#include "keeper.h"
 #include "log.h"
+#include "node.h"
+#include "request.h"
+#include "robj.h"
+#include "tabledir.h"
 #include "tables.h"
 
 /* Listings at least this long give back the memory their pages took. */
@@ -152,19 +155,6 @@ static void child_moved(struct ifs *fs, const struct kind *child, uint32_t r,
 	}
 }
 
-/* A by-name directory whose entry went or moved: the kernel forgets it. */
-struct gone {
-	struct ifs *fs;
-	uint64_t dir;
-};
-
-static void forget_entry(void *ud, const char *name)
-{
-	const struct gone *g = ud;
-
-	keeper_entry(g->fs, g->dir, name);
-}
-
 /* The cache tells us what changed: tell the kernel (through the keeper).
  * An added or removed id changes its directory's entry; a changed or
  * removed one, everything below it; and the directories it is listed in
@@ -193,12 +183,12 @@ static void on_changes(void *ud, const char *region,
 	}
 	keeper_inode(fs, dir);
 	if (ks->byname) {
-		struct gone g = {fs, node_kind_dir_ino((uint32_t)r, ks->k->id,
-						       true)};
+		struct keeper_dir g = {fs, node_kind_dir_ino((uint32_t)r,
+							     ks->k->id, true)};
 		if (listing)
 			byname_update(ks->byname, (uint32_t)r,
 				      (struct cache_listing *)listing,
-				      forget_entry, &g);
+				      keeper_forget_name, &g);
 		keeper_inode(fs, g.dir);
 	}
 	keeper_kick(fs);
@@ -232,65 +222,9 @@ static void on_listed(void *ud, const char *region,
 		}
 }
 
-/* ---- objects and nodes, as requests see them ----------------------------- */
+/* ---- a kind's state ---------------------------------------------------------- */
 
-void got_release(struct got *g)
-{
-	robj_release(g->o);
-	g->o = NULL;
-}
-
-int fs_node(struct ifs *fs, uint64_t ino, struct node *n, char *id)
-{
-	int rc = node_from_ino(ino, fs->conf.nregions, n);
-
-	id[0] = '\0';
-	if (!rc && n->obj && objtab_get(fs->objs, n->obj, &n->region, id))
-		rc = -ENOENT;
-	if (!rc && n->type == NT_META_FILE && !meta_name(n->slot))
-		rc = -ENOENT;
-	return rc;
-}
-
-int fs_object(struct ifs *fs, struct rq *rq, const struct node *n,
-	      const char *id, struct got *g)
-{
-	struct kstate *ks = &fs->kinds[n->kind];
-	struct cache_item it = {0};
-	int rc = cache_get(ks->cache, fs->conf.regions[n->region], id, rq,
-			   rq ? &rq->intr : NULL, &it);
-
-	if (rc)
-		return rc;
-	g->o = it.value;
-	g->gen = it.gen;
-	g->expires = it.expires;
-	g->changed_at = it.changed_at;
-	g->stale = it.stale;
-	return 0;
-}
-
-void fs_object_at(const struct cache_listing *l, size_t i,
-		  const struct cache_item *it, struct got *g)
-{
-	g->o = cache_listing_value(l, i);
-	robj_hold(g->o);
-	g->gen = cache_listing_gen(l, i);
-	g->changed_at = cache_listing_changed_at(l, i);
-	g->expires = it->expires;
-	g->stale = it->stale;
-}
-
-int fs_listing(struct ifs *fs, struct rq *rq, enum kind_id k, uint32_t r,
-	       struct cache_item *it)
-{
-	return cache_list(fs->kinds[k].cache, fs->conf.regions[r], rq,
-			  rq ? &rq->intr : NULL, it);
-}
-
-/* ---- the mount ---------------------------------------------------------------- */
-
-static int kind_new(struct ifs *fs, enum kind_id k)
+int wiring_kind_new(struct ifs *fs, enum kind_id k)
 {
 	struct kstate *ks = &fs->kinds[k];
 	struct cache_conf cc;
@@ -307,8 +241,6 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	kind_filters(ks->k, &fs->conf.filters, &ks->filters);
 	ks->ttl = ks->k->fresh == FRESH_CATALOG && fs->conf.ttl > 0 ?
 		  fs->conf.catalog_ttl : fs->conf.ttl;
-	if (!(ks->expired = calloc(nr, sizeof *ks->expired)))
-		return -ENOMEM;
 	if (ks->k->nsubdirs &&
 	    backref_new((size_t)nr * KIND_MAX_SUBDIRS, &ks->backrefs))
 		return -ENOMEM;
@@ -325,93 +257,12 @@ static int kind_new(struct ifs *fs, enum kind_id k)
 	return cache_new(&cc, &co, &ks->cache);
 }
 
-static void kind_free(struct kstate *ks)
+void wiring_kind_free(struct kstate *ks)
 {
 	/* A listing still held by by-name points at its cache's ops:
 	 * released while that cache lives. */
 	byname_free(ks->byname);
 	cache_free(ks->cache);
 	backref_free(ks->backrefs);
-	free(ks->expired);
 }
 
-int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
-{
-	struct ifs *fs = calloc(1, sizeof *fs);
-	int rc = -ENOMEM;
-
-	if (!fs)
-		return -ENOMEM;
-	fs->conf = *conf;
-	fs->api = api;
-	fs->evfd = fs->sigfd = -1;
-	atomic_init(&fs->stopping, false);
-	atomic_init(&fs->watched_ms, 0);
-	pthread_mutex_init(&fs->send_lock, NULL);
-	clock_gettime(CLOCK_REALTIME, &fs->mounted);
-	/* The caches' clock is clock_mono(). */
-	fs->wall_minus_mono = (double)fs->mounted.tv_sec +
-			      (double)fs->mounted.tv_nsec / 1e9 - clock_mono();
-	fs->evfd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (fs->evfd < 0) {
-		rc = -errno;
-		goto fail;
-	}
-	if ((rc = objtab_new(&fs->objs)) || (rc = invalq_new(&fs->q)) ||
-	    (rc = problems_new(&fs->problems)) ||
-	    (rc = metadir_new(&fs->meta)) ||
-	    (rc = tabledir_new(conf->nregions, &fs->tables)) ||
-	    (rc = journal_new(conf->journal_lines, &fs->mounted,
-			      &fs->journal)) ||
-	    (rc = changes_new(conf->nregions, fs->journal, &fs->changes)))
-		goto fail;
-	for (int k = 0; k < K_COUNT; k++)
-		if ((rc = kind_new(fs, (enum kind_id)k)))
-			goto fail;
-	*out = fs;
-	return 0;
-fail:
-	fs_free(fs);
-	return rc;
-}
-
-void fs_free(struct ifs *fs)
-{
-	if (!fs)
-		return;
-	/* A background load still under way ends by telling the journal,
-	 * the tables and the by-name directories what it got: let it end
-	 * before any of them goes. The journal's listings release their
-	 * values through the caches, so it goes before them. */
-	for (int k = 0; k < K_COUNT; k++)
-		if (fs->kinds[k].cache)
-			cache_wait_background(fs->kinds[k].cache);
-	changes_free(fs->changes);
-	for (int k = 0; k < K_COUNT; k++)
-		if (fs->kinds[k].k)
-			kind_free(&fs->kinds[k]);
-	objtab_free(fs->objs);
-	problems_free(fs->problems);
-	metadir_free(fs->meta);
-	tabledir_free(fs->tables);
-	journal_free(fs->journal);
-	invalq_free(fs->q);
-	if (fs->evfd >= 0)
-		close(fs->evfd);
-	if (fs->sigfd >= 0)
-		close(fs->sigfd);
-	pthread_mutex_destroy(&fs->send_lock);
-	free(fs);
-}
-
-int fs_start(struct ifs *fs, struct fuse_session *se)
-{
-	fs->se = se;
-	return keeper_start(fs);
-}
-
-void fs_stop(struct ifs *fs)
-{
-	if (fs)
-		keeper_stop(fs);
-}

@@ -1,0 +1,76 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * keeper: the thread that tells the kernel what changed (invalidations,
+ * files pushed to its page cache ahead of reads), refreshes listings
+ * before they expire (and all of them while the mount is watched), ends
+ * the kernel's readdir caches of listings that expired, says in the
+ * journal when sight of a listing is lost or regained, and drops
+ * everything on SIGHUP. Its state (the queue, its thread and descriptors,
+ * when the mount was last watched) is its own: struct keeper is opaque.
+ *
+ * Request handlers and the cache's change callback queue; the keeper
+ * sends, but for keeper_push_now.
+ *
+ * Thread-safety: keeper_new(), keeper_start(), keeper_stop() and
+ * keeper_free() are called by fs.c alone, from main's thread; every other
+ * function from any thread.
+ */
+#ifndef INTERLINKFS_KEEPER_H
+#define INTERLINKFS_KEEPER_H
+
+#include <stdint.h>
+
+#include "access.h"
+#include "kinds.h"
+
+struct ifs;
+struct keeper;
+
+/* fs's keeper, not started: 0 with *out, or -errno. */
+int keeper_new(struct ifs *fs, struct keeper **out);
+/* After keeper_stop(). NULL is a no-op. */
+void keeper_free(struct keeper *k);
+/* Starts the thread (after fuse_daemonize(), with SIGHUP blocked in every
+ * thread: the keeper takes it from a signalfd): 0 or -errno. */
+int keeper_start(struct ifs *fs);
+/* Stops it and cancels the API calls in flight. Idempotent. */
+void keeper_stop(struct ifs *fs);
+
+/* Queue, for the keeper to send (invalq.h): the kernel forgets an entry,
+ * an inode's attributes and pages, or everything below object obj of kind
+ * k. Call keeper_kick() after a batch. */
+void keeper_entry(struct ifs *fs, uint64_t parent, const char *name);
+void keeper_inode(struct ifs *fs, uint64_t ino);
+void keeper_object(struct ifs *fs, const struct kind *k, uint64_t obj);
+
+/* A directory whose names the kernel is to forget, one at a time
+ * (keeper_forget_name, a callback for byname_update and byname_drop). */
+struct keeper_dir {
+	struct ifs *fs;
+	uint64_t dir;
+};
+void keeper_forget_name(void *dir, const char *name);
+
+/*
+ * Push the files of object obj (g, borrowed) to the kernel's page cache
+ * but file `skip` (-1: none), once per generation (objtab_claim), unless
+ * the value is stale or the mount has ttl=0. Queued for the keeper.
+ */
+void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
+		 const struct got *g, int skip);
+/*
+ * keeper_push (no file skipped), sent by the calling request handler
+ * itself, after its reply, unless another handler or the keeper is
+ * sending (then queued). For the end of an object's readdirplus: the
+ * reader is about to read them, and waking the keeper takes longer.
+ */
+void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
+		     const struct got *g);
+/* Wakes the keeper up for what was queued. */
+void keeper_kick(struct ifs *fs);
+
+/* The journal, a Prometheus file or health was read now: the mount is
+ * watched (every listing kept fresh) for about 1.5 ttl. */
+void keeper_watch(struct ifs *fs);
+
+#endif
