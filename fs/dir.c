@@ -399,7 +399,7 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(b.p);
 	if (b.push.o) {
 		keeper_push_now(b.fs, b.push_node.obj, b.push_node.region,
-				&b.push);
+				&b.push, -1);
 		got_release(&b.push);
 	}
 }
