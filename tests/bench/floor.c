@@ -23,7 +23,9 @@
  *   directory's files are stored in the kernel's page cache, in listing
  *   order, once (fs/dir.c and fs/keeper.c keeper_push_now make the same
  *   choice, for the same reason: before then the kernel has not made the
- *   files' inodes and refuses the store). Any number of handlers may
+ *   files' inodes and refuses the store); or, when a read of one of them
+ *   comes first, that read is answered and the others are stored, from
+ *   the next one on (fs/ops.c op_read). Any number of handlers may
  *   store at once here, which is safe for the benchmark's one reader;
  *   interlinkfs lets one at a time store and leaves the others' files to
  *   its keeper thread, so that a store waiting for a read always leaves a
@@ -346,6 +348,36 @@ static void op_opendir(fuse_req_t req, fuse_ino_t ino,
 	fuse_reply_open(req, fi);
 }
 
+/* Directory d's files, stored in the kernel's page cache once, in listing
+ * order from the one after `read` (a file of d a reader has just read, 0
+ * for none), which is the order the reader goes on in. Called after a
+ * reply, never before: the reader reads these next, and a store before
+ * the reply would be on its path. */
+static void push_files(struct floor *fl, struct fnode *d, fuse_ino_t read)
+{
+	size_t first = 0;
+
+	if (atomic_exchange(&d->pushed, true))
+		return;
+	for (size_t i = 0; i < d->nkids; i++)
+		if (d->kids[i] == read)
+			first = i + 1;
+	for (size_t k = 0; k < d->nkids; k++) {
+		struct fnode *x = node_of(fl, d->kids[(first + k) % d->nkids]);
+		struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)x->st.st_size);
+
+		if (!S_ISREG(x->st.st_mode) || x->st.st_size == 0 ||
+		    x->st.st_ino == read)
+			continue;
+		bv.buf[0].mem = x->data;
+		if (fuse_lowlevel_notify_store(fl->se, x->st.st_ino, 0, &bv,
+					       0) == 0)
+			atomic_fetch_add(&fl->stored, 1);
+		else
+			atomic_fetch_add(&fl->refused, 1);
+	}
+}
+
 static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		    struct fuse_file_info *fi)
 {
@@ -366,28 +398,8 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 		fuse_reply_buf(req, x->data + off,
 			       len - (size_t)off < size ? len - (size_t)off :
 			       size);
-}
-
-/* Directory d's files, stored in the kernel's page cache in listing
- * order. Called after the reply, never before: the reader reads these
- * next, and a store before the reply would be on its path. */
-static void push_files(struct floor *fl, struct fnode *d)
-{
-	if (atomic_exchange(&d->pushed, true))
-		return;
-	for (size_t i = 0; i < d->nkids; i++) {
-		struct fnode *x = node_of(fl, d->kids[i]);
-		struct fuse_bufvec bv = FUSE_BUFVEC_INIT((size_t)x->st.st_size);
-
-		if (!S_ISREG(x->st.st_mode) || x->st.st_size == 0)
-			continue;
-		bv.buf[0].mem = x->data;
-		if (fuse_lowlevel_notify_store(fl->se, x->st.st_ino, 0, &bv,
-					       0) == 0)
-			atomic_fetch_add(&fl->stored, 1);
-		else
-			atomic_fetch_add(&fl->refused, 1);
-	}
+	/* A read that came before its directory's push: the others next. */
+	push_files(fl, node_of(fl, x->parent), ino);
 }
 
 /* "." and "..", then the children; entry k resumes at offset k + 1. */
@@ -426,7 +438,7 @@ static void op_readdirplus(fuse_req_t req, fuse_ino_t ino, size_t size,
 	fuse_reply_buf(req, buf, len);
 	free(buf);
 	if (off > 0 && !full)
-		push_files(fl, d);
+		push_files(fl, d, 0);
 }
 
 /* ---- the session -------------------------------------------------------- */
