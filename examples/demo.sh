@@ -55,7 +55,7 @@ fi
 # Credentials the Scaleway way; the simulator accepts this demo key.
 quiet "mount interlinkfs on $mnt" \
   env SCW_SECRET_KEY="$key" SCW_API_URL="$url" \
-  SCW_CONFIG_PATH=/nonexistent build/fs/interlinkfs "$mnt" \
+  SCW_CONFIG_PATH=/nonexistent build/fs/driver/interlinkfs "$mnt" \
   -o regions=fr-par:nl-ams
 
 # The examples run as commands, from inside the mount.

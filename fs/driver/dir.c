@@ -405,7 +405,7 @@ void dir_readdir(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	free(b.p);
 	if (b.push.o) {
 		keeper_push_now(b.fs, b.push_node.obj, b.push_node.region,
-				&b.push);
+				&b.push, -1);
 		access_release(&b.push);
 	}
 }

@@ -6,12 +6,13 @@
  * listings that expired, and drops everything on SIGHUP.
  *
  * Request handlers and the cache's change callback queue; the keeper
- * sends. One exception: the files of an object a reader has just listed,
- * which it reads next, are stored by that readdir's handler after its
- * reply (keeper_push_now), as waking the keeper takes longer than the
- * reader takes to get there. A store waits on the page lock a read of
- * that file in progress holds, until another handler answers the read:
- * so one handler at a time stores, and the others queue.
+ * sends. One exception: the files of an object a reader has just listed
+ * or started to read, which it reads next, are stored by that readdir's or
+ * that read's handler after its reply (keeper_push_now), as waking the
+ * keeper takes longer than the reader takes to get there. A store waits
+ * on the page lock a read of that file in progress holds, until another
+ * handler answers the read: so one handler at a time stores, and the
+ * others queue.
  */
 #include "keeper.h"
 
@@ -143,13 +144,12 @@ static bool claim(struct ifs *fs, uint64_t obj, const struct got *g)
 	       objtab_claim(fs->objs, obj, g->gen);
 }
 
-void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
-		 const struct got *g, int skip)
+/* g's files but skip, claimed, queued for the keeper to store. */
+static void queue_push(struct ifs *fs, uint64_t obj, uint32_t region,
+		       const struct got *g, int skip)
 {
 	const struct kind *k = robj_kind(g->o);
 
-	if (!claim(fs, obj, g))
-		return;
 	for (unsigned i = 0; i < k->nfiles; i++)
 		if ((int)i != skip && robj_file_size(g->o, i) > 0)
 			invalq_store(fs->keeper->q, g->o, i, obj, region, g->gen);
@@ -159,26 +159,31 @@ void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
 static void store(struct ifs *fs, const struct inval *q);
 
 void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
-		     const struct got *g)
+		     const struct got *g, int skip)
 {
 	const struct kind *k = robj_kind(g->o);
 	struct inval q = {.o = g->o, .obj = obj, .gen = g->gen,
 			  .region = region};
 
+	if (!claim(fs, obj, g))
+		return;
 	/* One handler at a time, and only when there are others: a store
 	 * may wait for a read of that file to be answered, and the other
 	 * handlers must be free to answer it. Not while the keeper sends
 	 * (see send_lock). Otherwise the keeper stores. */
 	if (!fs->conf.handlers_store ||
 	    pthread_mutex_trylock(&fs->keeper->send_lock)) {
-		keeper_push(fs, obj, region, g, -1);
+		queue_push(fs, obj, region, g, skip);
 		return;
 	}
-	if (claim(fs, obj, g))
-		for (q.file = 0; q.file < k->nfiles; q.file++) {
-			q.ino = node_obj_ino(obj, NT_FILE, q.file);
-			store(fs, &q);
-		}
+	/* From the file after skip on, the order a reader goes on in. */
+	for (unsigned i = 1; i <= k->nfiles; i++) {
+		q.file = (unsigned)(skip + (int)i) % k->nfiles;
+		if ((int)q.file == skip)
+			continue;
+		q.ino = node_obj_ino(obj, NT_FILE, q.file);
+		store(fs, &q);
+	}
 	pthread_mutex_unlock(&fs->keeper->send_lock);
 }
 

@@ -54,18 +54,19 @@ void keeper_forget_name(void *dir, const char *name);
 /*
  * Push the files of object obj (g, borrowed) to the kernel's page cache
  * but file `skip` (-1: none), once per generation (objtab_claim), unless
- * the value is stale or the mount has ttl=0. Queued for the keeper.
- */
-void keeper_push(struct ifs *fs, uint64_t obj, uint32_t region,
-		 const struct got *g, int skip);
-/*
- * keeper_push (no file skipped), sent by the calling request handler
- * itself, after its reply, unless another handler or the keeper is
- * sending (then queued). For the end of an object's readdirplus: the
- * reader is about to read them, and waking the keeper takes longer.
+ * the value is stale or the mount has ttl=0. A walk reads every file of an
+ * object one after the other, each read a round trip to this daemon;
+ * pushed, the reads are answered by the kernel. Sent by the calling
+ * request handler itself, after its reply, from the file after `skip` on,
+ * unless another handler or the keeper is sending (then queued for the
+ * keeper). For the end of an object's readdirplus (the kernel has made the
+ * files' inodes, the reader is about to read them) and for a read of one
+ * of its files (the reader reads the others next): a store from this
+ * thread needs no wake-up of the keeper, which comes later than the
+ * reader's next read.
  */
 void keeper_push_now(struct ifs *fs, uint64_t obj, uint32_t region,
-		     const struct got *g);
+		     const struct got *g, int skip);
 /* Wakes the keeper up for what was queued. */
 void keeper_kick(struct ifs *fs);
 

@@ -12,8 +12,8 @@
  * the keeper thread. Notifications that wait on the kernel's page locks
  * (stores, and invalidations of data) are sent by the keeper, not by the
  * handler of the request that caused them, so they cannot deadlock with
- * it; the one exception, the stores a readdirplus makes after its reply,
- * is in keeper.c. A read sends one kind of notification itself, which
+ * it; the one exception, the stores a readdirplus or a read makes after
+ * its reply, is in keeper.c. A read sends one kind of notification itself, which
  * takes no page lock (see resync_size).
  *
  * A read-only filesystem: only what reads is registered.
@@ -281,16 +281,18 @@ static void op_read(fuse_req_t req, fuse_ino_t ino, size_t size, off_t off,
 	if (!rc) {
 		objtab_seen(rq.fs->objs, n.obj, g.gen);
 		resync_size(rq.fs, ino, &n, b.len + b.nl, size, off);
-		/* The other files of the object are read next: the keeper
-		 * hands them to the page cache (never from here: a store
-		 * waits on page locks a read in progress may hold). */
-		keeper_push(rq.fs, n.obj, n.region, &g, (int)n.slot);
 	}
 	request_end(&rq);
 	if (rc)
 		fuse_reply_err(req, -rc);
 	else
 		reply_bytes(req, &b, size, off);
+	/* The other files of the object are read next: handed to the page
+	 * cache now, after the reply, as at the end of its directory (a read
+	 * that comes first would otherwise leave them to the keeper, later
+	 * than the reader's next reads). */
+	if (!rc)
+		keeper_push_now(rq.fs, n.obj, n.region, &g, (int)n.slot);
 	access_release(&g);
 }
 

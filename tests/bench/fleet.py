@@ -41,6 +41,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+from harness import daemon_path  # noqa: E402 (after the path)
 os.environ.setdefault("SOURCE_ROOT", ROOT)
 
 REGIONS = ["fr-par", "nl-ams", "pl-waw"]
@@ -228,7 +229,7 @@ def main():
         a.hosts, a.watch, a.ttl, a.scrape = 4, 20, 6, 3
         a.objects, a.walk, a.runs = 10, 200, 1
     os.environ.setdefault("INTERLINKFS",
-                          os.path.join(a.build, "fs", "interlinkfs"))
+                          daemon_path(a.build))
     os.environ.setdefault("INTERLINK_SIM", os.path.join(
         a.build, "tests", "sim", "interlink-sim"))
     import fleet as fl

@@ -35,6 +35,7 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 sys.path.insert(0, os.path.join(ROOT, "tests", "py"))
+from harness import daemon_path  # noqa: E402 (after the path)
 
 TOKEN = "be9c4000-0000-4000-8000-00000000be9c"
 AWK = ("awk -F'\\t' 'NR > 1 && ($5 == \"down\" || $6 == \"down\") "
@@ -155,7 +156,7 @@ def main():
     if a.smoke:
         a.links, a.runs, a.watch, a.ttl, a.scrape = 200, 1, 24, 6, 3
     os.environ.setdefault("INTERLINKFS",
-                          os.path.join(a.build, "fs", "interlinkfs"))
+                          daemon_path(a.build))
     os.environ.setdefault("INTERLINK_SIM", os.path.join(
         a.build, "tests", "sim", "interlink-sim"))
     from mount import Mount

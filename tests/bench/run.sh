@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: Apache-2.0
 # The benchmark, from a fresh clone: install what is needed, build
-# (optimised), run tests/bench/bench.py, tests/bench/operators.py and
+# (optimised), run tests/bench/bench.py (which sets interlinkfs against
+# the floor, tests/bench/floor.py, first), tests/bench/operators.py and
 # tests/bench/walk-trace.py, print the tables. Results go to
 # tests/bench/RESULTS.md, walk.png, OPERATORS.md and WALK-TRACE.md.
 # Needs root and /dev/fuse (it mounts, and drops the kernel's caches
@@ -10,8 +11,9 @@
 #   bash tests/bench/run.sh [--base COMMIT] [bench.py arguments]
 #
 # --base COMMIT builds that commit too (its sources from git archive, in
-# build-bench-base/) and measures both side by side in the same run.
-# Other arguments go to bench.py (--sizes 100,1000 --runs 3 --latency 20
+# build-bench-base/) and measures both side by side in the same run (the
+# floor's rounds included). Other arguments go to bench.py (--sizes
+# 100,1000 --runs 3 --latency 20 --floor-sizes 1000 --floor-runs 7
 # --compare-sizes 1000,10000 --compare-only ...).
 set -eu
 cd "$(dirname "$0")/../.."

@@ -156,6 +156,16 @@ def run(module_globals):
     sys.exit(0)
 
 
+def daemon_path(build):
+    """The interlinkfs binary of a build directory: fs/driver/ since fs/
+    has layer folders, fs/ before (a benchmark's base may be older)."""
+    for sub in (("fs", "driver"), ("fs",)):
+        p = os.path.join(build, *sub, "interlinkfs")
+        if os.path.exists(p):
+            return p
+    return os.path.join(build, "fs", "driver", "interlinkfs")
+
+
 def errno_of(fn, *args):
     """Call fn(*args); return the errno it raised (0 if none)."""
     try:
