@@ -34,8 +34,10 @@ def on_cleanup(fn):
 
 
 def cleanup():
-    """The end of a test: every hook, then every process still running
-    stopped by PID."""
+    """The end of a test: the processes of tests run apart stopped first
+    (by SIGTERM, so that they clean up after themselves), then every hook,
+    then every process still running stopped by PID."""
+    _stop_workers(list(_workers))
     for fn in _hooks:
         try:
             fn()
@@ -119,8 +121,23 @@ def wait_for(pred, timeout, what, interval=0.05):
         time.sleep(interval)
 
 
-def run(module_globals):
-    """Run every test_* function of the calling module, in file order.
+def concurrent(fn):
+    """Mark a test that may run beside the other marked tests of its
+    module (see run()): it needs nothing but what it starts itself, and it
+    mostly waits or keeps one core busy; it bounds no duration tightly."""
+    fn.concurrent = True
+    return fn
+
+
+def run(module_globals, jobs=1):
+    """Run every test_* function of the calling module.
+
+    With jobs > 1, the tests marked @concurrent run first, up to jobs at
+    a time, each in a process of its own (this file run with its name):
+    what each one starts and mounts is its own and is cleaned up when it
+    ends, and its output is printed whole when it ends. The others run
+    after them, one after the other. TEST_JOBS=1 in the environment runs
+    every test here, in file order.
 
     Exit status: 0 all passed, 1 something failed, 77 everything skipped.
     """
@@ -129,26 +146,27 @@ def run(module_globals):
     only = sys.argv[1:]
     if only:
         names = [n for n in names if n in only]
-    failed = skipped = 0
+    child = os.environ.get("HARNESS_CHILD") == "1"
+    # Sanitized daemons are several times slower: half as many side by
+    # side keep the tests' time bounds (grace, timeout) as far from the
+    # machine's load as in a plain build.
+    if os.environ.get("SANITIZED"):
+        jobs = max(1, jobs // 2)
+    jobs = 1 if child else int(os.environ.get("TEST_JOBS", jobs))
+    counts = {"failed": 0, "skipped": 0}
+    apart = [n for n in names
+             if getattr(module_globals[n], "concurrent", False)]
+    if jobs > 1 and len(apart) > 1:
+        _run_apart(module_globals["__file__"], apart, jobs, counts)
+    else:
+        apart = []
     for n in names:
-        t0 = time.monotonic()
-        try:
-            module_globals[n]()
-        except Skip as e:
-            skipped += 1
-            print("SKIP %s: %s" % (n, e), flush=True)
-            continue
-        except Exception:
-            failed += 1
-            print("FAIL %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
-            traceback.print_exc()
-            sys.stdout.flush()
-            continue
-        finally:
-            cleanup()
-        print("ok   %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
-    print("%d passed, %d failed, %d skipped"
-          % (len(names) - failed - skipped, failed, skipped))
+        if n not in apart:
+            _run_here(n, module_globals[n], counts)
+    failed, skipped = counts["failed"], counts["skipped"]
+    if not child:
+        print("%d passed, %d failed, %d skipped"
+              % (len(names) - failed - skipped, failed, skipped))
     if failed:
         sys.exit(1)
     if names and skipped == len(names):
@@ -164,6 +182,85 @@ def daemon_path(build):
         if os.path.exists(p):
             return p
     return os.path.join(build, "fs", "driver", "interlinkfs")
+
+
+def _run_here(n, fn, counts):
+    """Run one test in this process."""
+    t0 = time.monotonic()
+    try:
+        fn()
+    except Skip as e:
+        counts["skipped"] += 1
+        print("SKIP %s: %s" % (n, e), flush=True)
+        return
+    except Exception:
+        counts["failed"] += 1
+        print("FAIL %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
+        traceback.print_exc()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        return
+    finally:
+        cleanup()
+    print("ok   %s (%.2fs)" % (n, time.monotonic() - t0), flush=True)
+
+
+_workers = []
+
+
+def _run_apart(path, names, jobs, counts, limit=600):
+    """Run the tests names of the module at path, each in a process of
+    its own, up to jobs at a time; each is stopped (SIGTERM, so that it
+    cleans up, then SIGKILL) if it takes longer than limit seconds."""
+    import tempfile
+    env = dict(os.environ, HARNESS_CHILD="1")
+    pending, running = list(names), []
+    while pending or running:
+        while pending and len(running) < jobs:
+            n = pending.pop(0)
+            out = tempfile.TemporaryFile()
+            p = subprocess.Popen([sys.executable, path, n], env=env,
+                                 stdout=out, stderr=subprocess.STDOUT)
+            _workers.append(p)
+            running.append((n, p, out, time.monotonic()))
+        time.sleep(0.05)
+        for w in list(running):
+            n, p, out, t0 = w
+            late = time.monotonic() - t0 > limit
+            if p.poll() is None and not late:
+                continue
+            running.remove(w)
+            _stop_workers([p])
+            out.seek(0)
+            sys.stdout.write(out.read().decode(errors="replace"))
+            out.close()
+            if p.returncode == SKIP:
+                counts["skipped"] += 1
+            elif p.returncode != 0 or late:
+                counts["failed"] += 1
+                if p.returncode != 1 or late:
+                    print("FAIL %s (%s after %.2fs)" % (
+                        n, "stopped" if late else "exit status %d"
+                        % p.returncode, time.monotonic() - t0))
+            sys.stdout.flush()
+
+
+def _stop_workers(procs):
+    """Tests' processes stopped, if they still run: SIGTERM runs their
+    cleanup (unmounts, stops what they started); SIGKILL if that takes
+    more than 20 s."""
+    for p in procs:
+        if p.poll() is None:
+            p.terminate()
+    deadline = time.monotonic() + 20
+    for p in procs:
+        try:
+            p.wait(max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait(5)
+        if p in _workers:
+            _workers.remove(p)
 
 
 def errno_of(fn, *args):

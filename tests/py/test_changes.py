@@ -15,8 +15,8 @@ import signal
 import subprocess
 import time
 
-from harness import (listdir, read, read_on, run, spawn, stop_process,
-                     wait_for)
+from harness import (concurrent, listdir, read, read_on, run, spawn,
+                     stop_process, wait_for)
 from mount import Mount
 from oracle import rfc3339, tsv_field
 from sim import Sim
@@ -38,6 +38,7 @@ def first_link(sim, region="fr-par"):
     return sim.data()[region]["links"][0]
 
 
+@concurrent
 def test_a_line_per_change_between_listings():
     sim = Sim("--regions", "fr-par,nl-ams", connections=4)
     m = Mount(sim, "regions=fr-par:nl-ams", "ttl=1")
@@ -85,6 +86,7 @@ def test_a_line_per_change_between_listings():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_tail_f_shows_lines_as_they_come():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=1")
@@ -117,6 +119,7 @@ def test_tail_f_shows_lines_as_they_come():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_reader_reads_on_from_its_offset():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=1")
@@ -145,6 +148,7 @@ def test_a_reader_reads_on_from_its_offset():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_old_lines_are_dropped_and_a_late_reader_is_told():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=1", "changes=5")
@@ -248,6 +252,7 @@ def requests(sim):
     return sim.counters()["total"]
 
 
+@concurrent
 def test_watching_keeps_data_fresh_and_idleness_stays_free():
     sim = Sim("--regions", "fr-par,nl-ams", connections=3)
     m = Mount(sim, "regions=fr-par:nl-ams", "ttl=1")
@@ -294,4 +299,4 @@ def test_watching_keeps_data_fresh_and_idleness_stays_free():
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=5)

@@ -7,8 +7,8 @@ wrong one."""
 import os
 import subprocess
 
-from harness import errno_of, read, read_line, run, spawn, stop_process, \
-    wait_for
+from harness import concurrent, errno_of, read, read_line, run, spawn, \
+    stop_process, wait_for
 from mount import Mount
 from sim import Sim
 
@@ -80,6 +80,7 @@ def right_or_blind(world, got, blind):
         assert (rc, out) == world.healthy[name][:2], (name, rc, out, err)
 
 
+@concurrent
 def test_every_example_with_every_listing_down():
     w = World()
     w.sim.fault("status", status=503)
@@ -89,6 +90,7 @@ def test_every_example_with_every_listing_down():
     m.unmount()
 
 
+@concurrent
 def test_every_example_with_the_pop_listing_down():
     w = World()
     w.sim.fault("status", status=503, match="pops_list")
@@ -100,6 +102,7 @@ def test_every_example_with_the_pop_listing_down():
     m.unmount()
 
 
+@concurrent
 def test_every_example_with_one_field_unreadable():
     w = World()
     link = w.down[0]
@@ -131,6 +134,7 @@ def test_every_example_with_one_field_unreadable():
         w.sim.patch(R, oid, before, kind=kind)
 
 
+@concurrent
 def test_every_example_with_a_filter_that_hides_connections():
     w = World()
     m = w.mount("status=failed")
@@ -171,6 +175,7 @@ def bash_example(name, mnt):
                            mnt], capture_output=True, timeout=120)
 
 
+@concurrent
 def test_links_table_shows_every_link_or_says_it_cannot():
     sim = Sim("--regions", "fr-par,nl-ams", connections=6, seed=3)
     m = Mount(sim, "regions=fr-par:nl-ams")
@@ -247,4 +252,4 @@ def test_bgp_watch_shows_sessions_as_they_change():
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=3)

@@ -10,7 +10,7 @@ import os
 import re
 import time
 
-from harness import errno_of, listdir, read, run, wait_for
+from harness import concurrent, errno_of, listdir, read, run, wait_for
 from mount import Mount
 from oracle import rfc3339
 from sim import Sim
@@ -182,7 +182,7 @@ def make_test(name, fault, want, cause, kind="connections"):
     t.__name__ = ("test_fault_" if kind == "connections" else
                   "test_links_fault_") + \
         re.sub(r"\W+", "_", name).strip("_").lower()
-    return t
+    return concurrent(t)
 
 
 for _f in FAULTS:
@@ -193,6 +193,7 @@ for _f in FAULTS:
         globals()[_t.__name__] = _t
 
 
+@concurrent
 def test_key_revoked_is_eacces_never_stale():
     sim = Sim("--regions", "fr-par", connections=4)
     m = Mount(sim, "ttl=1", "stale=600", "timeout=1", "regions=fr-par")
@@ -262,4 +263,4 @@ def test_design_table_matches():
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=6)

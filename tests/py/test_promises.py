@@ -10,7 +10,7 @@ import subprocess
 import tempfile
 import time
 
-from harness import errno_of, listdir, read, run, wait_for
+from harness import concurrent, errno_of, listdir, read, run, wait_for
 from mount import Mount
 from sim import TOKEN, Sim
 
@@ -100,6 +100,7 @@ def test_plain_ls_sees_link_changes_within_ttl():
     assert time.monotonic() - t0 <= ttl + 1 + 0.5
 
 
+@concurrent
 def test_an_idle_region_costs_no_request():
     ttl = 1
     sim = Sim("--regions", "fr-par", connections=4)
@@ -130,6 +131,7 @@ def test_an_answer_slower_than_half_the_timeout_succeeds():
     assert "too slow" not in m.log(), m.log()
 
 
+@concurrent
 def test_numbers_are_finite_and_in_range():
     for opt, why in (("timeout=inf", "not a number from 0.1 to 3600"),
                      ("timeout=1e16", "not a number from 0.1 to 3600"),
@@ -181,6 +183,7 @@ def test_expired_data_is_served_after_the_grace_and_then_refreshed():
     sim.clear_faults()
 
 
+@concurrent
 def test_an_authoritative_answer_wins_within_the_grace():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=1", "grace=2")
@@ -200,6 +203,7 @@ def check_active(path):
                            path], capture_output=True, timeout=120)
 
 
+@concurrent
 def test_check_active_says_unknown_when_it_cannot_read():
     sim = Sim("--regions", "fr-par,nl-ams", "--forbid", "nl-ams",
               connections=3)
@@ -237,6 +241,7 @@ def test_check_active_says_unknown_when_it_cannot_read():
         os.rmdir(d)
 
 
+@concurrent
 def test_every_example_that_reports_says_when_it_could_not_read():
     sim = Sim("--regions", "fr-par,nl-ams", "--forbid", "nl-ams",
               connections=4)
@@ -250,6 +255,7 @@ def test_every_example_that_reports_says_when_it_could_not_read():
             b"denied" in p.stderr, (args, p.stderr)
 
 
+@concurrent
 def test_check_active_says_ok_for_an_empty_region():
     path = os.path.join(tempfile.mkdtemp(), "data.json")
     with open(path, "w") as f:
@@ -277,6 +283,7 @@ BAD = [
 ]
 
 
+@concurrent
 def test_odd_values_are_shown_and_the_region_keeps_answering():
     sim = Sim("--regions", "fr-par", connections=5, seed=41)
     m = Mount(sim, "regions=fr-par", "ttl=1", "stale=2")
@@ -311,6 +318,7 @@ def test_odd_values_are_shown_and_the_region_keeps_answering():
     assert int(m.stats()["stale_served"]) == 0
 
 
+@concurrent
 def test_an_unreadable_record_makes_the_listing_incomplete():
     # One record jansson cannot read does not make its object disappear:
     # the listing that holds it is not complete, so the one before stays
@@ -417,4 +425,4 @@ def test_the_mountpoint_must_be_a_directory():
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=4)
