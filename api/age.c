@@ -8,18 +8,21 @@
 #include "api_i.h"
 
 #include <math.h>
-#include <stdlib.h>
 
-/* Age: delta-seconds, digits only; anything else counts as no Age. */
+/* Age: delta-seconds, digits only; of a list ("30, 1"), the first member
+ * (RFC 9111 §5.1); anything else counts as no Age. */
 static double age_value(const char *age)
 {
-	char *end;
-	double v;
+	double v = 0;
+	const char *p = age;
 
-	if (!age || !*age || *age < '0' || *age > '9')
+	if (!p || *p < '0' || *p > '9')
 		return 0;
-	v = strtod(age, &end);
-	return *end || !isfinite(v) ? 0 : v;
+	for (; *p >= '0' && *p <= '9'; p++)
+		v = v * 10 + (*p - '0');
+	while (*p == ' ' || *p == '\t')
+		p++;
+	return *p && *p != ',' ? 0 : v;
 }
 
 double api_age_initial(double sent, double received, double received_wall,

@@ -83,8 +83,15 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 		     sizeof x->request_id);
 	header_value(line, len, "Retry-After", x->retry_after,
 		     sizeof x->retry_after);
-	header_value(line, len, "Date", x->date, sizeof x->date);
-	header_value(line, len, "Age", x->age, sizeof x->age);
+	/* A new status line starts another answer (a proxy's to CONNECT,
+	 * a 100 Continue): only the last answer's headers count. */
+	if (len > 5 && strncmp(line, "HTTP/", 5) == 0)
+		x->date[0] = x->age[0] = '\0';
+	/* The first of each, as a cache reads them (RFC 9111 §5.1). */
+	if (!x->date[0])
+		header_value(line, len, "Date", x->date, sizeof x->date);
+	if (!x->age[0])
+		header_value(line, len, "Age", x->age, sizeof x->age);
 	return len;
 }
 

@@ -43,6 +43,8 @@ static void test_age_of_an_answer(void **st)
 		{10.0, 10.2, d + 30.5, NULL, NULL, 0.2},  /* no Date */
 		{10.0, 10.2, d + 30.5, "garbage", "x1", 0.2},
 		{10.0, 10.2, d + 0.5, date, "-5", 0.2},   /* not delta-seconds */
+		{10.0, 10.2, d + 0.5, date, "30, 1", 30.2}, /* a list: the first */
+		{10.0, 10.2, d + 0.5, date, "1.5e3", 0.2},  /* not delta-seconds */
 	};
 
 	(void)st;
