@@ -214,7 +214,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 		if (r && r->val && now < r->s.fresh_until) {
 			c->st.cache_hits += !missed;
 			r->s.last_used = now;
-			store_fill_list(out, r, false);
+			store_fill_list(c, out, r, false);
 			rc = 0;
 			break;
 		}
@@ -229,7 +229,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 		if (pending != NO_RESULT || r->s.retry_at > now) {
 			int err = pending != NO_RESULT ? pending : r->s.err;
 			if (err == 0 && r->val) {
-				store_fill_list(out, r,
+				store_fill_list(c, out, r,
 						store_is_stale(c, &r->s, now));
 				rc = 0;
 			} else {
@@ -252,7 +252,7 @@ int cache_list(struct cache *c, const char *region, void *ctx,
 					c->st.grace_stale_served++;
 					c->st.stale_served++;
 				}
-				store_fill_list(out, r, stale);
+				store_fill_list(c, out, r, stale);
 			}
 			if (gr == G_STALE || gr == G_INTR) {
 				rc = gr == G_STALE ? 0 : -EINTR;
@@ -307,7 +307,7 @@ int cache_peek_list(struct cache *c, const char *region,
 	pthread_mutex_lock(&c->lock);
 	r = store_find_region(c, region);
 	if (r && r->val) {
-		store_fill_list(out, r, false);
+		store_fill_list(c, out, r, false);
 		rc = 0;
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -343,7 +343,7 @@ size_t cache_due(struct cache *c, double lead, bool all, double floor,
 	for (struct rentry *r = c->regions; r && n < max; r = r->next) {
 		if (!r->val || r->s.loading || r->s.retry_at > now ||
 		    (!all && r->s.last_used <= r->s.loaded_at) ||
-		    r->s.fresh_until - now >= lead ||
+		    r->s.fresh_until - now >= lead + r->s.took ||
 		    now - r->s.loaded_at < floor)
 			continue;
 		regions[n] = strdup(r->region);

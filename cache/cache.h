@@ -237,10 +237,11 @@ int cache_refresh_list(struct cache *c, const char *region);
 
 /*
  * Listings that were used since they were loaded (any listing held, when
- * all is true) and stop being fresh within lead seconds, were loaded at
- * least floor seconds ago, not loading and not in a back-off: up to max
- * region names, each malloc'ed (caller frees). Returns how many were
- * written.
+ * all is true) and stop being fresh within lead seconds plus the time
+ * their last load took (a slow listing starts that much earlier, and ends
+ * before it expires), were loaded at least floor seconds ago, not loading
+ * and not in a back-off: up to max region names, each malloc'ed (caller
+ * frees). Returns how many were written.
  */
 size_t cache_due(struct cache *c, double lead, bool all, double floor,
 		 char **regions, size_t max);
@@ -251,9 +252,8 @@ size_t cache_due(struct cache *c, double lead, bool all, double floor,
  *
  *   fresh     the last load succeeded, its data was complete and not
  *             already old, and it is younger than ttl, or expired less
- *             than grace ago (its refresh is due: a reader waits that
- *             long for it); and no load has been under way longer than
- *             grace;
+ *             than grace ago while its refresh is under way (a reader
+ *             waits that long for it);
  *   stale     not fresh, but data younger than stale is held: it is
  *             served, said to be old;
  *   unserved  the last load was a 404 (the API does not serve the
@@ -281,6 +281,9 @@ struct cache_sight {
 	bool last_incomplete; /* ... failed: the listing did not add up */
 	double pending;       /* seconds a load has been under way (real
 			       * time), 0: none */
+	double checked;       /* seconds since the last load ended (loaded) */
+	double stale_served;  /* seconds since data of it past its ttl was
+			       * last handed to a reader; < 0: never */
 	bool trouble;         /* not fresh because the cache tried and could
 			       * not see: the last load failed or brought old
 			       * data, or one has been under way past the

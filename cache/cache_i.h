@@ -43,6 +43,13 @@ struct lstate {
 	int last_rc;
 	bool old;                     /* the last load brought data past its
 				       * ttl, or older than what was held */
+	double took;                  /* how long the last load took (cache
+				       * clock): a refresh starts that much
+				       * ahead */
+	double ended;                 /* when the last load ended (cache
+				       * clock) */
+	double stale_at;              /* when data past its ttl was last
+				       * handed to a reader (cache clock) */
 	bool incomplete;              /* it failed: the listing did not add
 				       * up */
 	char why[160];                /* its failure or old data, said */
@@ -189,7 +196,8 @@ struct view store_view(struct rentry *r, struct oentry *o, long pos);
  * (a new reference to it), marked stale or not. */
 void store_fill(struct cache *c, struct cache_item *out,
 		const struct view *v, bool stale);
-void store_fill_list(struct cache_item *out, struct rentry *r, bool stale);
+void store_fill_list(struct cache *c, struct cache_item *out,
+		     struct rentry *r, bool stale);
 /* After a load failed with err: what is there, filled as stale when it
  * may be served (0, counted), else err. */
 int store_stale_or_err(struct cache *c, const struct view *v, int err,

@@ -159,6 +159,8 @@ static int run_list(struct cache *c, struct rentry *r, void *ctx)
 		c->st.load_errors++;
 	replaced = store_apply_list(c, r, rc, items, n, &note, started,
 				    store_now(c), &a);
+	r->s.ended = store_now(c);
+	r->s.took = r->s.ended - started;
 	load_end(c, &r->s, rc, r->region, r->val, replaced, &a);
 	return rc;
 }
@@ -182,6 +184,8 @@ static int run_one(struct cache *c, struct oentry *o, void *ctx)
 		c->st.load_errors++;
 	rc = store_apply_one(c, o, rc, rc ? NULL : v, &note, started,
 			     store_now(c), &a);
+	o->s.ended = store_now(c);
+	o->s.took = o->s.ended - started;
 	/* Count single loads: past a few, one listing is cheaper. */
 	o->r->gets++;
 	load_end(c, &o->s, rc, o->r->region, NULL, false, &a);

@@ -35,11 +35,15 @@ static void sight_of(struct cache *c, const struct rentry *r, double now,
 		out->age = fmax(0, now - s->born);
 		out->objects = r->val->n;
 	}
-	/* Past its ttl, data stays fresh for the grace: its refresh is due,
-	 * and a reader waits that long for it. A refresh under way longer
-	 * than that makes it stale; one that is merely slow while the data
-	 * is young (a big account's listing) does not. */
-	if (out->held && ok && out->age < ttl + c->conf.grace)
+	out->checked = out->loaded ? fmax(0, now - s->ended) : 0;
+	out->stale_served = s->stale_at > 0 ? fmax(0, now - s->stale_at) : -1;
+	/* Past its ttl, data stays fresh for the grace while its refresh is
+	 * under way: a reader waits that long for it. A refresh under way
+	 * longer than that makes it stale; one that is merely slow while
+	 * the data is young (a big account's listing) does not, as it
+	 * starts as much ahead as the last one took. */
+	if (out->held && ok && (out->age < ttl ||
+				(s->loading && out->age < ttl + c->conf.grace)))
 		out->state = CACHE_FRESH;
 	else if (out->held && out->age < c->conf.stale)
 		out->state = CACHE_STALE;

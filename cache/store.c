@@ -335,6 +335,10 @@ long store_pos(struct rentry *r, const char *id)
 void store_fill(struct cache *c, struct cache_item *out,
 		 const struct view *v, bool stale)
 {
+	/* A reader got old data: a script that read it can learn so
+	 * (cache_sight's stale_served). */
+	if (stale)
+		((struct lstate *)v->s)->stale_at = store_now(c);
 	c->ops.values.hold(v->val);
 	out->value = v->val;
 	out->gen = v->gen;
@@ -345,8 +349,11 @@ void store_fill(struct cache *c, struct cache_item *out,
 	out->stale = stale;
 }
 
-void store_fill_list(struct cache_item *out, struct rentry *r, bool stale)
+void store_fill_list(struct cache *c, struct cache_item *out,
+		     struct rentry *r, bool stale)
 {
+	if (stale)
+		r->s.stale_at = store_now(c);
 	cache_listing_hold(r->val);
 	out->list = r->val;
 	out->gen = r->gen;
@@ -387,7 +394,7 @@ int store_stale_or_err_list(struct cache *c, struct rentry *r, int err,
 {
 	if (r->val && servable(c, &r->s, err, now)) {
 		c->st.stale_served++;
-		store_fill_list(out, r, true);
+		store_fill_list(c, out, r, true);
 		return 0;
 	}
 	return err;
@@ -430,7 +437,7 @@ static void set_no_news(struct cache *c, struct lstate *s, double born,
 	}
 	s->old = true;
 	snprintf(s->why, sizeof s->why, "%s: it was made %.0f s ago (ttl "
-		 "%g s)", what, now - born, c->conf.ttl);
+		 "%g s)", what, floor(now - born), c->conf.ttl);
 }
 
 /* A load brought data made at born (cache clock). held: s held data

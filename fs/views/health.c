@@ -15,14 +15,19 @@
 /* What a person needs to act on a listing's sight, into buf. */
 static void detail(const struct cache_sight *s, char *buf, size_t len)
 {
-	char pending[64] = "";
+	char pending[64] = "", served[64] = "";
 
 	if (s->pending > 0)
 		snprintf(pending, sizeof pending, "; a refresh under way for "
 			 "%.1f s", s->pending);
+	/* Old data handed to a reader lately: a script that read before it
+	 * read this learns that what it read may be old (sight.sh). */
+	if (s->stale_served >= 0 && s->stale_served < 3600)
+		snprintf(served, sizeof served, "; old data served %.1f s ago",
+			 s->stale_served);
 	switch (s->state) {
 	case CACHE_FRESH:
-		snprintf(buf, len, "ok%s", pending);
+		snprintf(buf, len, "ok%s%s", served, pending);
 		return;
 	case CACHE_UNSERVED:
 		snprintf(buf, len, "the API does not serve this region (404)");
@@ -35,19 +40,21 @@ static void detail(const struct cache_sight *s, char *buf, size_t len)
 		break;
 	}
 	if (s->why[0])
-		snprintf(buf, len, "%s%s", s->why, pending);
+		snprintf(buf, len, "%s%s%s", s->why, served, pending);
+	else if (s->pending > 0)
+		snprintf(buf, len, "no answer yet%s%s", served, pending);
 	else if (s->held && s->loaded && s->last_rc == 0)
 		snprintf(buf, len, "expired, not refreshed since: nobody read "
-			 "it%s", pending);
+			 "it%s", served);
 	else
 		snprintf(buf, len, "%s%s", s->held ? "old" : "nothing held",
-			 pending);
+			 served);
 }
 
 static void row(FILE *f, const struct health_row *r)
 {
 	const struct cache_sight *s = &r->sight;
-	char why[320];
+	char why[400];
 
 	tsv_put(f, r->region, strlen(r->region));
 	fprintf(f, "\t%s\t%s\t", r->kind->dir, cache_sight_name(s->state));

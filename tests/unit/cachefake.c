@@ -72,6 +72,7 @@ int fake_load_list(void *ud, const char *region, void *ctx, void ***items,
 	if (f->delay_us)
 		usleep(f->delay_us);
 	pthread_mutex_lock(&f->lock);
+	f->now += f->list_takes;
 	f->list_calls++;
 	err = take_failure(f->fail_list);
 	note->age = f->age;

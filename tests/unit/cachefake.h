@@ -35,6 +35,7 @@ struct fake {
 	const char *hides[4];
 	int nhides;
 	unsigned delay_us;
+	double list_takes;         /* a listing moves the fake clock so far */
 	unsigned changed_delay_us; /* the change callback takes this long */
 	unsigned rng;
 	/* change log */

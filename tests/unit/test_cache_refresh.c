@@ -152,6 +152,35 @@ static void test_refresh_ahead_due_for_every_listing_when_all(void **st)
 	cache_free(c);
 }
 
+/* A listing that took 8 s is due 8 s earlier than one that took none:
+ * its refresh ends before the data it replaces expires. */
+static void test_refresh_ahead_starts_as_early_as_the_last_load_took(void **st)
+{
+	struct cache *c = mk(30, NULL);
+	struct cache_item it;
+	char *due[4];
+
+	(void)st;
+	F.list_takes = 8;
+	assert_int_equal(cache_list(c, R, NULL, NULL, &it), 0);
+	cache_item_release(c, &it);
+	F.list_takes = 0;
+	advance(16); /* 14 s left: more than 5, less than 5 + 8 + 2 */
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 0);
+	advance(2); /* 12 s left: less than 5 + 8 */
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 1);
+	free(due[0]);
+	/* A quick one restores the usual lead. */
+	assert_int_equal(cache_refresh_list(c, R), 0);
+	cache_wait_background(c);
+	advance(18);
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 0);
+	advance(8);
+	assert_int_equal(cache_due(c, 5, true, 0, due, 4), 1);
+	free(due[0]);
+	cache_free(c);
+}
+
 static void test_listed_after_every_listing_load(void **st)
 {
 	struct cache *c = mk(30, NULL);
@@ -208,15 +237,28 @@ static void test_sight(void **st)
 	assert_int_equal(ls.last_rc, 0);
 	assert_int_equal(ls.objects, 10);
 	assert_true(ls.age > 3.9 && ls.age < 4.1);
-	/* Past ttl, fresh for the grace (its refresh is due), then stale
-	 * (nobody asked: no trouble). */
+	/* Past ttl with no refresh under way: stale at once (nobody asked:
+	 * no trouble). */
 	advance(26.5);
 	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_STALE);
+	assert_false(ls.trouble);
+	/* With its refresh under way, fresh for the grace (a reader waits
+	 * that long for it), then stale. */
+	F.delay_us = 300000;
+	assert_int_equal(cache_refresh_list(c, R), 0);
+	cache_sight(c, R, &ls);
+	assert_true(ls.pending > 0);
 	assert_int_equal(ls.state, CACHE_FRESH);
 	advance(0.6);
 	cache_sight(c, R, &ls);
 	assert_int_equal(ls.state, CACHE_STALE);
-	assert_false(ls.trouble);
+	cache_wait_list(c, R, 5);
+	F.delay_us = 0;
+	cache_sight(c, R, &ls);
+	assert_int_equal(ls.state, CACHE_FRESH);
+	assert_true(ls.checked < 0.1 && ls.stale_served < 0);
+	advance(31);
 	/* A failed refresh: the listing is still held (stale), the last
 	 * load failed, and says why. */
 	F.fail_list = -ECONNREFUSED;
@@ -231,6 +273,8 @@ static void test_sight(void **st)
 	assert_int_equal(ls.last_rc, -ECONNREFUSED);
 	assert_string_equal(ls.why, strerror(ECONNREFUSED));
 	assert_true(ls.age > 33.9);
+	/* ... and old data was handed to a reader just now. */
+	assert_true(ls.stale_served >= 0 && ls.stale_served < 0.1);
 	/* Older than stale: nothing servable. */
 	advance(600);
 	cache_sight(c, R, &ls);
@@ -441,6 +485,7 @@ int main(void)
 		T(test_interrupts),
 		T(test_refresh_ahead_due_only_when_used),
 		T(test_refresh_ahead_due_for_every_listing_when_all),
+		T(test_refresh_ahead_starts_as_early_as_the_last_load_took),
 		T(test_listed_after_every_listing_load),
 		T(test_sight),
 		T(test_wait_list_waits_for_the_load_at_most_so_long),
