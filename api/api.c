@@ -68,12 +68,13 @@ static void log_failure(struct op *op, const struct xfer *x)
 
 /*
  * A listing answered 404: the API does not serve that region (the API
- * documents no other reason for a list to be missing). Said once per
+ * documents no other reason for a list to be missing), unless the caller
+ * knows the region is served (another kind of it listed). Said once per
  * region, at warning level, so that an empty-looking tree never goes
  * unexplained; later 404s of that region are debug noise.
  */
 static void note_unserved(struct api *a, const char *region,
-			  const struct xfer *x)
+			  const struct api_kind *kind, const struct xfer *x)
 {
 	const struct api_error *e = &x->err;
 	bool first = true;
@@ -87,10 +88,11 @@ static void note_unserved(struct api *a, const char *region,
 			 "%s", region);
 	pthread_mutex_unlock(&a->lock);
 	log_msg(first ? LOGL_WARNING : LOGL_DEBUG,
-		"region %s is not served by the InterLink API (HTTP 404%s%s%s%s"
-		"%s%s)", region, e->type[0] ? " " : "", e->type,
-		e->message[0] ? ": " : "", e->message,
-		e->request_id[0] ? ", request id " : "", e->request_id);
+		"region %s: HTTP 404 for its %s (%s%s%s%s%s): the InterLink "
+		"API does not serve it, or failed", region, kind->key,
+		e->type[0] ? e->type : "no type", e->message[0] ? ": " : "",
+		e->message, e->request_id[0] ? ", request id " : "",
+		e->request_id);
 }
 
 static int op_begin(struct op *op, struct api *a, struct api_call *call,
@@ -439,7 +441,7 @@ int api_list_items(struct api *a, const struct api_kind *k,
 out:
 	if (p.failed && p.failed->result == -ENOENT &&
 	    p.failed->err.http_status == 404)
-		note_unserved(a, region, p.failed);
+		note_unserved(a, region, op.kind, p.failed);
 	else if (p.failed)
 		log_failure(&op, p.failed);
 	if (op.a)

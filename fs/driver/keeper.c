@@ -59,6 +59,12 @@ struct keeper {
 	/* Per kind and region: the expiry of the listing whose directories
 	 * were last invalidated (invalidate_expired). */
 	double *expired[K_COUNT];
+	/* ... and of the one that was older than stale. */
+	double *blinded[K_COUNT];
+	/* Why everything is to be dropped (keeper_drop_all), or NULL. */
+	_Atomic(const char *) drop_why;
+	/* The last thing the API said of the key (keeper_key). */
+	atomic_bool refused;
 };
 
 int keeper_new(struct ifs *fs, struct keeper **out)
@@ -74,7 +80,8 @@ int keeper_new(struct ifs *fs, struct keeper **out)
 	atomic_init(&k->watched_ms, 0);
 	pthread_mutex_init(&k->send_lock, NULL);
 	for (int i = 0; i < K_COUNT; i++)
-		if (!(k->expired[i] = calloc(nr, sizeof *k->expired[i])))
+		if (!(k->expired[i] = calloc(nr, sizeof *k->expired[i])) ||
+		    !(k->blinded[i] = calloc(nr, sizeof *k->blinded[i])))
 			goto fail;
 	if ((rc = invalq_new(&k->q)))
 		goto fail;
@@ -99,8 +106,10 @@ void keeper_free(struct keeper *k)
 		close(k->evfd);
 	if (k->sigfd >= 0)
 		close(k->sigfd);
-	for (int i = 0; i < K_COUNT; i++)
+	for (int i = 0; i < K_COUNT; i++) {
 		free(k->expired[i]);
+		free(k->blinded[i]);
+	}
 	pthread_mutex_destroy(&k->send_lock);
 	free(k);
 }
@@ -117,6 +126,34 @@ static bool watched_within(struct ifs *fs, double window)
 	uint64_t at = atomic_load(&fs->keeper->watched_ms);
 
 	return at && clock_mono() * 1000 - (double)at < window * 1000;
+}
+
+/* Looked at within a ttl (at least CACHE_FRESH_FLOOR), and a half. */
+bool keeper_watched(struct ifs *fs)
+{
+	double ttl = fs->conf.ttl > CACHE_FRESH_FLOOR ? fs->conf.ttl :
+		     CACHE_FRESH_FLOOR;
+
+	return watched_within(fs, ttl * 1.5 + 1);
+}
+
+void keeper_drop_all(struct ifs *fs, const char *why)
+{
+	atomic_store(&fs->keeper->drop_why, why);
+	keeper_kick(fs);
+}
+
+void keeper_key(struct ifs *fs, bool refused)
+{
+	if (!refused) {
+		if (atomic_load(&fs->keeper->refused))
+			atomic_store(&fs->keeper->refused, false);
+		return;
+	}
+	if (atomic_exchange(&fs->keeper->refused, true))
+		return;
+	log_warn("the API refused the key: dropping every listing held");
+	keeper_drop_all(fs, "the API refused the key");
 }
 
 /* ---- the queue (invalq.h) ------------------------------------------------ */
@@ -277,10 +314,11 @@ static void drop_kind_dirs(struct ifs *fs, struct kstate *ks, uint32_t r)
 	keeper_inode(fs, g.dir);
 }
 
-/* SIGHUP: forget everything, and make the kernel forget it too. */
-static void drop_everything(struct ifs *fs)
+/* SIGHUP, or a refused key: forget everything, and make the kernel
+ * forget it too. */
+static void drop_everything(struct ifs *fs, const char *why)
 {
-	log_info("SIGHUP: dropping the cache");
+	log_info("%s: dropping the cache", why);
 	for (int k = 0; k < K_COUNT; k++) {
 		struct kstate *ks = &fs->kinds[k];
 		uint64_t n = objtab_count(fs->objs, (enum kind_id)k);
@@ -314,12 +352,23 @@ static void expire_subdirs(struct ifs *fs, const struct kind *k, uint32_t r)
 	}
 }
 
+/* The directories that show kind ks of region r, and the subdirectories
+ * that list its objects, invalidated. */
+static void invalidate_kind_dirs(struct ifs *fs, struct kstate *ks,
+				 uint32_t r)
+{
+	keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
+	if (ks->k->byname)
+		keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, true));
+	expire_subdirs(fs, ks->k, r);
+}
+
 /*
  * A plain `ls` is answered from the kernel's readdir cache, which only an
  * invalidation ends: when a listing expires, used or not, its directories
- * (and the subdirectories that list its objects) are invalidated, so the
- * next readdir asks (and the listing is reloaded then, not before: an
- * idle region costs nothing).
+ * are invalidated, so the next readdir asks (and the listing is reloaded
+ * then, not before: an idle region costs nothing). Again when it gets
+ * older than stale: an `ls` is then an error, not the kernel's copy.
  */
 static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 {
@@ -331,14 +380,16 @@ static void invalidate_expired(struct ifs *fs, struct kstate *ks)
 		if (cache_peek_list(ks->cache, fs->conf.regions[r], &it))
 			continue;
 		double *expired = &fs->keeper->expired[ks->k->id][r];
+		double *blinded = &fs->keeper->blinded[ks->k->id][r];
+		double blind_at = it.born + fs->conf.stale;
 
 		if (it.expires <= now && *expired != it.expires) {
 			*expired = it.expires;
-			keeper_inode(fs, node_kind_dir_ino(r, ks->k->id, false));
-			if (ks->k->byname)
-				keeper_inode(fs, node_kind_dir_ino(r, ks->k->id,
-								   true));
-			expire_subdirs(fs, ks->k, r);
+			invalidate_kind_dirs(fs, ks, r);
+		}
+		if (blind_at <= now && *blinded != blind_at) {
+			*blinded = blind_at;
+			invalidate_kind_dirs(fs, ks, r);
 		}
 		cache_item_release(ks->cache, &it);
 	}
@@ -389,8 +440,11 @@ static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead,
 		struct cache_sight st;
 
 		cache_sight(ks->cache, fs->conf.regions[r], &st);
+		/* A region the API said it does not serve is asked again
+		 * once per catalog_ttl: a 404 may have been a passing one. */
 		if (!st.held && !st.pending &&
-		    !(st.loaded && st.last_rc == -ENOENT))
+		    !(st.loaded && st.last_rc == -ENOENT &&
+		      st.checked < fs->conf.catalog_ttl))
 			cache_refresh_list(ks->cache, fs->conf.regions[r]);
 	}
 }
@@ -421,6 +475,7 @@ static void wait_work(struct ifs *fs)
 	struct pollfd p[2] = {{.fd = k->evfd, .events = POLLIN},
 			      {.fd = k->sigfd, .events = POLLIN}};
 	struct signalfd_siginfo si;
+	const char *why;
 	uint64_t v;
 
 	if (poll(p, k->sigfd >= 0 ? 2 : 1, 200) <= 0)
@@ -430,7 +485,10 @@ static void wait_work(struct ifs *fs)
 	if (k->sigfd >= 0 && p[1].revents & POLLIN &&
 	    read(k->sigfd, &si, sizeof si) == sizeof si &&
 	    si.ssi_signo == SIGHUP)
-		drop_everything(fs);
+		drop_everything(fs, "SIGHUP");
+	why = atomic_exchange(&k->drop_why, NULL);
+	if (why)
+		drop_everything(fs, why);
 }
 
 static void *keeper(void *arg)
@@ -449,11 +507,7 @@ static void *keeper(void *arg)
 		/* Woken for each batch of work, but the refresh check (a walk
 		 * over the cache) runs five times a second at most. */
 		if (clock_mono() - refreshed >= 0.2) {
-			/* Watched: looked at within a ttl (at least
-			 * CACHE_FRESH_FLOOR), and a half. */
-			double ttl = fs->conf.ttl > CACHE_FRESH_FLOOR ?
-				     fs->conf.ttl : CACHE_FRESH_FLOOR;
-			bool watched = watched_within(fs, ttl * 1.5 + 1);
+			bool watched = keeper_watched(fs);
 			for (int k = 0; k < K_COUNT; k++) {
 				struct kstate *ks = &fs->kinds[k];
 				double lead = ks->ttl * 0.2 < 5 ? ks->ttl * 0.2 : 5;

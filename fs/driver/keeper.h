@@ -18,6 +18,7 @@
 #ifndef INTERLINKFS_KEEPER_H
 #define INTERLINKFS_KEEPER_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "access.h"
@@ -73,5 +74,18 @@ void keeper_kick(struct ifs *fs);
 /* The journal, a Prometheus file or health was read now: the mount is
  * watched (every listing kept fresh) for about 1.5 ttl. */
 void keeper_watch(struct ifs *fs);
+/* Whether it was watched within about 1.5 ttl. */
+bool keeper_watched(struct ifs *fs);
+
+/* Every cache dropped, the kernel's too, as on SIGHUP, by the keeper
+ * soon; why (a constant string) is logged once. */
+void keeper_drop_all(struct ifs *fs, const char *why);
+
+/* What the API said of the key: refused (a 401) or accepted (a listing
+ * loaded). The first refusal after an acceptance drops everything, once,
+ * with a warning; later refusals drop nothing, so the cache keeps the
+ * failure and backs off instead of asking again at every read. Any
+ * thread. */
+void keeper_key(struct ifs *fs, bool refused);
 
 #endif

@@ -58,7 +58,7 @@ struct rendering {
 	double at;                    /* clock_mono of the rendering */
 	double read_at;               /* of the last read */
 	struct timespec mtime;
-	bool watched;                 /* made for a reader (loaded first) */
+	bool loaded;                  /* what it shows was loaded first */
 };
 
 /* A getattr this long after a lookup of the same file is a look through
@@ -69,6 +69,7 @@ struct metadir {
 	pthread_mutex_t lock;         /* the renderings, looked_up */
 	struct rendering r[SLOTS];
 	double looked_up[SLOTS];      /* clock_mono of the last lookup */
+	bool read_ever[SLOTS];        /* a reader came, once at least */
 };
 
 int metadir_new(struct metadir **out)
@@ -322,22 +323,28 @@ static int refresh(struct ifs *fs, const struct node *n, bool walked,
 	unsigned s = slot_of(n);
 	double now = clock_mono();
 	char *buf;
+	bool load;
 	int rc;
 
-	if (n->type == NT_PROM_FILE || !walked) {
-		pthread_mutex_lock(&m->lock);
-		/* A look's rendering (nothing loaded for it) does not
-		 * serve a reader. */
-		if (still_good(&m->r[s], now) &&
-		    (m->r[s].watched || !watched)) {
-			*len = m->r[s].len;
-			*mtime = m->r[s].mtime;
-			pthread_mutex_unlock(&m->lock);
-			return 0;
-		}
+	pthread_mutex_lock(&m->lock);
+	/* A look's rendering, made without loading, does not serve a
+	 * reader. */
+	if ((n->type == NT_PROM_FILE || !walked) &&
+	    still_good(&m->r[s], now) && (m->r[s].loaded || !watched)) {
+		*len = m->r[s].len;
+		*mtime = m->r[s].mtime;
 		pthread_mutex_unlock(&m->lock);
+		return 0;
 	}
-	if ((rc = render(fs, n, watched, &buf, len)))
+	/* The listings shown are loaded first for a reader, and for any look
+	 * of a file that has had one, or while the mount is watched: a
+	 * scrape's open walks the path, and its reads then reuse what that
+	 * lookup rendered (one open sees one size). A stat of a file nobody
+	 * reads, on an idle mount, costs no request. */
+	load = watched || m->read_ever[s];
+	pthread_mutex_unlock(&m->lock);
+	load = load || keeper_watched(fs);
+	if ((rc = render(fs, n, load, &buf, len)))
 		return rc;
 	clock_gettime(CLOCK_REALTIME, mtime);
 	pthread_mutex_lock(&m->lock);
@@ -345,7 +352,7 @@ static int refresh(struct ifs *fs, const struct node *n, bool walked,
 	/* Its age counts from when it was done: a rendering that waited a
 	 * grace for the API is not already old for the getattr after it. */
 	m->r[s] = (struct rendering){buf, *len, clock_mono(), 0, *mtime,
-				     watched};
+				     load};
 	pthread_mutex_unlock(&m->lock);
 	return 0;
 }
@@ -404,6 +411,7 @@ int metadir_read(struct ifs *fs, const struct node *n, off_t off,
 		pthread_mutex_lock(&m->lock);
 	}
 	m->r[s].read_at = clock_mono();
+	m->read_ever[s] = true;
 	rc = render_slice(m->r[s].bytes, m->r[s].len, off, size, buf, len);
 	pthread_mutex_unlock(&m->lock);
 	return rc;

@@ -46,20 +46,58 @@ static struct api_call *call_of(void *ctx)
 static void note_of(struct cache_note *note, int rc,
 		    const struct api_info *info, const struct api_error *err)
 {
+	char status[24] = "";
+
 	if (!rc) {
 		note->age = info->age;
 		return;
 	}
 	note->incomplete = info->incomplete;
-	/* Cut to what the note holds, if it must: the start of the API's
-	 * words is what a person reads first. */
-	char status[24] = "";
-
 	if (err->http_status && err->http_status != 200)
 		snprintf(status, sizeof status, " (HTTP %ld)", err->http_status);
+	/* Cut to what the note holds, if it must: the start of the API's
+	 * words is what a person reads first. */
 	if (snprintf(note->why, sizeof note->why, "%s%s%s%s", strerror(-rc),
 		     status, err->message[0] ? ": " : "", err->message) < 0)
 		note->why[0] = '\0';
+	/* The API's words go to health and the journal: no control
+	 * character (an escape sequence for a terminal's tail -f). */
+	for (char *p = note->why; *p; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = ' ';
+}
+
+/* A 404 for the listing of a kind in a region the API serves (its probe
+ * kind's listing is held): not "no such region", but an answer that
+ * cannot be right; an error (EIO), so that the listing is not shown
+ * empty, and what was held is served as stale. */
+static int served_404(struct kstate *ks, const char *region, int rc,
+		      const struct api_error *err, struct cache_note *note)
+{
+	struct kstate *probe = &ks->fs->kinds[kind_probe()->id];
+	struct cache_item it;
+	bool served;
+
+	if (rc != -ENOENT || err->http_status != 404 || ks == probe)
+		return rc;
+	served = cache_peek_list(probe->cache, region, &it) == 0;
+	cache_item_release(probe->cache, &it);
+	if (!served)
+		return rc;
+	snprintf(note->why, sizeof note->why, "Input/output error (HTTP "
+		 "404): the API said no such list of %s, in a region it "
+		 "serves", ks->k->dir);
+	return -EIO;
+}
+
+/* A key the API refused (401): nothing cached may be served any more,
+ * whatever kind it is of (the catalogue's too). */
+static void key_refused(struct kstate *ks, int rc, const struct api_error *err)
+{
+	if (rc == -EACCES && err->http_status == 401)
+		keeper_key(ks->fs, true);
+	else if (rc == 0)
+		keeper_key(ks->fs, false);
 }
 
 /* A listing's loader's sink: each entry, rendered; what is wrong with it
@@ -100,6 +138,8 @@ static int load_list(void *ud, const char *region, void *ctx, void ***items,
 				&info, &err);
 
 	note_of(note, rc, &info, &err);
+	rc = served_404(ks, region, rc, &err, note);
+	key_refused(ks, rc, &err);
 	/* The pages were parsed on the transfer threads, each in a malloc
 	 * arena of its own; what they freed is given back now, not on the
 	 * keeper's next trim, so a mount's size right after a walk is what
@@ -120,6 +160,7 @@ static int load_one(void *ud, const char *region, const char *id, void *ctx,
 				&ks->filters, call_of(ctx), &obj, &info, &err);
 
 	note_of(note, rc, &info, &err);
+	key_refused(ks, rc, &err);
 	if (rc == 0 && !(*out = robj_new(ks->k, obj)))
 		rc = -ENOMEM;
 	if (rc == 0)

@@ -54,7 +54,7 @@ def test_a_region_the_api_does_not_serve_is_enoent_and_said_once():
     # Asked again after the "not found" is forgotten: still one line.
     time.sleep(1.5)
     assert errno_of(listdir, d) == errno.ENOENT
-    line = "region it-mil is not served by the InterLink API (HTTP 404"
+    line = "region it-mil: HTTP 404 for its pops ("
     assert m.log().count(line) == 1, m.log()
     # The other regions keep working, and grep says what it could not read.
     assert len(listdir(m.path("regions", "fr-par", "connections"))) == 4
