@@ -18,6 +18,7 @@
 set -u
 mnt=${1:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "bgp-down: $mnt is not an interlinkfs mount" >&2
   exit 3
@@ -108,7 +109,7 @@ for rdir in "$mnt"/regions/*/; do
     done
   done
 done
-sight_check "$mnt" links connections pops >&2 || unknown=1
+sight_check "$start" "$mnt" links connections pops >&2 || unknown=1
 [ "$unknown" = 0 ] || exit 3
 [ "$down" = 0 ] || exit 1
 exit 0

@@ -12,6 +12,7 @@
 set -u
 mnt=${1:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "UNKNOWN: $mnt is not an interlinkfs mount"
   exit 3
@@ -42,10 +43,11 @@ for rdir in "$mnt"/regions/*/; do
       continue
     fi
     bad=$((bad + 1))
+    name=${name% }               # the value's final newline
     printf '%s %s %s "%s"\n' "$region" "$id" "$status" "$name"
   done
 done
-sight_check "$mnt" connections || unknown=1
+sight_check "$start" "$mnt" connections || unknown=1
 [ "$unknown" = 0 ] || exit 3
 [ "$bad" = 0 ] || exit 1
 echo "OK: every connection is active ($total connections${empty:+; none in$empty})"

@@ -10,6 +10,7 @@ set -u
 pop=$1
 mnt=${2:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "in-pop: $mnt is not an interlinkfs mount" >&2
   exit 3
@@ -64,10 +65,11 @@ for rdir in "$mnt"/regions/*/; do
       unknown=1
       continue
     fi
-    printf '%s\t%s\n' "$id" "$name"
+    name=${name% }               # the value's final newline
+    printf '%s\t%s\n' "$id" "${name:--}"
     found=1
   done
 done
-sight_check "$mnt" connections pops >&2 || unknown=1
+sight_check "$start" "$mnt" connections pops >&2 || unknown=1
 [ "$unknown" = 0 ] || exit 3
 [ "$found" = 1 ] || { echo "no connection in PoP $pop" >&2; exit 1; }

@@ -12,6 +12,7 @@
 set -u
 mnt=${1:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "links-table: $mnt is not an interlinkfs mount" >&2
   exit 3
@@ -36,4 +37,4 @@ printf '%s\n' "$table" |
       print line
     }' |
   column -t -s$'\t'
-sight_check "$mnt" links >&2 || exit 3
+sight_check "$start" "$mnt" links >&2 || exit 3

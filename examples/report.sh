@@ -8,6 +8,7 @@
 set -u
 mnt=${1:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "report: $mnt is not an interlinkfs mount" >&2
   exit 3
@@ -34,12 +35,13 @@ trap 'rm -f "$errs"' EXIT
         echo "report: $region/connections/$id left out" >>"$errs"
         continue
       fi
+      name=${name% }             # the value's final newline
       printf '%s\t%s\t%s\t%s\t%s\n' "$region" "${name:--}" "$status" \
         "$mbps" "$id"
     done | sort -t "$(printf '\t')" -k1,1 -k2,2
   done
 } | column -t -s "$(printf '\t')"
-sight_check "$mnt" connections >>"$errs"
+sight_check "$start" "$mnt" connections >>"$errs"
 if [ -s "$errs" ]; then
   cat "$errs" >&2
   exit 3

@@ -10,6 +10,7 @@
 set -u
 mnt=${1:-/mnt/interlink}
 . "$(dirname "$0")/sight.sh"
+start=$(date +%s)
 if [ ! -r "$mnt/.interlinkfs/version" ]; then
   echo "vlans: $mnt is not an interlinkfs mount" >&2
   exit 3
@@ -33,5 +34,5 @@ for rdir in "$mnt"/regions/*/; do
     printf '%s\t%s\t%s\t%s\n' "$region" "$id" "${range%-*}" "${range#*-}"
   done
 done
-sight_check "$mnt" connections >&2 || status=3
+sight_check "$start" "$mnt" connections >&2 || status=3
 exit $status
