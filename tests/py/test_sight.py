@@ -15,8 +15,16 @@ could not look. On real mounts:
   cannot be read as a series that can alert;
 - check-active.sh answers UNKNOWN (3) on data it cannot vouch for;
 - with ttl=0 a watched journal still shows changes; a look at
-  .interlinkfs/ costs no request.
+  .interlinkfs/ costs no request;
+- a script that read old data (a slow API, past the grace) is told so by
+  sight.sh, though the listing is fresh again when it asks;
+- a watched listing that is slow to load stays fresh: its refresh starts
+  as much ahead as the last one took;
+- a 404 for a kind in a region the API serves is an error, never an
+  empty directory; a region once unserved is asked again;
+- a revoked key drops what every listing held, the catalogue's too.
 """
+import errno
 import json
 import os
 import re
@@ -24,7 +32,7 @@ import subprocess
 import threading
 import time
 
-from harness import errno_of, listdir, read, run, wait_for
+from harness import concurrent, errno_of, listdir, read, run, wait_for
 from mount import Mount
 from sim import Sim
 
@@ -340,5 +348,137 @@ def test_a_look_at_interlinkfs_costs_no_request():
     assert m.unmount() == 0
 
 
+SIGHT_SH = os.path.join(ROOT, "examples", "sight.sh")
+
+
+def sight_run(m, then_sleep):
+    """sight.sh's pattern: note the time, read the connections, then
+    (after then_sleep seconds) ask; the CompletedProcess."""
+    script = ('. "$0"; start=$(date +%s); ls "$1/regions/fr-par/connections"'
+              ' >/dev/null || exit 9; sleep "$2";'
+              ' sight_check "$start" "$1" connections')
+    return subprocess.run(["sh", "-c", script, SIGHT_SH, m.dir,
+                           str(then_sleep)], capture_output=True, timeout=60)
+
+
+@concurrent
+def test_old_data_read_during_a_run_is_unknown_though_fresh_after():
+    sim = Sim("--regions", "fr-par", connections=4)
+    m = Mount(sim, "regions=fr-par", "ttl=2", "grace=0.2", "stale=600",
+              "timeout=5")
+    listdir(m.path("regions", "fr-par", "connections"))
+    # Expired, then a refresh slower than the grace: the script's ls
+    # gets the old listing; by the time it asks, the listing is fresh
+    # (loaded 0.8 s after the ls, fresh for 2 s more).
+    sim.fault("latency", ms=800, match="list", count=1)
+    time.sleep(2.3)
+    p = sight_run(m, 1.2)
+    assert p.returncode == 3, p
+    assert re.search(rb"^UNKNOWN: fr-par connections: old data was read "
+                     rb"while this ran \(served [0-9.]+ s ago\)$",
+                     p.stdout, re.M), p.stdout
+    h = m.health()[("fr-par", "connections")]
+    assert h[0] == "fresh" and "old data served" in h[3], h
+    # A later run that read nothing old vouches for its data.
+    time.sleep(2)
+    p = sight_run(m, 0)
+    assert p.returncode == 0 and not p.stdout, p
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_slow_listing_watched_does_not_flap():
+    sim = Sim("--regions", "fr-par", connections=4)
+    m = Mount(sim, "regions=fr-par", "ttl=3", "grace=0.5", "timeout=5")
+    listdir(m.path("regions", "fr-par", "links"))
+    # Every listing of links takes 1.5 s: more than the grace, less than
+    # the ttl. Watched (health read), it is refreshed ahead by as much.
+    sim.fault("latency", ms=1500, match="links_list", count=0)
+    # The first slow listing cannot be foreseen: it may end past the
+    # grace. Once one took that long, the next start as much ahead.
+    n = sim.counters()["links_list"]
+    wait_for(lambda: sim.counters()["links_list"] > n and
+             "under way" not in m.health()[("fr-par", "links")][3], 8,
+             "a slow listing of links", interval=0.2)
+    seen = []
+    t_end = time.monotonic() + 12
+    while time.monotonic() < t_end:
+        seen.append(m.health()[("fr-par", "links")][0])
+        time.sleep(0.2)
+    assert sim.counters()["links_list"] >= 3, sim.counters()
+    assert set(seen) == {"fresh"}, seen
+    sim.clear_faults()
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_404_in_a_served_region_is_an_error_not_emptiness():
+    sim = Sim("--regions", "fr-par", connections=4)
+    m = Mount(sim, "regions=fr-par", "ttl=1", "stale=4", "timeout=1")
+    listdir(m.path("regions", "fr-par", "connections"))
+    links = m.path("regions", "fr-par", "links")
+    before = sorted(listdir(links))
+    assert before
+    sim.fault("status", status=404, match="links_list", count=0)
+
+    def said():
+        h = m.health()[("fr-par", "links")]
+        return h[0] == "stale" and "HTTP 404" in h[3]
+    # The old listing is served, said to be stale, never emptied...
+    wait_for(lambda: sorted(listdir(links)) == before and said(), 5,
+             "stale, 404")
+    # ... and past stale, an error.
+    wait_for(lambda: errno_of(listdir, links) == errno.EIO, 8, "EIO")
+    assert m.health()[("fr-par", "links")][0] == "blind"
+    sim.clear_faults()
+    wait_for(lambda: errno_of(listdir, links) == 0 and
+             sorted(listdir(links)) == before, 8, "back")
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_region_once_unserved_is_asked_again():
+    sim = Sim("--regions", "fr-par,nl-ams", connections=3)
+    m = Mount(sim, "regions=fr-par:nl-ams", "ttl=1", "catalog_ttl=2",
+              "timeout=1")
+    conns = m.path("regions", "nl-ams", "connections")
+    sim.fault("status", status=404, region="nl-ams", count=0)
+    assert errno_of(listdir, conns) == errno.ENOENT
+    wait_for(lambda: m.health()[("nl-ams", "connections")][0] ==
+             "unserved", 5, "unserved")
+    sim.clear_faults()
+    # Watched, the keeper asks again within catalog_ttl (and a turn).
+    wait_for(lambda: m.health()[("nl-ams", "connections")][0] == "fresh",
+             8, "served again")
+    assert len(listdir(conns)) == 3
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_revoked_key_drops_every_listing_the_catalogues_too():
+    sim = Sim("--regions", "fr-par", connections=4)
+    m = Mount(sim, "regions=fr-par", "ttl=1", "stale=600", "timeout=1")
+    pops = m.path("regions", "fr-par", "pops")
+    conns = m.path("regions", "fr-par", "connections")
+    assert listdir(pops) and listdir(conns)
+    sim.ctl("POST", "/token", {"token": "revoked"})
+    # A 401 for any listing: what every kind held is forgotten, the
+    # PoPs' too (held an hour), so no name of the account is shown.
+    wait_for(lambda: errno_of(listdir, conns) == errno.EACCES, 5,
+             "connections refused")
+    wait_for(lambda: errno_of(listdir, pops) == errno.EACCES, 5,
+             "pops refused")
+    log = m.log()
+    assert log.count("the API refused the key: dropping every listing") == 1
+    # Held nothing, the failure is: reads do not each ask the API.
+    asked = sim.counters()["pops_list"]
+    for _ in range(20):
+        errno_of(listdir, pops)
+    assert sim.counters()["pops_list"] <= asked + 1, (asked, sim.counters())
+    sim.ctl("POST", "/token", {"token": sim.token})
+    wait_for(lambda: errno_of(listdir, pops) == 0, 8, "the key back")
+    assert m.unmount() == 0
+
+
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=3)
