@@ -34,7 +34,11 @@ static void detail(const struct cache_sight *s, char *buf, size_t len)
 	default:
 		break;
 	}
-	if (s->why[0])
+	if (s->seeded)
+		snprintf(buf, len, "%s%ssaved by an earlier run, not refreshed "
+			 "since%s", s->why, s->why[0] ? "; shown: " : "",
+			 pending);
+	else if (s->why[0])
 		snprintf(buf, len, "%s%s", s->why, pending);
 	else if (s->held && s->loaded && s->last_rc == 0)
 		snprintf(buf, len, "expired, not refreshed since: nobody read "
