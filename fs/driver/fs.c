@@ -34,7 +34,8 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	    (rc = tabledir_new(conf->nregions, &fs->tables)) ||
 	    (rc = journal_new(conf->journal_lines, &fs->mounted,
 			      &fs->journal)) ||
-	    (rc = changes_new(conf->nregions, fs->journal, &fs->changes)))
+	    (rc = changes_new(conf->nregions, fs->journal, NULL,
+			      &fs->changes)))
 		goto fail;
 	for (int k = 0; k < K_COUNT; k++)
 		if ((rc = wiring_kind_new(fs, (enum kind_id)k)))

@@ -202,13 +202,20 @@ static void on_listed(void *ud, const char *region,
 	struct kstate *ks = ud;
 	struct ifs *fs = ks->fs;
 	int r = region_index(fs, region);
+	struct cache_sight sg;
 	struct timespec now;
+	double wall;
 
 	if (r < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
+	wall = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	/* Loads of a region do not overlap: what the cache holds is what
+	 * this load brought, made when the API says. */
+	cache_sight(ks->cache, region, &sg);
 	if (changes_listed(fs->changes, ks->k, (uint32_t)r, region, listing,
-			   &now))
+			   &now, sg.held ? sg.born + fs->wall_minus_mono :
+			   wall))
 		log_warn("out of memory: changes of %s in %s not written to "
 			 "the journal", ks->k->dir, region);
 	/* Only a rendering the kernel may hold is invalidated: invalidating
