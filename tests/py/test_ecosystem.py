@@ -14,7 +14,7 @@ import statefiles
 
 ROOT = os.environ["SOURCE_ROOT"]
 FS = os.environ["INTERLINKFS"]
-BUILD = os.path.dirname(os.path.dirname(FS))
+BUILD = os.environ["BUILD_ROOT"]
 
 
 def test_meson_install_with_destdir():
