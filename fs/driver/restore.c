@@ -14,6 +14,7 @@
 
 #include "journal.h"
 #include "log.h"
+#include "mend.h"
 #include "robj.h"
 #include "state_i.h"
 
@@ -116,7 +117,7 @@ static int restore_journal(struct state *st, const struct found *f)
 {
 	struct statedir *d = st->dir;
 	struct statefile_journal h = {0};
-	struct statefile_batch *b = calloc(f->n + 1, sizeof *b);
+	struct mend_batch *b = calloc(f->n + 1, sizeof *b);
 	char name[STATEFILE_NAME], why[160] = "", *buf = NULL, *add = NULL;
 	size_t len = 0, keep = 0, addlen = 0;
 	const char *lines = "";
@@ -126,7 +127,8 @@ static int restore_journal(struct state *st, const struct found *f)
 		return -ENOMEM;
 	statefile_name(statedir_key(d), SF_JOURNAL, NULL, NULL, name);
 	for (size_t i = 0; i < f->n; i++) {
-		b[i] = (struct statefile_batch){f->v[i].h.off, f->v[i].h.batch};
+		b[i] = (struct mend_batch){f->v[i].h.off, f->v[i].h.batch.p,
+					  f->v[i].h.batch.len};
 		/* A new journal begins where the listings say it ended. */
 		h.base = fmax(h.base, f->v[i].h.off + f->v[i].h.batch.len);
 	}
@@ -141,7 +143,7 @@ static int restore_journal(struct state *st, const struct found *f)
 			ignored(d, name, why);
 		len = 0;
 	}
-	rc = statefile_mend(lines, len, h.base, b, f->n, &keep, &add, &addlen);
+	rc = mend_journal(lines, len, h.base, b, f->n, &keep, &add, &addlen);
 	if (!rc && st->journal_ok && (keep < len || addlen)) {
 		int wrc = statedir_append(d, name, h.header_len + keep, add ?
 					  add : "", addlen);

@@ -156,24 +156,4 @@ int statefile_seen_decode(const char *buf, size_t len,
 			  struct statefile_seen **out, size_t *n, char *why,
 			  size_t whylen);
 
-/* A batch of the journal that a saved listing holds. */
-struct statefile_batch {
-	uint64_t off;
-	struct statefile_slice text;
-};
-
-/*
- * The journal's lines as a crash left them (lines: the bytes of the file
- * from offset base), mended with the batches the saved listings hold (in
- * any order): a torn last line is dropped; a batch not wholly there is
- * written at its offset (what stood from there on, a part of it, goes);
- * a gap before a batch's offset (lines that never reached the file) is
- * filled with comment lines of its length, which say so. *keep: how many
- * bytes of lines stay; *add (malloc'ed, NULL when nothing; *addlen) what
- * follows them. 0 or -ENOMEM.
- */
-int statefile_mend(const char *lines, size_t len, uint64_t base,
-		   const struct statefile_batch *b, size_t n, size_t *keep,
-		   char **add, size_t *addlen);
-
 #endif

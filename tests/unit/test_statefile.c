@@ -5,7 +5,8 @@
  * awkward ones included: the object as the API sent it, byte for byte),
  * with its time and batch; a file cut at any length, with one bit
  * changed, of a future format or of another key is refused, saying why;
- * keys tell views apart; and the journal is mended after a crash.
+ * keys tell views apart; and the journal is mended after a crash
+ * (mend.h).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +24,7 @@
 #include "cache.h"
 #include "jsontext.h"
 #include "kinds.h"
+#include "mend.h"
 #include "robj.h"
 #include "statefile.h"
 
@@ -344,13 +346,13 @@ static void test_the_journal_header_and_the_seen_file(void **st)
 }
 
 /* The journal's lines after mending (base 100). */
-static char *mended(const char *lines, const struct statefile_batch *b,
+static char *mended(const char *lines, const struct mend_batch *b,
 		    size_t n, size_t *keep)
 {
 	char *add, *out;
 	size_t addlen;
 
-	assert_int_equal(statefile_mend(lines, strlen(lines), 100, b, n, keep,
+	assert_int_equal(mend_journal(lines, strlen(lines), 100, b, n, keep,
 					&add, &addlen), 0);
 	out = calloc(1, *keep + addlen + 1);
 	memcpy(out, lines, *keep);
@@ -362,19 +364,19 @@ static char *mended(const char *lines, const struct statefile_batch *b,
 
 static void test_the_journal_is_mended_after_a_crash(void **st)
 {
-	struct statefile_batch b[3];
+	struct mend_batch b[3];
 	size_t keep;
 	char *got;
 
 	(void)st;
 	/* A torn last line goes; batches there already stay. */
-	b[0] = (struct statefile_batch){100, {"one\n", 4}};
+	b[0] = (struct mend_batch){100, "one\n", 4};
 	got = mended("one\ntwo\nthr", b, 1, &keep);
 	assert_string_equal(got, "one\ntwo\n");
 	assert_int_equal(keep, 8);
 	free(got);
 	/* A batch the file lacks, whole or in part, at its offset. */
-	b[1] = (struct statefile_batch){108, {"three\nfour\n", 11}};
+	b[1] = (struct mend_batch){108, "three\nfour\n", 11};
 	got = mended("one\ntwo\nthree\n", b, 2, &keep);
 	assert_string_equal(got, "one\ntwo\nthree\nfour\n");
 	free(got);
@@ -384,14 +386,14 @@ static void test_the_journal_is_mended_after_a_crash(void **st)
 	/* Two, in the order of their offsets whatever order they come in;
 	 * before them, lines that never reached the disk, as a comment of
 	 * their length. */
-	b[0] = (struct statefile_batch){119, {"five\n", 5}};
-	b[2] = (struct statefile_batch){130, {"six\n", 4}};
+	b[0] = (struct mend_batch){119, "five\n", 5};
+	b[2] = (struct mend_batch){130, "six\n", 4};
 	got = mended("one\n", b, 3, &keep);
 	assert_int_equal(keep, 4);
 	assert_string_equal(got, "one\n# l\nthree\nfour\nfive\n# lin\nsix\n");
 	free(got);
 	/* A long gap: lines of at most 4 KiB, the first one saying it. */
-	b[0] = (struct statefile_batch){100 + 10000, {"end\n", 4}};
+	b[0] = (struct mend_batch){100 + 10000, "end\n", 4};
 	got = mended("", b, 1, &keep);
 	assert_int_equal(strlen(got), 10004);
 	assert_true(strncmp(got, "# lines lost", 12) == 0);
@@ -399,7 +401,7 @@ static void test_the_journal_is_mended_after_a_crash(void **st)
 		assert_true(nl - p < 4096);
 	free(got);
 	/* A batch before the file's lines cannot be placed: left. */
-	b[0] = (struct statefile_batch){50, {"old\n", 4}};
+	b[0] = (struct mend_batch){50, "old\n", 4};
 	got = mended("one\n", b, 1, &keep);
 	assert_string_equal(got, "one\n");
 	free(got);
