@@ -312,7 +312,8 @@ static double housekeeping(struct state *st, bool all)
 		next = st->retry_at;
 	write_seen(st, all, now);
 	pthread_mutex_unlock(&st->io);
-	if (sync)
+	/* No journal: a mount that failed before it had one. */
+	if (sync && st->fs->changes)
 		changes_sync(st->fs->changes);
 	return next;
 }
