@@ -297,6 +297,61 @@ int cache_refresh_list(struct cache *c, const char *region)
 	return rc;
 }
 
+/* A listing of items (taken; duplicates released), built without the
+ * lock: its generations are given when it is installed. NULL when out of
+ * memory (every item released). */
+static struct cache_listing *seed_listing(struct cache *c, void **items,
+					  size_t n)
+{
+	struct cache_listing *l = listing_new(&c->ops.values, n);
+
+	for (size_t i = 0; i < n; i++) {
+		if (l && cache_listing_find(l, c->ops.values.id(items[i])) < 0)
+			listing_add(l, items[i], 0, 0);
+		else
+			c->ops.values.release(items[i]);
+	}
+	free(items);
+	return l;
+}
+
+int cache_seed_list(struct cache *c, const char *region, void **items,
+		    size_t n, double born)
+{
+	struct cache_listing *l = seed_listing(c, items, n);
+	struct after a = {0};
+	struct rentry *r;
+	double now;
+	int rc = 0;
+
+	if (!l)
+		return -ENOMEM;
+	pthread_mutex_lock(&c->lock);
+	now = store_now(c);
+	r = store_region_of(c, region);
+	if (!r)
+		rc = -ENOMEM;
+	else if (r->val || r->s.loading || r->s.load_seq)
+		rc = -EEXIST;
+	if (!rc) {
+		for (size_t i = 0; i < l->n; i++)
+			l->items[i].gen = ++c->gen_counter;
+		r->gen = l->seq = ++c->gen_counter;
+		store_region_set(c, r, l, &a);
+		/* Loaded now, of data made at born: by its true age. */
+		r->s.loaded_at = now;
+		r->s.born = born < now ? born : now;
+		r->s.fresh_until = r->s.born + c->conf.ttl;
+		r->s.changed_at = 0;
+		r->s.seeded = true;
+		l = NULL;
+	}
+	pthread_mutex_unlock(&c->lock);
+	cache_listing_release(l);
+	store_after_run(c, &a);
+	return rc;
+}
+
 int cache_peek_list(struct cache *c, const char *region,
 		    struct cache_item *out)
 {

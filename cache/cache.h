@@ -34,7 +34,9 @@
  *    callback) comes when it ends. An authoritative answer within the
  *    grace wins;
  *  - objects fetched alone (not in a listing) beyond the byte budget are
- *    evicted, least recently used first.
+ *    evicted, least recently used first;
+ *  - a listing an earlier run saved may be seeded before any load
+ *    (cache_seed_list): served by its true age, never said fresh.
  *
  * Memory: an object of a listing costs the listing 32 bytes besides the
  * value itself (no per-object entry): a listing of 10,000 connections is
@@ -279,6 +281,9 @@ struct cache_sight {
 	bool last_old;        /* ... brought data already past ttl, or older
 			       * than what was held */
 	bool last_incomplete; /* ... failed: the listing did not add up */
+	bool seeded;          /* what is held was saved by an earlier run
+			       * (cache_seed_list) and no load has
+			       * replaced it since: never fresh */
 	double pending;       /* seconds a load has been under way (real
 			       * time), 0: none */
 	double checked;       /* seconds since the last load ended (loaded) */
@@ -313,6 +318,23 @@ void cache_wait_background(struct cache *c);
 
 /* Wake every waiting lookup so it re-checks its intr flag. */
 void cache_wake(struct cache *c);
+
+/*
+ * Seeds a region's listing with data an earlier run saved: items (n new
+ * references, ids unique; the cache takes them and the malloc'ed array,
+ * whatever it returns), made at born (cache clock: the age is its true
+ * one; a born in the future counts as now). It is then served as any
+ * listing loaded at born is: fresh until born + ttl, then refreshed (a
+ * reader waiting at most the grace), served while younger than stale
+ * when the API fails. But it was not loaded by this cache: cache_sight
+ * says it is never fresh (loaded false, seeded true) until a load
+ * succeeds, and that load's listing is compared with it (the change
+ * callback tells what differs). No callback is called for the seed
+ * itself. 0, -EEXIST when the region holds a listing or a load of it
+ * ran or runs (nothing changes), or -ENOMEM.
+ */
+int cache_seed_list(struct cache *c, const char *region, void **items,
+		    size_t n, double born);
 
 /*
  * A region's listing if the cache holds one, fresh or not, without ever

@@ -52,6 +52,9 @@ struct lstate {
 				       * handed to a reader (cache clock) */
 	bool incomplete;              /* it failed: the listing did not add
 				       * up */
+	bool seeded;                  /* what is held was saved by an earlier
+				       * run (cache_seed_list), and no load
+				       * has replaced it since */
 	char why[160];                /* its failure or old data, said */
 };
 

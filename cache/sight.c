@@ -31,6 +31,7 @@ static void sight_of(struct cache *c, const struct rentry *r, double now,
 	out->pending = s->loading ? fmax(0, real - s->started) : 0;
 	snprintf(out->why, sizeof out->why, "%s", s->why);
 	if (out->held) {
+		out->seeded = s->seeded;
 		out->born = s->born;
 		out->age = fmax(0, now - s->born);
 		out->objects = r->val->n;

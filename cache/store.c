@@ -265,6 +265,7 @@ void store_region_set(struct cache *c, struct rentry *r,
 		trash_listing(a, r->val);
 	}
 	r->val = l;
+	r->s.seeded = false;
 	if (l) {
 		c->st.objects += l->n;
 		c->list_bytes += listing_bytes(l);
@@ -453,7 +454,7 @@ static void set_loaded(struct cache *c, struct lstate *s, bool held,
 	s->fresh_until = born + c->conf.ttl;
 	s->err = s->fails = 0;
 	s->retry_at = 0;
-	s->old = s->incomplete = false;
+	s->old = s->incomplete = s->seeded = false;
 	s->why[0] = '\0';
 	/* With ttl 0 every lookup loads: nothing to wait for. */
 	if (c->conf.ttl > 0 && (same || now >= s->fresh_until))

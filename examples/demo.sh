@@ -52,11 +52,12 @@ if [ -z "$url" ]; then
   exit 1
 fi
 
-# Credentials the Scaleway way; the simulator accepts this demo key.
+# Credentials the Scaleway way; the simulator accepts this demo key. What
+# the mount saves between runs goes with the demo's other files.
 quiet "mount interlinkfs on $mnt" \
   env SCW_SECRET_KEY="$key" SCW_API_URL="$url" \
   SCW_CONFIG_PATH=/nonexistent build/fs/driver/interlinkfs "$mnt" \
-  -o regions=fr-par:nl-ams
+  -o regions=fr-par:nl-ams,state_dir="$work/state"
 
 # The examples run as commands, from inside the mount.
 PATH=$PWD/examples:$PATH

@@ -13,8 +13,8 @@ prog=deps
 
 # fuse3 brings fusermount3, which every mount needs.
 build="gcc libc6-dev meson ninja-build pkg-config
-       fuse3 libfuse3-dev libcurl4-openssl-dev libjansson-dev libyaml-dev
-       libmicrohttpd-dev"
+       fuse3 libfuse3-dev libcurl4-openssl-dev libjansson-dev libssl-dev
+       libyaml-dev libmicrohttpd-dev"
 # Tests: cmocka for unit tests, python3 for the mount tests, curl and jq for
 # the shell examples, clang with its runtimes for libFuzzer and the sanitizer
 # builds, llvm for llvm-symbolizer (sanitizer reports name their frames),

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * fs: one mount's life: its state built (each part by its module), the
- * keeper started and stopped, everything freed in the reverse order.
+ * fs: one mount's life: its state built (each part by its module), what
+ * an earlier run saved read back, the keeper and the state's thread
+ * started and stopped, everything freed in the reverse order.
  */
 #include "fs_i.h"
 
@@ -11,6 +12,8 @@
 #include "clock.h"
 #include "keeper.h"
 #include "metadir.h"
+#include "restore.h"
+#include "state.h"
 #include "tabledir.h"
 #include "wiring.h"
 
@@ -34,11 +37,16 @@ int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out)
 	    (rc = tabledir_new(conf->nregions, &fs->tables)) ||
 	    (rc = journal_new(conf->journal_lines, &fs->mounted,
 			      &fs->journal)) ||
-	    (rc = changes_new(conf->nregions, fs->journal, &fs->changes)))
+	    (rc = state_new(fs, conf->state_dir, &fs->state)) ||
+	    (rc = changes_new(conf->nregions, fs->journal,
+			      state_hook(fs->state), &fs->changes)))
 		goto fail;
 	for (int k = 0; k < K_COUNT; k++)
 		if ((rc = wiring_kind_new(fs, (enum kind_id)k)))
 			goto fail;
+	/* Before the first read: what the last run saw. */
+	if ((rc = restore_run(fs->state)))
+		goto fail;
 	*out = fs;
 	return 0;
 fail:
@@ -57,7 +65,11 @@ void fs_free(struct ifs *fs)
 	for (int k = 0; k < K_COUNT; k++)
 		if (fs->kinds[k].cache)
 			cache_wait_background(fs->kinds[k].cache);
+	/* What waits is written; then the listings the state and the
+	 * journal hold go, before their caches. */
+	state_flush(fs->state);
 	changes_free(fs->changes);
+	state_free(fs->state);
 	for (int k = 0; k < K_COUNT; k++)
 		if (fs->kinds[k].k)
 			wiring_kind_free(&fs->kinds[k]);
@@ -72,12 +84,18 @@ void fs_free(struct ifs *fs)
 
 int fs_start(struct ifs *fs, struct fuse_session *se)
 {
+	int rc;
+
 	fs->se = se;
-	return keeper_start(fs);
+	if ((rc = keeper_start(fs)))
+		return rc;
+	return state_start(fs->state);
 }
 
 void fs_stop(struct ifs *fs)
 {
-	if (fs)
-		keeper_stop(fs);
+	if (!fs)
+		return;
+	keeper_stop(fs);
+	state_stop(fs->state);
 }

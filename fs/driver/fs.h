@@ -23,6 +23,7 @@
 
 struct ifs;
 struct fuse_session;
+struct statedir;
 
 struct fs_conf {
 	const char *const *regions;   /* borrowed for the life of the mount */
@@ -35,6 +36,8 @@ struct fs_conf {
 				       * which changes rarely: 3600 */
 	size_t budget;                /* cache bytes */
 	size_t journal_lines;         /* lines .interlinkfs/changes keeps */
+	struct statedir *state_dir;   /* where the state is saved between
+				       * runs (borrowed); NULL: nowhere */
 	struct api_filters filters;   /* the mount's (borrowed); each kind
 				       * takes those that apply to it */
 	uid_t uid;
@@ -46,7 +49,8 @@ struct fs_conf {
 				       * max_threads=1) */
 };
 
-/* A new filesystem over api (borrowed). 0 or -errno. */
+/* A new filesystem over api (borrowed), with what conf->state_dir holds
+ * of an earlier run read back (restore.h). 0 or -errno. */
 int fs_new(const struct fs_conf *conf, struct api *api, struct ifs **out);
 
 /*

@@ -17,11 +17,16 @@
  *   tabledir.c tables/: its files, rendered when their listings move
  *   keeper.c   the keeper thread: invalidations, pushes, refresh-ahead,
  *              whether the mount is watched (its state is its own)
+ *   state.c    what is saved between runs, and when (state_i.h, shared
+ *              with restore.c, which reads it back at mount);
+ *              statedir.c the directory it is saved in
  *   ops.c      the FUSE operations, each a few calls to the above
  *   options.c  the mount options;  main.c  the wiring of it all
  *
  * They call one another in one direction only (ops -> lookup, dir ->
- * attr -> access; metadir -> keeper; fs -> wiring -> keeper, tabledir),
+ * attr -> access; metadir -> keeper, state; fs -> wiring -> keeper,
+ * tabledir, state; fs -> restore -> statedir; state -> statedir;
+ * keeper -> state),
  * which tests/py/test_layout.py checks. Nothing here branches on a kind:
  * the kinds' table (kinds.h) says what each one has.
  *
@@ -70,6 +75,7 @@ struct fs_counters {
 
 struct keeper;
 struct metadir;
+struct state;
 struct tabledir;
 struct fuse_session;
 
@@ -83,6 +89,7 @@ struct ifs {
 	struct tabledir *tables;        /* tables/ (tabledir.c) */
 	struct journal *journal;        /* .interlinkfs/changes */
 	struct changes *changes;        /* what fills it */
+	struct state *state;            /* what is saved between runs */
 	struct keeper *keeper;          /* the keeper's own (keeper.c) */
 	struct fuse_session *se;
 	struct timespec mounted;        /* wall clock */

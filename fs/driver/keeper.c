@@ -36,6 +36,7 @@
 #include "invalq.h"
 #include "log.h"
 #include "node.h"
+#include "state.h"
 
 /* The keeper's own state: no other file sees it. */
 struct keeper {
@@ -319,6 +320,8 @@ static void drop_kind_dirs(struct ifs *fs, struct kstate *ks, uint32_t r)
 static void drop_everything(struct ifs *fs, const char *why)
 {
 	log_info("%s: dropping the cache", why);
+	/* What comes next is saved at once. */
+	state_rearm(fs->state);
 	for (int k = 0; k < K_COUNT; k++) {
 		struct kstate *ks = &fs->kinds[k];
 		uint64_t n = objtab_count(fs->objs, (enum kind_id)k);
@@ -411,9 +414,9 @@ static void refresh(struct kstate *ks, char **due, size_t n)
  * expire (lead seconds), so readers never wait. While the mount is
  * watched (the journal, a Prometheus file or health is read), every
  * listing is reloaded about when it expires, once per ttl (with ttl 0,
- * once per CACHE_FRESH_FLOOR): those never loaded too, so that changes
- * show with nobody reading the tree (but a region the API does not serve
- * is not asked again and again). That reload starts a little ahead
+ * once per CACHE_FRESH_FLOOR): those never loaded too, and those held
+ * from an earlier run, so that changes show with nobody reading the tree
+ * (but a region the API does not serve is not asked again and again). That reload starts a little ahead
  * (WATCH_LEAD, at most a twentieth of ttl): behind a shared cache whose
  * copies live a little less than ttl, a host that asks while another's
  * request refreshes the copy gets the old copy still younger than ttl,
@@ -440,9 +443,11 @@ static void refresh_ahead(struct ifs *fs, struct kstate *ks, double lead,
 		struct cache_sight st;
 
 		cache_sight(ks->cache, fs->conf.regions[r], &st);
-		/* A region the API said it does not serve is asked again
-		 * once per catalog_ttl: a 404 may have been a passing one. */
-		if (!st.held && !st.pending &&
+		/* Never loaded, or held from an earlier run (restore.h):
+		 * loaded, so that sight says what it is now. A region the
+		 * API said it does not serve is asked again once per
+		 * catalog_ttl: a 404 may have been a passing one. */
+		if ((!st.held || st.seeded) && !st.pending &&
 		    !(st.loaded && st.last_rc == -ENOENT &&
 		      st.checked < fs->conf.catalog_ttl))
 			cache_refresh_list(ks->cache, fs->conf.regions[r]);

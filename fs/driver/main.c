@@ -5,8 +5,10 @@
  *   interlinkfs [SOURCE] MOUNTPOINT [-f] [-d] [-s] [-o OPTION[,OPTION...]]
  *
  * main wires the pieces together, one step each: the command line and the
- * options, credentials (scwcfg), the API client, the filesystem (which owns
- * the caches), and the libfuse session. Everything that can be refused is
+ * options, credentials (scwcfg), the API client, the state directory (its
+ * key from the API's URL, the credentials and the filters), the
+ * filesystem (which owns the caches, and reads back what an earlier run
+ * saved), and the libfuse session. Everything that can be refused is
  * refused before the mount, with one line and a non-zero exit.
  */
 #include <errno.h>
@@ -23,6 +25,8 @@
 #include <unistd.h>
 
 #include <fuse_lowlevel.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 
 #include "api.h"
 #include "fs.h"
@@ -30,6 +34,8 @@
 #include "log.h"
 #include "options.h"
 #include "scwcfg.h"
+#include "statedir.h"
+#include "statefile.h"
 
 /* Everything main builds, released in reverse by teardown(). */
 struct mount {
@@ -41,6 +47,7 @@ struct mount {
 	char *ca_file, *ca_path;      /* from the environment, absolute */
 	bool curl_ready;
 	struct api *api;
+	struct statedir *state;
 	struct ifs *fs;
 	struct fuse_session *se;
 	bool mounted;
@@ -259,6 +266,64 @@ static int open_api(struct mount *m)
 	return api_new(&ao, &m->api) ? -1 : 0; /* the reason was logged */
 }
 
+/*
+ * What names a gateway mount's account, which has no secret: its client
+ * certificate's subject and issuer (DER), into buf (*len bytes; 0 when
+ * there is no certificate). A renewed certificate keeps them.
+ */
+static void cert_identity(const char *path, unsigned char *buf, size_t max,
+			  size_t *len)
+{
+	FILE *f = path ? fopen(path, "r") : NULL;
+	X509 *x = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+	unsigned char *p = buf;
+	int a = x ? i2d_X509_NAME(X509_get_subject_name(x), NULL) : -1;
+	int b = x ? i2d_X509_NAME(X509_get_issuer_name(x), NULL) : -1;
+
+	*len = 0;
+	if (a > 0 && b > 0 && (size_t)a + (size_t)b <= max) {
+		i2d_X509_NAME(X509_get_subject_name(x), &p);
+		i2d_X509_NAME(X509_get_issuer_name(x), &p);
+		*len = (size_t)(p - buf);
+	}
+	X509_free(x);
+	if (f)
+		fclose(f);
+}
+
+/*
+ * The state directory (-o state_dir=, or the default) and its key: a
+ * one-way hash of the API's URL, the credentials and the filters, so
+ * that another account, API or view never reads this one's. -1 after one
+ * line when it is refused.
+ */
+static int open_state(struct mount *m)
+{
+	unsigned char key[STATEFILE_KEY], id[8192];
+	struct statefile_view v = {0};
+	char path[4096];
+	bool parents = false;
+
+	if (m->opt.no_state)
+		return 0;
+	if (m->opt.state_dir) {
+		snprintf(path, sizeof path, "%s", m->opt.state_dir);
+	} else if (statedir_default(getuid(), path, sizeof path, &parents)) {
+		log_warn("no state directory (no HOME): nothing is saved "
+			 "between runs; give one with -o state_dir=");
+		return 0;
+	}
+	v.url = api_base_url(m->api);
+	v.secret = m->cfg ? m->cfg->secret_key : NULL;
+	if (!v.secret)
+		cert_identity(m->opt.cert_file, id, sizeof id,
+			      &v.identity_len);
+	v.identity = id;
+	v.filters = &m->opt.filters;
+	statefile_key(&v, key);
+	return statedir_open(path, parents, key, getuid(), &m->state);
+}
+
 static int make_fs(struct mount *m)
 {
 	struct fs_conf fc = {0};
@@ -271,6 +336,7 @@ static int make_fs(struct mount *m)
 	fc.catalog_ttl = m->opt.catalog_ttl;
 	fc.budget = (size_t)(m->opt.cache_mib * 1024 * 1024);
 	fc.journal_lines = (size_t)m->opt.changes;
+	fc.state_dir = m->state;
 	fc.filters = m->opt.filters;
 	fc.uid = getuid();
 	fc.gid = getgid();
@@ -348,6 +414,7 @@ static void teardown(struct mount *m)
 		fuse_session_destroy(m->se);
 	}
 	fs_free(m->fs);
+	statedir_close(m->state);
 	api_free(m->api);
 	if (m->curl_ready)
 		api_global_cleanup();
@@ -383,7 +450,8 @@ int main(int argc, char **argv)
 	rc = read_command_line(&m, argc, argv);
 	if (rc > 0)
 		ret = 0;
-	else if (rc == 0 && open_api(&m) == 0 && make_fs(&m) == 0)
+	else if (rc == 0 && open_api(&m) == 0 && open_state(&m) == 0 &&
+		 make_fs(&m) == 0)
 		ret = mount_and_serve(&m);
 	teardown(&m);
 	return ret;

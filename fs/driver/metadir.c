@@ -48,6 +48,7 @@
 #include "meta.h"
 #include "prom.h"
 #include "render.h"
+#include "state.h"
 
 /* Renderings kept: the meta files (by slot), then the Prometheus files. */
 #define SLOTS (MF_COUNT + 1 + NODE_PROM_FILES)
@@ -177,6 +178,7 @@ static int render_counters(struct ifs *fs, unsigned slot, char **out,
 			   size_t *len)
 {
 	struct meta_snapshot s;
+	struct state_counters sc;
 	uint32_t nr = fs->conf.nregions;
 	double *ages = calloc((size_t)K_COUNT * (nr ? nr : 1), sizeof *ages);
 	int rc;
@@ -186,6 +188,7 @@ static int render_counters(struct ifs *fs, unsigned slot, char **out,
 	memset(&s, 0, sizeof s);
 	api_get_stats(fs->api, &s.api);
 	gather_kinds(fs, &s, ages);
+	state_counters(fs->state, &sc);
 	s.fs = (struct meta_fs_stats){
 		atomic_load(&fs->n.kernel_lookups),
 		atomic_load(&fs->n.kernel_getattrs),
@@ -193,6 +196,8 @@ static int render_counters(struct ifs *fs, unsigned slot, char **out,
 		atomic_load(&fs->n.kernel_readdirs),
 		atomic_load(&fs->n.pages_pushed),
 		atomic_load(&fs->n.size_resyncs),
+		sc.state_listings_saved, sc.state_bytes_written,
+		sc.state_errors,
 	};
 	s.regions = fs->conf.regions;
 	s.nregions = nr;

@@ -24,6 +24,7 @@ enum opt_type {
 	T_LEVEL,     /* a log level */
 	T_FILE,      /* a readable regular file, kept as an absolute path */
 	T_PEM,       /* the same, holding PEM of a kind (checked apart) */
+	T_STATE,     /* a directory, made absolute, or "none" */
 };
 
 static const struct optdef {
@@ -90,6 +91,11 @@ static const struct optdef {
 	[OPT_CHANGES] = {"changes", "LINES", "10000",
 		"lines .interlinkfs/changes keeps, 1 to 1000000",
 		T_NUM, 1, 1000000},
+	[OPT_STATE_DIR] = {"state_dir", "DIR",
+		"$STATE_DIRECTORY, ~/.local/state/interlinkfs (root: "
+		"/var/lib/interlinkfs)",
+		"where listings and the journal are kept between runs; none: "
+		"nowhere", T_STATE, 0, 0},
 	[OPT_LOG_LEVEL] = {"log_level", "LEVEL", "warning",
 		"error, warning, info or debug (-d also sets debug)", T_LEVEL, 0, 0},
 };
@@ -310,6 +316,28 @@ static int check_file(const char *name, const char *v, char **out)
 	return 0;
 }
 
+/* The state directory: "none", or a path made absolute (the daemon
+ * leaves its directory; the directory itself may not exist yet). */
+static int check_state(struct options *o, const char *v)
+{
+	char cwd[4096];
+
+	if (strcmp(v, "none") == 0) {
+		o->no_state = true;
+		return 0;
+	}
+	if (!*v)
+		return refuse("state_dir", v, "empty value (none: nothing is "
+			      "saved)");
+	if (v[0] != '/' && !getcwd(cwd, sizeof cwd))
+		return refuse("state_dir", v, strerror(errno));
+	if (v[0] == '/')
+		o->state_dir = strdup(v);
+	else if (asprintf(&o->state_dir, "%s/%s", cwd, v) < 0)
+		o->state_dir = NULL;
+	return o->state_dir ? 0 : refuse("state_dir", v, "out of memory");
+}
+
 /* What a PEM file of each kind holds: a certificate, or a private key
  * that is not encrypted (no passphrase can be given). */
 static int check_pem(const char *name, const char *path, bool key)
@@ -395,7 +423,7 @@ static int check_one(struct options *o, enum opt_id id)
 
 	if (!v && (d->type == T_FILTER || d->type == T_TAGS ||
 		   d->type == T_STR || d->type == T_FILE ||
-		   d->type == T_PEM))
+		   d->type == T_PEM || d->type == T_STATE))
 		return 0; /* not given, no default value */
 	if (!v)
 		v = d->def;
@@ -411,6 +439,8 @@ static int check_one(struct options *o, enum opt_id id)
 		return check_file(d->name, v, file_slot(o, id));
 	case T_TAGS:
 		return check_tags(o, v);
+	case T_STATE:
+		return check_state(o, v);
 	case T_STR:
 		if (!*v)
 			return refuse(d->name, v, "empty value");
@@ -455,5 +485,6 @@ void options_free(struct options *o)
 	free(o->ca_file);
 	free(o->cert_file);
 	free(o->key_file);
+	free(o->state_dir);
 	memset(o, 0, sizeof *o);
 }

@@ -27,7 +27,7 @@ enum opt_id {
 	OPT_TIMEOUT, OPT_API_URL, OPT_CA_FILE, OPT_CERT_FILE, OPT_KEY_FILE,
 	OPT_PROFILE, OPT_PROJECT_ID, OPT_ORGANIZATION_ID, OPT_NAME,
 	OPT_TAGS, OPT_STATUS, OPT_BANDWIDTH_MBPS, OPT_POP_ID, OPT_RATE,
-	OPT_CACHE_SIZE, OPT_CHANGES, OPT_LOG_LEVEL,
+	OPT_CACHE_SIZE, OPT_CHANGES, OPT_STATE_DIR, OPT_LOG_LEVEL,
 	OPT_COUNT,
 };
 
@@ -40,6 +40,10 @@ struct options {
 	size_t ntags;
 	double ttl, catalog_ttl, stale, grace, timeout, rate, cache_mib;
 	double changes;               /* lines the journal keeps */
+	/* Where the state is saved between runs: an absolute path
+	 * (malloc'ed), or NULL for the default; none: nowhere. */
+	char *state_dir;
+	bool no_state;
 	enum log_level level;
 	const char *api_url;          /* borrowed from raw, NULL: not given */
 	char *ca_file;                /* absolute (malloc'ed), NULL: not given */

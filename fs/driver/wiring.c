@@ -16,10 +16,10 @@
 #include "field.h"
 #include "fs_i.h"
 #include "keeper.h"
-#include "log.h"
 #include "node.h"
 #include "request.h"
 #include "robj.h"
+#include "state.h"
 #include "tabledir.h"
 #include "tables.h"
 
@@ -236,22 +236,27 @@ static void on_changes(void *ud, const char *region,
 }
 
 /* Every listing that came, changed or not: the journal compares it with
- * the one before, and the tables follow it when it moved. */
+ * the one before and the state saves it (in its turn), and the tables
+ * follow it when it moved. */
 static void on_listed(void *ud, const char *region,
 		      const struct cache_listing *listing)
 {
 	struct kstate *ks = ud;
 	struct ifs *fs = ks->fs;
 	int r = region_index(fs, region);
+	struct cache_sight sg;
 	struct timespec now;
+	double wall;
 
 	if (r < 0)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (changes_listed(fs->changes, ks->k, (uint32_t)r, region, listing,
-			   &now))
-		log_warn("out of memory: changes of %s in %s not written to "
-			 "the journal", ks->k->dir, region);
+	wall = (double)now.tv_sec + (double)now.tv_nsec / 1e9;
+	/* Loads of a region do not overlap: what the cache holds is what
+	 * this load brought, made when the API says. */
+	cache_sight(ks->cache, region, &sg);
+	state_listed(fs->state, ks->k, (uint32_t)r, listing, &now,
+		     sg.held ? sg.born + fs->wall_minus_mono : wall);
 	/* Only a rendering the kernel may hold is invalidated: invalidating
 	 * one made from this very listing would drop the pages a reader has
 	 * just been given, and the next read would come here again. */

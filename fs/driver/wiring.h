@@ -3,7 +3,8 @@
  * wiring: the cache of each kind of object: its loaders, which turn what
  * the API sends into rendered objects (robj.h) as each page arrives, and
  * its callbacks, which tell the kernel (through the keeper) what a change
- * means, and the journal and the tables what a listing brought.
+ * means, and the journal (through the state, which saves it), and the
+ * tables what a listing brought.
  *
  * Thread-safety: wiring_kind_new() and wiring_kind_free() are called by
  * fs.c alone; the loaders and callbacks run on any thread the cache

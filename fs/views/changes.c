@@ -18,17 +18,26 @@ struct mark {
 	bool lost;                         /* "not seen" was said */
 	double seen;                       /* wall time of the data last
 					    * seen fresh; 0: never */
+	double restored;                   /* the held listing is an earlier
+					    * run's, last seen then (wall
+					    * time); 0: it is not */
 };
 
 struct changes {
-	pthread_mutex_t lock;              /* the held listings, the marks */
+	pthread_mutex_t lock;              /* the marks */
+	/* Batches, one at a time: the held listings, the hook, the
+	 * journal's appends (so that offsets come in order). Taken before
+	 * lock when both are. */
+	pthread_mutex_t write;
 	struct journal *j;
+	struct changes_hook hook;
 	uint32_t nregions;
 	struct cache_listing **held;       /* [kind * nregions + region] */
 	struct mark *marks;                /* the same */
 };
 
-int changes_new(uint32_t nregions, struct journal *j, struct changes **out)
+int changes_new(uint32_t nregions, struct journal *j,
+		const struct changes_hook *hook, struct changes **out)
 {
 	struct changes *c = calloc(1, sizeof *c);
 	size_t slots = (size_t)K_COUNT * (nregions ? nregions : 1);
@@ -41,6 +50,9 @@ int changes_new(uint32_t nregions, struct journal *j, struct changes **out)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&c->lock, NULL);
+	pthread_mutex_init(&c->write, NULL);
+	if (hook)
+		c->hook = *hook;
 	c->j = j;
 	c->nregions = nregions;
 	*out = c;
@@ -56,6 +68,7 @@ void changes_free(struct changes *c)
 	free(c->held);
 	free(c->marks);
 	pthread_mutex_destroy(&c->lock);
+	pthread_mutex_destroy(&c->write);
 	free(c);
 }
 
@@ -162,41 +175,151 @@ static void diff(FILE *f, const char *time, const char *region,
 	}
 }
 
+/* Seconds since the epoch as a timespec. */
+static struct timespec wall(double t)
+{
+	struct timespec ts = {(time_t)t, 0};
+
+	ts.tv_nsec = (long)((t - (double)ts.tv_sec) * 1e9);
+	if (ts.tv_nsec < 0 || ts.tv_nsec > 999999999)
+		ts.tv_nsec = 0;
+	return ts;
+}
+
+/* The lines from listing a to b into *buf (malloc'ed, *len; NULL when
+ * there are none), after the line that says they changed while
+ * interlinkfs was stopped when a is an earlier run's (since: when it last
+ * saw it; born: when the API made b). 0 or -ENOMEM. */
+static int lines(const char *time, const char *region, const struct kind *k,
+		 const struct cache_listing *a, const struct cache_listing *b,
+		 double since, double born, char **buf, size_t *len)
+{
+	struct timespec s = wall(since), e = wall(born);
+	char t1[32], t2[32], *d = NULL;
+	size_t dlen = 0;
+	FILE *f = open_memstream(&d, &dlen);
+
+	*buf = NULL;
+	*len = 0;
+	if (!f)
+		return -ENOMEM;
+	diff(f, time, region, k, a, b);
+	if (fclose(f) != 0) {
+		free(d);
+		return -ENOMEM;
+	}
+	if (!dlen || since <= 0) {
+		if (dlen)
+			*buf = d;
+		else
+			free(d);
+		*len = dlen;
+		return 0;
+	}
+	changes_time(&s, t1, sizeof t1);
+	changes_time(&e, t2, sizeof t2);
+	if (!(f = open_memstream(buf, len))) {
+		free(d);
+		return -ENOMEM;
+	}
+	fprintf(f, "# %s %s: changed between %s and %s, while interlinkfs "
+		"was stopped\n", region, k->dir, t1, t2);
+	fwrite(d, 1, dlen, f);
+	free(d);
+	if (fclose(f) != 0) {
+		free(*buf);
+		*buf = NULL;
+		*len = 0;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* A batch: to the hook, then to the journal. Writer lock held. */
+static int emit(struct changes *c, const struct kind *k, uint32_t r,
+		const struct cache_listing *l, double born, const char *text,
+		size_t len, const struct timespec *t)
+{
+	if (c->hook.batch)
+		c->hook.batch(c->hook.ud, k, r, l, born, text, len,
+			      journal_size(c->j, NULL));
+	return len ? journal_append(c->j, text, len, t) : 0;
+}
+
+/* Whether the held listing of slot is an earlier run's: when it last saw
+ * it (wall time), and from now on it is not. */
+static double take_restored(struct changes *c, size_t slot)
+{
+	double since;
+
+	pthread_mutex_lock(&c->lock);
+	since = c->marks[slot].restored;
+	c->marks[slot].restored = 0;
+	pthread_mutex_unlock(&c->lock);
+	return since;
+}
+
 int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 		   const char *region, const struct cache_listing *l,
-		   const struct timespec *t)
+		   const struct timespec *t, double born)
 {
-	struct cache_listing **slot = &c->held[(size_t)k->id * c->nregions + r];
+	size_t slot = (size_t)k->id * c->nregions + r;
 	struct cache_listing *prev;
 	char time[32], *buf = NULL;
 	size_t len = 0;
-	FILE *f;
+	int rc = 0, rc2;
+
+	if (r >= c->nregions)
+		return 0;
+	pthread_mutex_lock(&c->write);
+	prev = c->held[slot];
+	if (prev == l || (prev && cache_listing_seq(l) <
+			  cache_listing_seq(prev))) {
+		pthread_mutex_unlock(&c->write);
+		return 0;
+	}
+	changes_time(t, time, sizeof time);
+	if (prev)
+		rc = lines(time, region, k, prev, l, take_restored(c, slot),
+			   born, &buf, &len);
+	rc2 = emit(c, k, r, l, born, buf, len, t);
+	cache_listing_hold((struct cache_listing *)l);
+	c->held[slot] = (struct cache_listing *)l;
+	pthread_mutex_unlock(&c->write);
+	free(buf);
+	cache_listing_release(prev);
+	return rc ? rc : rc2;
+}
+
+int changes_seed(struct changes *c, const struct kind *k, uint32_t r,
+		 const struct cache_listing *l, double seen)
+{
+	size_t slot = (size_t)k->id * c->nregions + r;
 	int rc = 0;
 
 	if (r >= c->nregions)
 		return 0;
-	cache_listing_hold((struct cache_listing *)l);
-	pthread_mutex_lock(&c->lock);
-	prev = *slot;
-	*slot = (struct cache_listing *)l;
-	pthread_mutex_unlock(&c->lock);
-	if (!prev || prev == l) {
-		cache_listing_release(prev);
-		return 0;
-	}
-	changes_time(t, time, sizeof time);
-	if ((f = open_memstream(&buf, &len))) {
-		diff(f, time, region, k, prev, l);
-		if (fclose(f) != 0)
-			rc = -ENOMEM;
+	pthread_mutex_lock(&c->write);
+	if (c->held[slot]) {
+		rc = -EEXIST;
 	} else {
-		rc = -ENOMEM;
+		cache_listing_hold((struct cache_listing *)l);
+		c->held[slot] = (struct cache_listing *)l;
+		pthread_mutex_lock(&c->lock);
+		c->marks[slot].seen = c->marks[slot].restored = seen;
+		pthread_mutex_unlock(&c->lock);
 	}
-	if (!rc && len)
-		rc = journal_append(c->j, buf, len, t);
-	free(buf);
-	cache_listing_release(prev);
+	pthread_mutex_unlock(&c->write);
 	return rc;
+}
+
+void changes_sync(struct changes *c)
+{
+	pthread_mutex_lock(&c->write);
+	if (c->hook.batch)
+		c->hook.batch(c->hook.ud, NULL, 0, NULL, 0, NULL, 0,
+			      journal_size(c->j, NULL));
+	pthread_mutex_unlock(&c->write);
 }
 
 /* The line that says what became of a listing's sight, into buf: its
@@ -219,9 +342,8 @@ static int sight_line(struct mark *m, const struct kind *k,
 		return 0;
 	m->lost = true;
 	if (m->seen > 0) {
-		struct timespec t = {(time_t)m->seen,
-				     (long)((m->seen - (double)(time_t)m->seen) *
-					    1e9)};
+		struct timespec t = wall(m->seen);
+
 		strcpy(since, "since ");
 		changes_time(&t, since + 6, sizeof since - 6);
 	}
@@ -253,5 +375,8 @@ int changes_sight(struct changes *c, const struct kind *k, uint32_t r,
 	for (int i = 0; i < n - 1; i++)
 		if (line[i] == '\n' || line[i] == '\t')
 			line[i] = ' ';
-	return journal_append(c->j, line, (size_t)n, t);
+	pthread_mutex_lock(&c->write);
+	n = emit(c, k, r, NULL, 0, line, (size_t)n, t);
+	pthread_mutex_unlock(&c->write);
+	return n;
 }

@@ -39,7 +39,11 @@ static void detail(const struct cache_sight *s, char *buf, size_t len)
 	default:
 		break;
 	}
-	if (s->why[0])
+	if (s->seeded)
+		snprintf(buf, len, "%s%ssaved by an earlier run, not refreshed "
+			 "since%s%s", s->why, s->why[0] ? "; shown: " : "",
+			 served, pending);
+	else if (s->why[0])
 		snprintf(buf, len, "%s%s%s", s->why, served, pending);
 	else if (s->pending > 0)
 		snprintf(buf, len, "no answer yet%s%s", served, pending);

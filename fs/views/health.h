@@ -9,7 +9,9 @@
  * STATE is the cache's sight (cache.h: fresh, stale, blind, unserved,
  * unloaded), AGE the whole seconds since the API made the data shown ("-"
  * when none is held), OBJECTS how many objects it holds ("-" when none),
- * DETAIL what a person needs to act, escaped as a table's field (tsv.h).
+ * DETAIL what a person needs to act, escaped as a table's field (tsv.h):
+ * "ok", what failed, and whether what is shown was saved by an earlier
+ * run (a restart's seed, not refreshed since).
  *
  * Pure: the caller gathers the sight of each listing. Thread-safe.
  */

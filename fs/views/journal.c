@@ -286,3 +286,39 @@ void journal_counts(struct journal *j, uint64_t *lines, uint64_t *dropped)
 	*dropped = j->dropped;
 	pthread_mutex_unlock(&j->lock);
 }
+
+int journal_restore(struct journal *j, uint64_t base, uint64_t dropped,
+		    const char *text, size_t len, const struct timespec *mtime)
+{
+	int rc;
+
+	pthread_mutex_lock(&j->lock);
+	if (j->end || j->appended) {
+		pthread_mutex_unlock(&j->lock);
+		return -EBUSY;
+	}
+	/* Every line before base reads as one comment, as lines no longer
+	 * remembered one by one do. */
+	j->ancient = j->base = j->end = base;
+	j->dropped = j->appended = dropped;
+	pthread_mutex_unlock(&j->lock);
+	rc = len ? journal_append(j, text, len, mtime) : 0;
+	pthread_mutex_lock(&j->lock);
+	j->mtime = *mtime;
+	pthread_mutex_unlock(&j->lock);
+	return rc;
+}
+
+int journal_kept(struct journal *j, char **out, size_t *len, uint64_t *base,
+		 uint64_t *dropped)
+{
+	pthread_mutex_lock(&j->lock);
+	*len = (size_t)(j->end - j->base);
+	*base = j->base;
+	*dropped = j->dropped;
+	*out = *len ? malloc(*len) : NULL;
+	if (*out)
+		memcpy(*out, j->buf + j->head, *len);
+	pthread_mutex_unlock(&j->lock);
+	return *len && !*out ? -ENOMEM : 0;
+}

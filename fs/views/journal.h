@@ -49,4 +49,23 @@ size_t journal_read(struct journal *j, uint64_t off, char *buf,
 /* Lines appended, and lines dropped, since the start. */
 void journal_counts(struct journal *j, uint64_t *lines, uint64_t *dropped);
 
+/*
+ * The journal an earlier run kept, before anything is appended: its
+ * lines from offset base on are text (whole lines; borrowed), and
+ * `dropped` lines came before base (their bytes read as one comment that
+ * counts them). Lines past max_lines are dropped as usual (their offsets
+ * remembered); mtime is the file's time. 0, -EBUSY when something was
+ * appended already (nothing changes), or -ENOMEM.
+ */
+int journal_restore(struct journal *j, uint64_t base, uint64_t dropped,
+		    const char *text, size_t len, const struct timespec *mtime);
+
+/*
+ * A copy of the lines kept, to write them elsewhere: *out (malloc'ed, the
+ * caller frees; NULL when there are none) holds bytes [*base, size) of the
+ * file, and *dropped the lines before *base. 0 or -ENOMEM.
+ */
+int journal_kept(struct journal *j, char **out, size_t *len, uint64_t *base,
+		 uint64_t *dropped);
+
 #endif

@@ -29,10 +29,12 @@ const char *meta_name(unsigned slot);
 
 #define META_MAX_KINDS 8
 
-/* The requests the kernel sent this daemon, and what it did for them. */
+/* The requests the kernel sent this daemon, and what it did for them;
+ * what it saved between runs. */
 struct meta_fs_stats {
 	uint64_t kernel_lookups, kernel_getattrs, kernel_reads,
 		 kernel_readdirs, pages_pushed, size_resyncs;
+	uint64_t state_listings_saved, state_bytes_written, state_errors;
 };
 
 /*
@@ -69,7 +71,12 @@ struct meta_fs_stats {
 	X(fs, pages_pushed, 1, "files handed to the page cache ahead of " \
 	  "reads") \
 	X(fs, size_resyncs, 1, "reads of a value newer than the size the " \
-	  "kernel held")
+	  "kernel held") \
+	X(fs, state_listings_saved, 1, "listings saved to the state " \
+	  "directory") \
+	X(fs, state_bytes_written, 1, "bytes written to the state " \
+	  "directory (journal appends included)") \
+	X(fs, state_errors, 1, "writes to the state directory that failed")
 
 /* The numbers behind the files, at one moment. */
 struct meta_snapshot {

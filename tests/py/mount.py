@@ -47,17 +47,23 @@ _mounts = []
 
 class Mount:
     """interlinkfs mounted (in the foreground, as a child) on a new
-    directory, talking to sim. Unmounted and stopped when the test ends."""
+    directory, talking to sim. Unmounted and stopped when the test ends.
+
+    Its state directory is state (kept by the caller), else one of its
+    own, removed with it: a mount never reads what another test saved,
+    nor the machine's (/var/lib/interlinkfs for root)."""
 
     def __init__(self, sim, *options, env=None, args=(), token=None,
-                 wait=True, config=None):
+                 wait=True, config=None, state=None):
         import tempfile
         require_fuse()
         self.dir = tempfile.mkdtemp(prefix="interlinkfs-test-")
         self.home = tempfile.mkdtemp(prefix="interlinkfs-home-")
         self.logpath = os.path.join(self.home, "daemon.log")
+        self.state = state or os.path.join(self.home, "state")
         e = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-             "HOME": self.home, "SCW_CONFIG_PATH": "/nonexistent"}
+             "HOME": self.home, "SCW_CONFIG_PATH": "/nonexistent",
+             "STATE_DIRECTORY": self.state}
         if sim is not None:
             e["SCW_API_URL"] = sim.url
             e["SCW_SECRET_KEY"] = token if token is not None else sim.token

@@ -10,10 +10,11 @@ import tempfile
 from harness import listdir, read, run, Skip, wait_for
 from mount import Mount, mounted_at, require_fuse
 from sim import Sim
+import statefiles
 
 ROOT = os.environ["SOURCE_ROOT"]
 FS = os.environ["INTERLINKFS"]
-BUILD = os.path.dirname(os.path.dirname(FS))
+BUILD = os.environ["BUILD_ROOT"]
 
 
 def test_meson_install_with_destdir():
@@ -115,9 +116,11 @@ def test_mount_t_and_fstab_through_mount_fuse3():
 def mount_t_and_fstab():
     sim = Sim("--regions", "fr-par", connections=3)
     d = tempfile.mkdtemp(prefix="interlinkfs-mount-t-")
+    # Its state in a directory of its own, not the machine's.
     env = dict(os.environ, PATH=os.path.dirname(FS) + ":" +
                os.environ["PATH"], SCW_SECRET_KEY=sim.token,
-               SCW_API_URL=sim.url, SCW_CONFIG_PATH="/nonexistent")
+               SCW_API_URL=sim.url, SCW_CONFIG_PATH="/nonexistent",
+               STATE_DIRECTORY=d + ".state")
     try:
         p = subprocess.run(["mount", "-t", "fuse.interlinkfs", "none", d,
                             "-o", "regions=fr-par"], env=env,
@@ -150,6 +153,7 @@ def mount_t_and_fstab():
             subprocess.run(["umount", d], timeout=30)
         wait_for(lambda: mounted_at(d) is None, 10, "the unmount")
         os.rmdir(d)
+        shutil.rmtree(d + ".state", ignore_errors=True)
 
 
 def test_systemd_units_are_valid():
@@ -223,6 +227,10 @@ def test_metrics_are_valid_prometheus_text():
     sim = Sim("--regions", "fr-par,nl-ams", connections=4)
     m = Mount(sim, "regions=fr-par:nl-ams")
     listdir(m.path("regions", "fr-par", "connections"))
+    # The listings saved (the state's thread counts as it writes): the
+    # counters hold still.
+    wait_for(lambda: len(statefiles.listings(m.state)) == 2, 10,
+             "the listings saved")
     text = read(m.path(".interlinkfs", "metrics")).decode()
     n = check_exposition(text)
     assert n >= 14, text

@@ -278,6 +278,61 @@ static void test_a_batch_longer_than_the_journal(void **st)
 	journal_free(j);
 }
 
+/* An earlier run's journal, restored, reads as it did: the same lines at
+ * the same offsets, what came before as one count; and what is kept can
+ * be copied out, to be written elsewhere. */
+static void test_a_restored_journal_reads_as_it_did(void **st)
+{
+	struct journal *a, *b;
+	char *before, *after, *kept;
+	size_t blen, alen, klen;
+	uint64_t base, dropped, lines, gone;
+
+	(void)st;
+	assert_int_equal(journal_new(5, &T0, &a), 0);
+	append(a, 0, 12);
+	before = all(a, &blen);
+	assert_int_equal(journal_kept(a, &kept, &klen, &base, &dropped), 0);
+	assert_int_equal(dropped, 7);
+	assert_int_equal(base + klen, blen);
+	assert_memory_equal(kept, before + base, klen);
+	/* As the state saves it: the file from offset 0, 12 lines. */
+	assert_int_equal(journal_new(5, &T0, &b), 0);
+	{
+		char *text = malloc(256 * 12);
+		size_t len = 0;
+
+		for (unsigned i = 0; i < 12; i++)
+			len += line(i, text + len, 256);
+		assert_int_equal(journal_restore(b, 0, 0, text, len, &T1), 0);
+		free(text);
+	}
+	after = all(b, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after, before, blen);
+	journal_counts(b, &lines, &gone);
+	assert_int_equal(lines, 12);
+	assert_int_equal(gone, 7);
+	/* Only before anything is appended. */
+	assert_int_equal(journal_restore(b, 0, 0, "x\n", 2, &T1), -EBUSY);
+	free(after);
+	journal_free(b);
+	/* From the kept lines alone (a file compacted): the same lines at
+	 * the same offsets, and one count of the 7 before them. */
+	assert_int_equal(journal_new(5, &T0, &b), 0);
+	assert_int_equal(journal_restore(b, base, dropped, kept, klen, &T1),
+			 0);
+	after = all(b, &alen);
+	assert_int_equal(alen, blen);
+	assert_memory_equal(after + base, before + base, klen);
+	assert_true(strncmp(after, "# 7 lines missed", 16) == 0);
+	free(after);
+	free(before);
+	free(kept);
+	journal_free(b);
+	journal_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -288,6 +343,7 @@ int main(void)
 		cmocka_unit_test(test_past_what_is_remembered_still_one_count),
 		cmocka_unit_test(test_a_long_dropped_line_reads_as_short_ones),
 		cmocka_unit_test(test_a_batch_longer_than_the_journal),
+		cmocka_unit_test(test_a_restored_journal_reads_as_it_did),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

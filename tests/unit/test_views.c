@@ -214,13 +214,13 @@ static void test_journal_lines(void **st)
 			conn(ID2, "par-2", "active"));
 	c = mk();
 	assert_int_equal(journal_new(100, &t0, &j), 0);
-	assert_int_equal(changes_new(2, j, &ch), 0);
+	assert_int_equal(changes_new(2, j, NULL, &ch), 0);
 	/* The first listing is not a change; the same again neither. */
 	assert_int_equal(changes_listed(ch, kind, 0, "fr-par",
-					listing(c, "fr-par", &it), &t), 0);
+					listing(c, "fr-par", &it), &t, 0), 0);
 	cache_item_release(c, &it);
 	assert_int_equal(changes_listed(ch, kind, 0, "fr-par",
-					listing(c, "fr-par", &it), &t), 0);
+					listing(c, "fr-par", &it), &t, 0), 0);
 	cache_item_release(c, &it);
 	assert_int_equal(journal_size(j, NULL), 0);
 	/* One changes status and name, one goes, one comes. */
@@ -229,7 +229,7 @@ static void test_journal_lines(void **st)
 	json_array_remove(a, 1);
 	json_array_append_new(a, conn(ID3, "par-3", "created"));
 	assert_int_equal(changes_listed(ch, kind, 0, "fr-par",
-					listing(c, "fr-par", &it), &t), 0);
+					listing(c, "fr-par", &it), &t, 0), 0);
 	cache_item_release(c, &it);
 	text = journal_text(j);
 	assert_string_equal(text,
@@ -242,6 +242,111 @@ static void test_journal_lines(void **st)
 		"2025-12-02T18:41:07.123Z\tfr-par\tconnections\t" ID2
 		"\t-\tpar-2\tpar-2\n");
 	free(text);
+	changes_free(ch);
+	journal_free(j);
+	cache_free(c);
+	json_decref(api);
+}
+
+/* What the hook was given, in order. */
+static struct {
+	int calls;
+	bool listing[8];
+	size_t len[8];
+	uint64_t off[8], size[8];
+	double born[8];
+} hooked;
+static struct journal *hooked_j;
+
+static void hook(void *ud, const struct kind *k, uint32_t r,
+		 const struct cache_listing *l, double born, const char *text,
+		 size_t len, uint64_t off)
+{
+	int i = hooked.calls++;
+
+	(void)ud, (void)k, (void)r, (void)text;
+	assert_true(i < 8);
+	hooked.listing[i] = l != NULL;
+	hooked.len[i] = len;
+	hooked.off[i] = off;
+	hooked.born[i] = born;
+	/* Before readers see it. */
+	hooked.size[i] = journal_size(hooked_j, NULL);
+}
+
+static void test_journal_hook_and_seed(void **st)
+{
+	struct timespec t0 = {0, 0}, t = {1764700867, 123456789};
+	struct changes_hook h = {hook, NULL};
+	struct cache_item a, b, c2;
+	struct cache_sight sg = {0};
+	struct cache *c;
+	struct journal *j;
+	struct changes *ch;
+	char *text;
+
+	(void)st;
+	memset(&hooked, 0, sizeof hooked);
+	kind = kind_get(K_CONN);
+	api = json_pack("{s:[o]}", "fr-par", conn(ID1, "par-1", "active"));
+	c = mk();
+	assert_int_equal(journal_new(100, &t0, &j), 0);
+	hooked_j = j;
+	assert_int_equal(changes_new(2, j, &h, &ch), 0);
+	/* An earlier run's listing, last seen at 1764700000.5. */
+	listing(c, "fr-par", &a);
+	assert_int_equal(changes_seed(ch, kind, 0, a.list, 1764700000.5), 0);
+	assert_int_equal(changes_seed(ch, kind, 0, a.list, 1), -EEXIST);
+	/* The first after it: what changed, after the line that says
+	 * when. */
+	json_array_set_new(json_object_get(api, "fr-par"), 0,
+			   conn(ID1, "par-1", "failed"));
+	listing(c, "fr-par", &b);
+	assert_int_equal(changes_listed(ch, kind, 0, "fr-par", b.list, &t,
+					1764700860.25), 0);
+	text = journal_text(j);
+	assert_string_equal(text,
+		"# fr-par connections: changed between 2025-12-02T18:26:40.500Z "
+		"and 2025-12-02T18:41:00.250Z, while interlinkfs was stopped\n"
+		"2025-12-02T18:41:07.123Z\tfr-par\tconnections\t" ID1
+		"\tstatus\tactive\tfailed\n");
+	assert_int_equal(hooked.calls, 1);
+	assert_true(hooked.listing[0] && hooked.born[0] == 1764700860.25);
+	assert_int_equal(hooked.off[0], 0);
+	assert_int_equal(hooked.size[0], 0);
+	assert_int_equal(hooked.len[0], strlen(text));
+	/* An older listing than the last: nothing. */
+	assert_int_equal(changes_listed(ch, kind, 0, "fr-par", a.list, &t, 0),
+			 0);
+	assert_int_equal(hooked.calls, 1);
+	/* The next change has no such line; its batch begins at the end. */
+	json_array_set_new(json_object_get(api, "fr-par"), 0,
+			   conn(ID1, "par-1", "active"));
+	listing(c, "fr-par", &c2);
+	assert_int_equal(changes_listed(ch, kind, 0, "fr-par", c2.list, &t, 0),
+			 0);
+	assert_int_equal(hooked.calls, 2);
+	assert_int_equal(hooked.off[1], strlen(text));
+	assert_int_equal(hooked.size[1], strlen(text));
+	free(text);
+	/* A line of sight, and a sync, go through it too. */
+	sg.state = CACHE_STALE;
+	sg.trouble = sg.loaded = true;
+	sg.last_rc = -ECONNREFUSED;
+	strcpy(sg.why, "Connection refused");
+	assert_int_equal(changes_sight(ch, kind, 0, "fr-par", &sg, 0, &t), 0);
+	changes_sync(ch);
+	assert_int_equal(hooked.calls, 4);
+	assert_false(hooked.listing[2] || hooked.listing[3]);
+	assert_true(hooked.len[2] > 0 && hooked.len[3] == 0);
+	/* Not seen since the earlier run saw it (no sight was fresh). */
+	text = journal_text(j);
+	assert_non_null(strstr(text, "# fr-par connections: not seen since "
+			       "2025-12-02T18:26:40.500Z: Connection refused\n"));
+	free(text);
+	cache_item_release(c, &a);
+	cache_item_release(c, &b);
+	cache_item_release(c, &c2);
 	changes_free(ch);
 	journal_free(j);
 	cache_free(c);
@@ -342,6 +447,7 @@ int main(void)
 		cmocka_unit_test(test_a_field_is_escaped_and_recoverable),
 		cmocka_unit_test(test_tsv_table),
 		cmocka_unit_test(test_journal_lines),
+		cmocka_unit_test(test_journal_hook_and_seed),
 		cmocka_unit_test(test_prometheus),
 	};
 
