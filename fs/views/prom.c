@@ -225,7 +225,8 @@ static void listing_series(FILE *f, const char *const *regions,
 {
 	header(f, "interlink_up", "Whether a region's listing of a kind is "
 	       "fresh: its last refresh succeeded, complete, and its data is "
-	       "younger than ttl (0: what is shown of it is old or missing)");
+	       "younger than ttl, or than ttl+grace while a refresh is under way "
+	       "(0: what is shown of it is old or missing)");
 	for (size_t i = 0; i < n; i++)
 		if (ls[i].sight.state != CACHE_UNLOADED) {
 			listing_head(f, "interlink_up", regions[ls[i].region],
