@@ -85,6 +85,7 @@ def reloaded(m, region, kind, cond):
     return m.health()[(region, kind)]
 
 
+@concurrent
 def test_every_state_is_said():
     sim = Sim("--regions", "fr-par,nl-ams", connections=3)
     m = Mount(sim, "regions=fr-par:nl-ams:it-mil", "ttl=1", "stale=4",
@@ -117,6 +118,7 @@ def test_every_state_is_said():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_age_comes_from_the_apis_clock():
     sim = Sim("--regions", "fr-par", "--max-page-size", "5", connections=12)
     m = Mount(sim, "regions=fr-par", "ttl=60")
@@ -147,6 +149,7 @@ def test_age_comes_from_the_apis_clock():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_short_listing_is_not_served_as_complete():
     # Page 2 answers 200 with no entries while total_count says 12.
     sim = Sim("--regions", "fr-par", "--max-page-size", "5", connections=12)
@@ -181,6 +184,7 @@ def test_a_short_listing_is_not_served_as_complete():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_an_object_that_moves_between_pages_is_not_journalled():
     # A link is deleted and another added while the pages after the
     # first are read: total_count does not change, and a link that never
@@ -221,6 +225,7 @@ def test_an_object_that_moves_between_pages_is_not_journalled():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_check_active_says_unknown_on_stale_data():
     sim = Sim("--regions", "fr-par", connections=8)
     for c in sim.data()["fr-par"]["connections"]:
@@ -267,6 +272,7 @@ def test_a_hanging_api_is_blindness_within_ttl_and_grace():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_no_object_is_exported_older_than_stale():
     sim = Sim("--regions", "fr-par", connections=4)
     m = Mount(sim, "regions=fr-par", "ttl=1", "stale=3", "timeout=1")
@@ -287,6 +293,7 @@ def test_no_object_is_exported_older_than_stale():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_status_of_the_wrong_type_can_alert():
     sim = Sim("--regions", "fr-par", connections=4)
     m = Mount(sim, "regions=fr-par", "ttl=1")
@@ -307,6 +314,7 @@ def test_a_status_of_the_wrong_type_can_alert():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_ttl_0_a_watched_journal_still_shows_changes():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=0")
@@ -329,6 +337,7 @@ def test_ttl_0_a_watched_journal_still_shows_changes():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_look_at_interlinkfs_costs_no_request():
     sim = Sim("--regions", "fr-par", connections=3)
     m = Mount(sim, "regions=fr-par", "ttl=1")

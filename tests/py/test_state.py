@@ -27,7 +27,7 @@ import signal
 import tempfile
 import time
 
-from harness import errno_of, listdir, on_cleanup, read, run, wait_for
+from harness import concurrent, errno_of, listdir, on_cleanup, read, run, wait_for
 from mount import Mount
 from oracle import rfc3339
 from sim import Sim
@@ -65,6 +65,7 @@ def saved(sd, region, kind):
     return statefiles.listings(sd)[(region, kind)]
 
 
+@concurrent
 def test_a_restart_serves_the_saved_tree_at_once_and_says_it_is_old():
     sim = Sim("--regions", "fr-par,nl-ams", connections=6)
     sd = state_dir()
@@ -102,6 +103,7 @@ def test_a_restart_serves_the_saved_tree_at_once_and_says_it_is_old():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_saved_data_is_served_only_within_stale():
     sim = Sim("--regions", "fr-par", connections=3)
     sd = state_dir()
@@ -126,6 +128,7 @@ def test_saved_data_is_served_only_within_stale():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_what_is_saved_is_the_api_json_with_its_time_and_no_secret():
     sim = Sim("--regions", "fr-par", connections=4)
     sd = state_dir()
@@ -156,6 +159,7 @@ def test_what_is_saved_is_the_api_json_with_its_time_and_no_secret():
     assert os.stat(sd).st_mode & 0o777 == 0o700
 
 
+@concurrent
 def test_the_journal_reads_the_same_and_says_what_changed_meanwhile():
     sim = Sim("--regions", "fr-par", connections=4)
     sd = state_dir()
@@ -205,6 +209,7 @@ def test_the_journal_reads_the_same_and_says_what_changed_meanwhile():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_the_journal_keeps_changes_lines_across_restarts():
     sim = Sim("--regions", "fr-par", connections=3)
     sd = state_dir()
@@ -235,6 +240,7 @@ def test_the_journal_keeps_changes_lines_across_restarts():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_listing_that_never_changes_keeps_its_true_age():
     sim = Sim("--regions", "fr-par", connections=3)
     sd = state_dir()
@@ -290,6 +296,7 @@ def test_a_listing_is_saved_at_most_once_per_ttl():
     assert m.unmount() == 0
 
 
+@concurrent
 def test_another_account_url_or_view_never_serves_it():
     sim = Sim("--regions", "fr-par", "--account", OTHER + "=2",
               connections=3)
@@ -321,6 +328,7 @@ def ignored_lines(m, name):
             if "state file" in l and name in l and "ignored" in l]
 
 
+@concurrent
 def test_a_file_that_cannot_be_used_is_ignored_with_one_log_line():
     sim = Sim("--regions", "fr-par", "--account", OTHER + "=2",
               connections=3)
@@ -371,6 +379,7 @@ def test_a_file_that_cannot_be_used_is_ignored_with_one_log_line():
         assert open(victim, "rb").read() == good
 
 
+@concurrent
 def test_two_mounts_share_a_directory_and_a_second_of_one_key_is_refused():
     sim = Sim("--regions", "fr-par", "--account", OTHER + "=2",
               connections=3)
@@ -400,6 +409,7 @@ def test_two_mounts_share_a_directory_and_a_second_of_one_key_is_refused():
         assert m.unmount() == 0
 
 
+@concurrent
 def test_state_dir_is_an_option_and_the_units_set_it():
     sim = Sim("--regions", "fr-par", connections=3)
     env_dir, opt_dir = state_dir(), state_dir()
@@ -437,4 +447,4 @@ def json_id(obj):
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=3)

@@ -16,7 +16,7 @@ import shutil
 import subprocess
 import tempfile
 
-from harness import Skip, listdir, on_cleanup, read, run, wait_for
+from harness import concurrent, Skip, listdir, on_cleanup, read, run, wait_for
 from mount import Mount
 from sim import Sim
 import statefiles
@@ -94,6 +94,7 @@ def check_fault(sim, m, sd, fault, cure, says):
     assert m.unmount() == 0
 
 
+@concurrent
 def test_a_read_only_directory():
     sim = Sim("--regions", "fr-par", connections=3)
     base = tmpfs(1 << 20)
@@ -105,6 +106,7 @@ def test_a_read_only_directory():
                 "is read-only")
 
 
+@concurrent
 def test_a_full_directory():
     sim = Sim("--regions", "fr-par", connections=40)
     base = tmpfs(256 << 10)
@@ -122,6 +124,7 @@ def test_a_full_directory():
     check_fault(sim, m, sd, "full", lambda: os.remove(filler), "is full")
 
 
+@concurrent
 def test_a_missing_directory():
     sim = Sim("--regions", "fr-par", connections=3)
     top = tempfile.mkdtemp(prefix="interlinkfs-state-")
@@ -149,6 +152,7 @@ def refused(sim, sd, why):
     m.kill()
 
 
+@concurrent
 def test_another_users_directory_and_planted_links_are_refused():
     sim = Sim("--regions", "fr-par", connections=3)
     top = tempfile.mkdtemp(prefix="interlinkfs-state-")
@@ -201,4 +205,4 @@ def test_another_users_directory_and_planted_links_are_refused():
 
 
 if __name__ == "__main__":
-    run(globals())
+    run(globals(), jobs=3)
