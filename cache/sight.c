@@ -46,7 +46,11 @@ static void sight_of(struct cache *c, const struct rentry *r, double now,
 	if (out->held && ok && (out->age < ttl ||
 				(s->loading && out->age < ttl + c->conf.grace)))
 		out->state = CACHE_FRESH;
-	else if (out->held && out->age < c->conf.stale)
+	else if (out->held && (out->age < c->conf.stale ||
+			       (s->seeded && out->age < ttl)))
+		/* An earlier run's listing is served without a request
+		 * while younger than ttl, whatever stale is: said stale
+		 * until a refresh succeeds, never blind while served. */
 		out->state = CACHE_STALE;
 	else if (!out->held && out->loaded && s->last_rc == -ENOENT)
 		out->state = CACHE_UNSERVED;

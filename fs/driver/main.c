@@ -395,10 +395,10 @@ static int mount_and_serve(struct mount *m)
 		log_error("cannot start the keeper thread");
 		return 1;
 	}
-	log_info("mounted on %s: %s, %s%s, %zu regions", m->cmd.mountpoint,
+	log_info("mounted on %s: %s, %s%s, %zu region%s", m->cmd.mountpoint,
 		 api_base_url(m->api), m->cfg ? "secret key from " : "",
 		 m->cfg ? m->cfg->key_source : "a gateway: no secret key",
-		 m->opt.nregions);
+		 m->opt.nregions, m->opt.nregions == 1 ? "" : "s");
 	rc = run_loop(m);
 	/* Unmounted, SIGTERM or SIGINT: a clean stop. */
 	return rc == 0 || rc == SIGTERM || rc == SIGINT || rc == SIGHUP ? 0 : 1;

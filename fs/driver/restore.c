@@ -8,11 +8,15 @@
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "changes.h"
 #include "journal.h"
+#include "kinds.h"
 #include "log.h"
 #include "mend.h"
 #include "robj.h"
@@ -113,6 +117,40 @@ static void found_free(struct found *f)
 
 /* The journal's file, mended with the batches the listings hold (on disk
  * when it can be written, in memory anyway), into the journal. */
+/* What the earlier run's journal said last of each listing's sight (its
+ * "# REGION KIND: not seen ..." and "... seen again" lines), so that this
+ * run says "seen again" of a listing that run lost. */
+static void sight_of_lines(struct state *st, const char *p, size_t len)
+{
+	const char *end = p + len;
+
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl ? nl : end) - p);
+		char region[64], dir[64], rest[16];
+		const struct kind *k;
+
+		if (n > 2 && n < 512 && p[0] == '#' && p[1] == ' ') {
+			char line[512];
+
+			memcpy(line, p, n);
+			line[n] = '\0';
+			if (sscanf(line, "# %63s %63[^:]: %15[a-z ]", region, dir,
+				   rest) == 3 && (k = kind_by_dir(dir))) {
+				for (uint32_t r = 0;
+				     r < st->fs->conf.nregions; r++)
+					if (!strcmp(st->fs->conf.regions[r],
+						    region))
+						changes_seed_sight(
+						    st->fs->changes, k, r,
+						    !strncmp(rest, "not seen",
+							     8));
+			}
+		}
+		p += n + 1;
+	}
+}
+
 static int restore_journal(struct state *st, const struct found *f)
 {
 	struct statedir *d = st->dir;
@@ -169,6 +207,7 @@ static int restore_journal(struct state *st, const struct found *f)
 		st->journal_lines = 0;
 		for (size_t i = 0; i < keep; i++)
 			st->journal_lines += lines[i] == '\n';
+		sight_of_lines(st, lines, keep);
 		rc = journal_restore(st->fs->journal, h.base, h.dropped, lines,
 				     keep, &st->fs->mounted);
 	}
@@ -341,14 +380,28 @@ static size_t seed_all(struct state *st, struct found *f,
 		       double *oldest)
 {
 	size_t n = 0;
+	struct timespec ts;
+	double now;
 
+	clock_gettime(CLOCK_REALTIME, &ts);
+	now = (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 	*oldest = 0;
 	build_all(st, f);
 	for (size_t i = 0; i < f->n; i++) {
 		struct saved *s = &f->v[i];
 		double at = fmax(s->h.born, seen_of(e, ne, &s->h));
 
-		if (s->region < 0 || !seed(st, s, (uint32_t)s->region, at))
+		if (s->region < 0)
+			continue;
+		/* Made after now: a clock set back since, or an edit; its
+		 * age cannot be told, and served it would look new at every
+		 * start. A second's slack for a restart within one. */
+		if (at > now + 1) {
+			ignored(st->dir, s->name, "made after now (a clock "
+				"set back since?): its age cannot be told");
+			continue;
+		}
+		if (!seed(st, s, (uint32_t)s->region, at))
 			continue;
 		n++;
 		if (!*oldest || at < *oldest)

@@ -399,6 +399,7 @@ void state_listed(struct state *st, const struct kind *k, uint32_t r,
 {
 	struct cache_listing *old = NULL;
 	uint64_t seq = cache_listing_seq(l);
+	bool confirmed = false;
 	struct slot *s;
 
 	if (r >= st->nregions)
@@ -414,6 +415,7 @@ void state_listed(struct state *st, const struct kind *k, uint32_t r,
 	pthread_mutex_lock(&st->lock);
 	if (seq == s->last_seq) {
 		s->seen = fmax(s->seen, born);
+		confirmed = true;
 	} else if (seq > s->last_seq) {
 		old = s->pending;
 		cache_listing_hold((struct cache_listing *)l);
@@ -426,6 +428,8 @@ void state_listed(struct state *st, const struct kind *k, uint32_t r,
 	}
 	pthread_mutex_unlock(&st->lock);
 	cache_listing_release(old);
+	if (confirmed && st->fs->changes)
+		changes_confirmed(st->fs->changes, k, r, born);
 }
 
 void state_rearm(struct state *st)

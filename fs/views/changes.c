@@ -259,6 +259,22 @@ static double take_restored(struct changes *c, size_t slot)
 	return since;
 }
 
+void changes_confirmed(struct changes *c, const struct kind *k, uint32_t r,
+		       double born)
+{
+	size_t slot = (size_t)k->id * c->nregions + r;
+
+	if (r >= c->nregions)
+		return;
+	/* The earlier run's listing, confirmed by data the API made since:
+	 * nothing changed while interlinkfs was stopped, and what changes
+	 * from now on changes while it runs. */
+	pthread_mutex_lock(&c->lock);
+	if (c->marks[slot].restored > 0 && born > c->marks[slot].restored)
+		c->marks[slot].restored = 0;
+	pthread_mutex_unlock(&c->lock);
+}
+
 int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 		   const char *region, const struct cache_listing *l,
 		   const struct timespec *t, double born)
@@ -276,6 +292,8 @@ int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 	if (prev == l || (prev && cache_listing_seq(l) <
 			  cache_listing_seq(prev))) {
 		pthread_mutex_unlock(&c->write);
+		if (prev == l)
+			changes_confirmed(c, k, r, born);
 		return 0;
 	}
 	changes_time(t, time, sizeof time);
@@ -311,6 +329,16 @@ int changes_seed(struct changes *c, const struct kind *k, uint32_t r,
 	}
 	pthread_mutex_unlock(&c->write);
 	return rc;
+}
+
+void changes_seed_sight(struct changes *c, const struct kind *k, uint32_t r,
+			bool lost)
+{
+	if (r >= c->nregions)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->marks[(size_t)k->id * c->nregions + r].lost = lost;
+	pthread_mutex_unlock(&c->lock);
 }
 
 void changes_sync(struct changes *c)

@@ -97,6 +97,19 @@ int changes_listed(struct changes *c, const struct kind *k, uint32_t r,
 int changes_seed(struct changes *c, const struct kind *k, uint32_t r,
 		 const struct cache_listing *l, double seen);
 
+/* The listing held of kind k in region r came again unchanged, made by
+ * the API at wall time born: if it was an earlier run's and born is
+ * later than when that run last saw it, what changes next changed while
+ * interlinkfs ran, not while it was stopped. Any thread. */
+void changes_confirmed(struct changes *c, const struct kind *k, uint32_t r,
+		       double born);
+
+/* An earlier run's journal said last, of kind k in region r, that it was
+ * not seen (lost) or seen again: this run's first fresh listing then says
+ * "seen again" when it was lost. Before any sight of k in r is said. */
+void changes_seed_sight(struct changes *c, const struct kind *k, uint32_t r,
+			bool lost);
+
 /* The hook is called with an empty batch (l NULL, len 0, at the journal's
  * end), in the order of batches: for its owner to catch up with the
  * journal after a failure to write it. */

@@ -22,6 +22,7 @@ test_state_crash.py's.
 import errno
 import hashlib
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -444,6 +445,98 @@ def test_state_dir_is_an_option_and_the_units_set_it():
 def json_id(obj):
     import json
     return json.loads(obj)["id"]
+
+
+@concurrent
+def test_a_change_after_a_restart_is_not_said_to_be_while_stopped():
+    sim = Sim("--regions", "fr-par", connections=3)
+    sd = state_dir()
+    conns = ("regions", "fr-par", "connections")
+    m = Mount(sim, "regions=fr-par", "ttl=1", state=sd)
+    listdir(m.path(*conns))
+    saved(sd, "fr-par", "connections")
+    assert m.unmount() == 0
+    m = Mount(sim, "regions=fr-par", "ttl=1", state=sd)
+    # The first listing of this run: the same as the saved one.
+    wait_for(lambda: listdir(m.path(*conns)) and
+             m.health()[("fr-par", "connections")][0] == "fresh", 10,
+             "fresh after the restart")
+    time.sleep(1.5)
+    c = sim.data()["fr-par"]["connections"][0]
+    sim.patch("fr-par", c["id"], {"status": "locked"})
+    wait_for(lambda: listdir(m.path(*conns)) and
+             b"\tstatus\t" in read(m.path(*JOURNAL)), 10,
+             "the change journalled")
+    text = read(m.path(*JOURNAL))
+    assert b"while interlinkfs was stopped" not in text, text
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_sight_lost_in_one_run_is_seen_again_in_the_next():
+    sim = Sim("--regions", "fr-par", connections=3)
+    sd = state_dir()
+    conns = ("regions", "fr-par", "connections")
+    sim.fault("status", status=503, count=0)
+    m = Mount(sim, "regions=fr-par", "ttl=1", "timeout=1", state=sd)
+    errno_of(listdir, m.path(*conns))
+    wait_for(lambda: b"# fr-par connections: not seen" in
+             read(m.path(*JOURNAL)), 10, "sight lost")
+    assert m.unmount() == 0
+    sim.clear_faults()
+    m = Mount(sim, "regions=fr-par", "ttl=1", state=sd)
+    wait_for(lambda: listdir(m.path(*conns)) and
+             b"# fr-par connections: seen again" in read(m.path(*JOURNAL)),
+             10, "seen again, said in the next run")
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_restored_listing_that_is_served_is_never_said_blind():
+    sim = Sim("--regions", "fr-par", connections=3)
+    sd = state_dir()
+    conns = ("regions", "fr-par", "connections")
+    m = Mount(sim, "regions=fr-par", "ttl=300", "stale=2", state=sd)
+    before = sorted(listdir(m.path(*conns)))
+    saved(sd, "fr-par", "connections")
+    assert m.unmount() == 0
+    sim.fault("status", status=503, count=0)
+    time.sleep(2.5)
+    # Older than stale, younger than ttl: served without a request, as
+    # the man page says, and so said stale, never blind.
+    m = Mount(sim, "regions=fr-par", "ttl=300", "stale=2", "timeout=1",
+              state=sd)
+    assert sorted(listdir(m.path(*conns))) == before
+    state = m.health()[("fr-par", "connections")]
+    assert state[0] == "stale", state
+    assert up(m, "fr-par", "connections") == 0
+    assert m.unmount() == 0
+
+
+@concurrent
+def test_a_listing_saved_with_a_time_after_now_is_ignored():
+    sim = Sim("--regions", "fr-par", connections=3)
+    sd = state_dir()
+    conns = ("regions", "fr-par", "connections")
+    m = Mount(sim, "regions=fr-par", "ttl=30", state=sd)
+    listdir(m.path(*conns))
+    saved(sd, "fr-par", "connections")
+    assert m.unmount() == 0
+    for n in os.listdir(sd):
+        if n.endswith(".fr-par.connections.listing"):
+            p = os.path.join(sd, n)
+            with open(p, "rb") as f:
+                data = f.read()
+            data = re.sub(rb"\nborn [0-9.]+\n",
+                          b"\nborn %.3f\n" % (time.time() + 3600), data, 1)
+            with open(p, "wb") as f:
+                f.write(data)
+    sim.stop()
+    # Its age cannot be told: not served as new, said once.
+    m = Mount(sim, "regions=fr-par", "ttl=30", "timeout=1", state=sd)
+    assert errno_of(listdir, m.path(*conns)) != 0
+    assert m.log().count("made after now") == 1, m.log()
+    assert m.unmount() == 0
 
 
 if __name__ == "__main__":
