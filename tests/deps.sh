@@ -6,6 +6,8 @@
 # sudo) only when something is missing.
 #
 #   sh tests/deps.sh          build + demo + all tests
+#   sh tests/deps.sh --plain  the same but clang and llvm (the plain stage of
+#                             tests/check.sh: no sanitizer, no fuzzer)
 #   sh tests/deps.sh --build  only what building interlinkfs (and its demo) needs
 set -eu
 prog=deps
@@ -34,8 +36,9 @@ tests="libcmocka-dev python3 curl jq clang CLANG_RT llvm valgrind
 
 case "${1:-}" in
   --build) want=$build ;;
+  --plain) want="$build $(echo $tests | sed 's/ clang CLANG_RT llvm / /')" ;;
   "") want="$build $tests" ;;
-  *) echo "usage: $0 [--build]" >&2; exit 2 ;;
+  *) echo "usage: $0 [--build|--plain]" >&2; exit 2 ;;
 esac
 
 # A package counts as present when dpkg has it installed. node and npm may

@@ -373,14 +373,20 @@ def sight_run(m, then_sleep):
 @concurrent
 def test_old_data_read_during_a_run_is_unknown_though_fresh_after():
     sim = Sim("--regions", "fr-par", connections=4)
-    m = Mount(sim, "regions=fr-par", "ttl=2", "grace=0.2", "stale=600",
+    m = Mount(sim, "regions=fr-par", "ttl=4", "grace=0.2", "stale=600",
               "timeout=5")
     listdir(m.path("regions", "fr-par", "connections"))
+    # The listing just read is refreshed ahead once (before ttl), then
+    # left to expire: nobody reads it.
+    deadline = time.monotonic() + 5
+    while sim.counters()["list"] < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
     # Expired, then a refresh slower than the grace: the script's ls
     # gets the old listing; by the time it asks, the listing is fresh
-    # (loaded 0.8 s after the ls, fresh for 2 s more).
-    sim.fault("latency", ms=800, match="list", count=1)
-    time.sleep(2.3)
+    # (loaded 0.8 s after the ls, at most 1.8 s old by the API's Date,
+    # which counts whole seconds: fresh for 2 s more at least).
+    sim.fault("latency", ms=800, match="list", count=0)
+    time.sleep(4.5)
     p = sight_run(m, 1.2)
     assert p.returncode == 3, p
     assert re.search(rb"^UNKNOWN: fr-par connections: old data was read "
@@ -398,17 +404,18 @@ def test_old_data_read_during_a_run_is_unknown_though_fresh_after():
 @concurrent
 def test_a_slow_listing_watched_does_not_flap():
     sim = Sim("--regions", "fr-par", connections=4)
-    m = Mount(sim, "regions=fr-par", "ttl=3", "grace=0.5", "timeout=5")
+    m = Mount(sim, "regions=fr-par", "ttl=5", "grace=0.5", "timeout=5")
     listdir(m.path("regions", "fr-par", "links"))
     # Every listing of links takes 1.5 s: more than the grace, less than
-    # the ttl. Watched (health read), it is refreshed ahead by as much.
+    # the ttl (5 s: an HTTP Date counts whole seconds, so data may arrive
+    # 2.5 s old). Watched (health read), it is refreshed ahead by as much.
     sim.fault("latency", ms=1500, match="links_list", count=0)
     # The first slow listing cannot be foreseen: it may end past the
-    # grace. Once one took that long, the next start as much ahead.
+    # grace. Once one took that long, the next start as much ahead: the
+    # second has started when the first has ended.
     n = sim.counters()["links_list"]
-    wait_for(lambda: sim.counters()["links_list"] > n and
-             "under way" not in m.health()[("fr-par", "links")][3], 8,
-             "a slow listing of links", interval=0.2)
+    wait_for(lambda: m.health() and sim.counters()["links_list"] >= n + 2,
+             15, "a slow listing of links", interval=0.2)
     seen = []
     t_end = time.monotonic() + 12
     while time.monotonic() < t_end:
