@@ -106,17 +106,18 @@ static void collect(void *ud, const char *name)
 static void found_free(struct found *f)
 {
 	for (size_t i = 0; i < f->n; i++) {
+		/* Those of a listing not seeded (ignored): still held. */
+		for (size_t k = 0; f->v[i].items && k < f->v[i].h.n; k++)
+			robj_release(f->v[i].items[k]);
+		free(f->v[i].items);
 		statefile_listing_clear(&f->v[i].h);
 		free(f->v[i].buf);
-		free(f->v[i].items);
 	}
 	free(f->v);
 }
 
 /* ---- the journal ----------------------------------------------------------- */
 
-/* The journal's file, mended with the batches the listings hold (on disk
- * when it can be written, in memory anyway), into the journal. */
 /* What the earlier run's journal said last of each listing's sight (its
  * "# REGION KIND: not seen ..." and "... seen again" lines), so that this
  * run says "seen again" of a listing that run lost. */
@@ -151,6 +152,8 @@ static void sight_of_lines(struct state *st, const char *p, size_t len)
 	}
 }
 
+/* The journal's file, mended with the batches the listings hold (on disk
+ * when it can be written, in memory anyway), into the journal. */
 static int restore_journal(struct state *st, const struct found *f)
 {
 	struct statedir *d = st->dir;

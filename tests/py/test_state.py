@@ -528,7 +528,8 @@ def test_a_listing_saved_with_a_time_after_now_is_ignored():
             with open(p, "rb") as f:
                 data = f.read()
             data = re.sub(rb"\nborn [0-9.]+\n",
-                          b"\nborn %.3f\n" % (time.time() + 3600), data, 1)
+                          b"\nborn %.3f\n" % (time.time() + 3600), data,
+                          count=1)
             with open(p, "wb") as f:
                 f.write(data)
     sim.stop()
