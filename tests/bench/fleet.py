@@ -26,7 +26,7 @@ answered:
 
 usage: python3 tests/bench/fleet.py [--build DIR] [--hosts N]
        [--watch SECONDS] [--walk N] [--runs N] [--latency MS] [--smoke]
---smoke: 4 hosts, a 20 s watch with ttl=6, a walk of 200: checks the
+--smoke: 4 hosts, a 12 s watch with ttl=6, a walk of 200: checks the
 request counts only (the cache saves; a cold start costs one mount's),
 in under a minute (CI).
 """
@@ -226,7 +226,7 @@ def main():
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     if a.smoke:
-        a.hosts, a.watch, a.ttl, a.scrape = 4, 20, 6, 3
+        a.hosts, a.watch, a.ttl, a.scrape = 4, 12, 6, 3
         a.objects, a.walk, a.runs = 10, 200, 1
     os.environ.setdefault("INTERLINKFS",
                           daemon_path(a.build))

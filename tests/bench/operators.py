@@ -19,7 +19,7 @@ request) and a page cap of 100:
 
 usage: python3 tests/bench/operators.py [--build DIR] [--links N]
        [--runs N] [--latency MS] [--watch SECONDS] [--smoke]
---smoke: 200 links, one run, a 24 s watch with ttl=6: checks the answers
+--smoke: 200 links, one run, a 12 s watch with ttl=3: checks the answers
 and the request counts only (CI).
 """
 import argparse
@@ -154,7 +154,7 @@ def main():
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     if a.smoke:
-        a.links, a.runs, a.watch, a.ttl, a.scrape = 200, 1, 24, 6, 3
+        a.links, a.runs, a.watch, a.ttl, a.scrape = 200, 1, 12, 3, 1.5
     os.environ.setdefault("INTERLINKFS",
                           daemon_path(a.build))
     os.environ.setdefault("INTERLINK_SIM", os.path.join(

@@ -21,7 +21,7 @@ Against interlink-sim on 127.0.0.1, one region of N connections (default
 
 usage: python3 tests/bench/state.py [--build DIR] [--connections N]
        [--runs N] [--seconds S] [--smoke]
---smoke: 100 connections, one run, a 12 s run of changes, no hanging
+--smoke: 100 connections, one run, a 6 s run of changes, no hanging
 API: checks the counts only (CI), not the times.
 """
 import argparse
@@ -178,7 +178,7 @@ def main():
     a = ap.parse_args()
     a.build = os.path.abspath(a.build)
     if a.smoke:
-        a.connections, a.runs, a.seconds = 100, 1, 12
+        a.connections, a.runs, a.seconds = 100, 1, 6
     os.environ.setdefault("INTERLINKFS",
                           os.path.join(a.build, "fs", "driver", "interlinkfs"))
     os.environ.setdefault("INTERLINK_SIM", os.path.join(
