@@ -4,6 +4,7 @@ directory, in the foreground, as a child process; unmounted (or, when it
 hangs, its FUSE connection aborted) and stopped by PID when the test
 ends."""
 import os
+import re
 import subprocess
 import time
 import traceback
@@ -27,6 +28,31 @@ def require_fuse():
     why = fuse_available()
     if why:
         raise Skip("cannot mount: " + why)
+
+
+def libfuse_leaks_only(log):
+    """Whether a sanitized daemon's report holds nothing but leaks whose
+    every frame (past the allocator's) is inside libfuse: libfuse 3.14 to
+    3.17 keep a FUSE_INTERRUPT that comes after its request was answered
+    (a reader killed while its read was in flight) on a list of the
+    session that fuse_session_destroy() does not free. Our code is in no
+    frame of it, and nothing of ours can free it; any leak with one frame
+    of ours, or any other report, still counts."""
+    if "runtime error:" in log or re.search(
+            r"ERROR: AddressSanitizer: (?!.*leak)", log):
+        return False
+    m = re.search(r"ERROR: LeakSanitizer: detected memory leaks\n(.*?)"
+                  r"\nSUMMARY: ", log, re.S)
+    if not m:
+        return False
+    leaks = re.split(r"\n(?=(?:Direct|Indirect) leak of )", m.group(1))
+    leaks = [x for x in leaks if x.strip()]
+    for leak in leaks:
+        frames = re.findall(r"^\s*#(\d+) (.*)$", leak, re.M)
+        if not frames or any(int(n) > 0 and "libfuse3.so" not in f
+                             for n, f in frames):
+            return False
+    return bool(leaks)
 
 
 def mounted_at(path):
@@ -153,9 +179,13 @@ class Mount:
         if rc != 0:
             # The reason (a sanitizer report, most often) is in the log,
             # which _cleanup removes: show its end first.
-            tail = self.log()[-4000:]
+            log = self.log()
             print("interlinkfs exited with status %d; its log ends:\n%s"
-                  % (rc, tail), flush=True)
+                  % (rc, log[-4000:]), flush=True)
+            if libfuse_leaks_only(log):
+                print("(only libfuse's own leak, allocated and lost inside "
+                      "libfuse: not counted)", flush=True)
+                rc = 0
         self._cleanup()
         return rc
 
