@@ -137,39 +137,77 @@ def run(module_globals, jobs=1):
     what each one starts and mounts is its own and is cleaned up when it
     ends, and its output is printed whole when it ends. The others run
     after them, one after the other. TEST_JOBS=1 in the environment runs
-    every test here, in file order.
+    every test here, in file order. The argument --unmarked runs only the
+    tests that are not marked (meson's way: the marked ones run in the
+    pool of tests/py/concurrent.py, beside those of other modules).
 
     Exit status: 0 all passed, 1 something failed, 77 everything skipped.
     """
     names = [n for n, f in module_globals.items()
              if n.startswith("test_") and callable(f)]
     only = sys.argv[1:]
+    if "--unmarked" in only:
+        only.remove("--unmarked")
+        names = [n for n in names
+                 if not getattr(module_globals[n], "concurrent", False)]
     if only:
         names = [n for n in names if n in only]
     child = os.environ.get("HARNESS_CHILD") == "1"
-    # Sanitized daemons are several times slower: half as many side by
-    # side (rounded up: a module of 3 runs 2) keep the tests' time bounds
-    # (grace, timeout) as far from the machine's load as in a plain build.
-    if os.environ.get("SANITIZED"):
-        jobs = (jobs + 1) // 2
-    jobs = 1 if child else int(os.environ.get("TEST_JOBS", jobs))
+    jobs = 1 if child else _jobs(jobs)
     counts = {"failed": 0, "skipped": 0}
     apart = [n for n in names
              if getattr(module_globals[n], "concurrent", False)]
     if jobs > 1 and len(apart) > 1:
-        _run_apart(module_globals["__file__"], apart, jobs, counts)
+        _run_apart([(module_globals["__file__"], n) for n in apart], jobs,
+                   counts)
     else:
         apart = []
     for n in names:
         if n not in apart:
             _run_here(n, module_globals[n], counts)
+    _end(len(names), counts, say=not child)
+
+
+def run_pool(paths, jobs):
+    """Run the tests marked @concurrent of the modules at paths, all in
+    one pool of up to jobs at a time (as run() runs one module's): a
+    module's tests that wait beside another's. Exit status as run()'s."""
+    import importlib.util
+    pairs = []
+    for path in paths:
+        name = os.path.splitext(os.path.basename(path))[0]
+        spec = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        pairs += [(path, n) for n, f in vars(mod).items()
+                  if n.startswith("test_") and callable(f)
+                  and getattr(f, "concurrent", False)]
+    counts = {"failed": 0, "skipped": 0}
+    _run_apart(pairs, max(1, _jobs(jobs)), counts)
+    _end(len(pairs), counts)
+
+
+def _jobs(jobs):
+    """How many tests side by side. Sanitized daemons are several times
+    slower: half as many (rounded up: 3 runs 2) keep the tests' time
+    bounds (grace, timeout) as far from the machine's load as in a plain
+    build. TEST_JOBS in the environment says how many, whatever the
+    build."""
+    if os.environ.get("SANITIZED"):
+        jobs = (jobs + 1) // 2
+    return int(os.environ.get("TEST_JOBS", jobs))
+
+
+def _end(n, counts, say=True):
+    """Exits with the status of n tests' counts, said unless say is
+    false (a test run apart: its runner says them)."""
     failed, skipped = counts["failed"], counts["skipped"]
-    if not child:
+    if say:
         print("%d passed, %d failed, %d skipped"
-              % (len(names) - failed - skipped, failed, skipped))
+              % (n - failed - skipped, failed, skipped))
     if failed:
         sys.exit(1)
-    if names and skipped == len(names):
+    if n and skipped == n:
         sys.exit(SKIP)
     sys.exit(0)
 
@@ -208,16 +246,16 @@ def _run_here(n, fn, counts):
 _workers = []
 
 
-def _run_apart(path, names, jobs, counts, limit=600):
-    """Run the tests names of the module at path, each in a process of
-    its own, up to jobs at a time; each is stopped (SIGTERM, so that it
-    cleans up, then SIGKILL) if it takes longer than limit seconds."""
+def _run_apart(pairs, jobs, counts, limit=600):
+    """Run each test (path of its module, its name) in a process of its
+    own, up to jobs at a time; each is stopped (SIGTERM, so that it cleans
+    up, then SIGKILL) if it takes longer than limit seconds."""
     import tempfile
     env = dict(os.environ, HARNESS_CHILD="1")
-    pending, running = list(names), []
+    pending, running = list(pairs), []
     while pending or running:
         while pending and len(running) < jobs:
-            n = pending.pop(0)
+            path, n = pending.pop(0)
             out = tempfile.TemporaryFile()
             p = subprocess.Popen([sys.executable, path, n], env=env,
                                  stdout=out, stderr=subprocess.STDOUT)
