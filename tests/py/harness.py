@@ -139,7 +139,7 @@ def run(module_globals, jobs=1):
     after them, one after the other. TEST_JOBS=1 in the environment runs
     every test here, in file order. The argument --unmarked runs only the
     tests that are not marked (meson's way: the marked ones run in the
-    pool of tests/py/concurrent.py, beside those of other modules).
+    pool of tests/py/runpool.py, beside those of other modules).
 
     Exit status: 0 all passed, 1 something failed, 77 everything skipped.
     """

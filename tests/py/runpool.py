@@ -2,7 +2,7 @@
 """The tests marked @concurrent of the modules named, in one pool: each
 in a process of its own, up to 6 at a time (3 under the sanitizers).
 
-    python3 tests/py/concurrent.py tests/py/test_faults.py ...
+    python3 tests/py/runpool.py tests/py/test_faults.py ...
 
 They need nothing but what they start themselves and mostly wait (for a
 ttl, a back-off, a journal line), so one module's wait beside another's,
